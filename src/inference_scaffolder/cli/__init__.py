@@ -1,0 +1,81 @@
+"""The ``inference-scaffolder`` command line.
+
+One sub-module per command group; each exposes ``register(app)``. This module owns the
+shared behaviour: one-line errors with exit code 2 for bad input, never a traceback for it.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+
+import typer
+
+from inference_scaffolder import __version__
+from inference_scaffolder.errors import UserError, ValidationFailed
+
+COMMAND_MODULES = ("generate",)
+
+app = typer.Typer(
+    name="inference-scaffolder",
+    help="Scaffold GPU inference services and keep platform-schemas-types in step.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"inference-scaffolder {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Scaffold GPU inference services and keep platform-schemas-types in step."""
+
+
+def _register_commands() -> None:
+    for name in COMMAND_MODULES:
+        import_module(f"{__name__}.{name}").register(app)
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print a one-line error and exit; used for every refusal."""
+    typer.echo(f"error: {' '.join(message.split())}", err=True)
+    raise typer.Exit(code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point: maps user errors to one line and exit code 2."""
+    _register_commands()
+    try:
+        app(args=argv, standalone_mode=False)
+    except UserError as exc:
+        typer.echo(f"error: {exc.one_line()}", err=True)
+        return exc.exit_code
+    except ValidationFailed as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        typer.echo("error: aborted", err=True)
+        return 130
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return 2
+        raise
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
