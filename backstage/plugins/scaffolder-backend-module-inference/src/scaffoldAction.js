@@ -1,0 +1,98 @@
+'use strict';
+/**
+ * `inference:scaffold`: generate a service repository with the project's own CLI, so the
+ * cookiecutter hooks (validation, injection guard, rendering checks) run exactly as they
+ * do on a laptop. Generation has no side effects outside the workspace, so the action
+ * supports dry-run: the template editor shows the generated files.
+ */
+const fs = require('node:fs/promises');
+const path = require('node:path');
+const { resolveSafeChildPath } = require('@backstage/backend-plugin-api');
+const { runCli, failureMessage } = require('./cli');
+const { scaffoldInputSchema, scaffoldOutputSchema } = require('./schemas');
+
+const ACTION_ID = 'inference:scaffold';
+
+/** Move the generated tree into the workspace; refuses to overwrite files already there. */
+async function copyIntoWorkspace(generated, target) {
+  await fs.mkdir(target, { recursive: true });
+  await fs.cp(generated, target, { recursive: true, force: false, errorOnExist: true });
+}
+
+/** Parse the CLI's `--json` summary and make sure its output folder is where we asked. */
+function readSummary(stdout, outputParent) {
+  let summary;
+  try {
+    summary = JSON.parse(stdout);
+  } catch {
+    throw new Error('inference-scaffolder printed no JSON summary (is the CLI too old?)');
+  }
+  const output = path.resolve(outputParent, String(summary.output ?? ''));
+  if (path.dirname(output) !== path.resolve(outputParent)) {
+    throw new Error(`inference-scaffolder reported an unexpected output folder: ${summary.output}`);
+  }
+  return { summary, output };
+}
+
+function createInferenceScaffoldAction(settings) {
+  return {
+    id: ACTION_ID,
+    description:
+      'Generates an ML inference service repository (Helm chart per environment, catalog-info.yaml) ' +
+      'by running `inference-scaffolder new` with the answers; the CLI re-validates them.',
+    examples: [
+      {
+        description: 'Generate the service into the workspace root',
+        example: [
+          'steps:',
+          '  - id: scaffold',
+          '    action: inference:scaffold',
+          '    input:',
+          '      targetPath: .',
+          '      values:',
+          '        service_name: ${{ parameters.service_name }}',
+          '        environments: ${{ parameters.environments }}',
+        ].join('\n'),
+      },
+    ],
+    supportsDryRun: true,
+    schema: { input: scaffoldInputSchema(), output: scaffoldOutputSchema() },
+    async handler(ctx) {
+      const targetPath = ctx.input.targetPath ?? '.';
+      const target = resolveSafeChildPath(ctx.workspacePath, targetPath);
+      const scratch = await ctx.createTemporaryDirectory();
+      const answersFile = path.join(scratch, 'answers.json');
+      const outputParent = path.join(scratch, 'out');
+      await fs.writeFile(answersFile, JSON.stringify(ctx.input.values, null, 2), { mode: 0o600 });
+      await fs.mkdir(outputParent);
+
+      ctx.logger.info(`Running inference-scaffolder new${ctx.isDryRun ? ' (dry-run)' : ''}`);
+      const result = await runCli(
+        settings,
+        ['new', '--answers', answersFile, '--no-input', '--output-dir', outputParent, '--no-git', '--json'],
+        { cwd: scratch, signal: ctx.signal },
+      );
+      for (const line of result.stderr.split(/\r?\n/).filter(Boolean)) {
+        ctx.logger.info(`inference-scaffolder: ${line}`);
+      }
+      if (result.code !== 0 || result.timedOut) {
+        throw new Error(failureMessage(result, settings));
+      }
+      const { summary, output } = readSummary(result.stdout, outputParent);
+      await copyIntoWorkspace(output, target);
+
+      const files = Array.isArray(summary.files) ? summary.files : [];
+      const environments = Array.isArray(summary.environments) ? summary.environments : [];
+      ctx.logger.info(
+        `Generated ${summary.service_name} (${files.length} files) for ${environments.join(', ')} into ${targetPath}`,
+      );
+      ctx.output('path', targetPath);
+      ctx.output('serviceName', String(summary.service_name ?? ''));
+      ctx.output('environments', environments);
+      ctx.output('files', files);
+      ctx.output('summary', summary);
+    },
+  };
+}
+
+module.exports = { createInferenceScaffoldAction, ACTION_ID };

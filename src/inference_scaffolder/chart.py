@@ -1,0 +1,62 @@
+"""The ML_INFERENCE_LOAD chart: where it lives, its values schema and its base values.
+
+The chart exists once, inside the cookiecutter template, so the generated service repos and
+the platform-schemas-types pull request ship the very same files.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from inference_scaffolder.paths import template_dir
+
+CHART_NAME = "ml-inference-load"
+WORKLOAD_TYPE = "ML_INFERENCE_LOAD"
+
+# Values the templates `required` at render time but the schema cannot demand, because the
+# base chart's values.yaml (validated against the schema by the platform repo) has no
+# service to name and deliberately no model.
+RENDER_REQUIRED_VALUES = ("serviceName", "serviceCatalog", "namespace", "model")
+
+# Files of the chart directory that describe linting, not the chart.
+_NOT_SHIPPED = ("ci",)
+
+
+def chart_source_dir() -> Path:
+    """The chart folder inside the cookiecutter template (the single source of the chart)."""
+    return template_dir() / "{{cookiecutter.service_name}}" / "chart"
+
+
+@cache
+def values_schema() -> dict[str, Any]:
+    """The chart's values JSON Schema (draft 2020-12)."""
+    return json.loads((chart_source_dir() / "values.schema.json").read_text(encoding="utf-8"))
+
+
+@cache
+def base_values() -> dict[str, Any]:
+    """The chart's default values, as the base chart ships them."""
+    return yaml.safe_load((chart_source_dir() / "values.yaml").read_text(encoding="utf-8"))
+
+
+def chart_version() -> str:
+    """The chart's semver version from Chart.yaml."""
+    chart = yaml.safe_load((chart_source_dir() / "Chart.yaml").read_text(encoding="utf-8"))
+    return str(chart["version"])
+
+
+def engine_defaults(engine: str) -> dict[str, Any]:
+    """Per-engine facts (image, port, probe paths) as the chart's values.yaml records them."""
+    return base_values()["engineDefaults"][engine]
+
+
+def write_base_chart(dest: Path, *, include_lint_values: bool = True) -> None:
+    """Copy the chart with its generic base values.yaml into ``dest`` (created)."""
+    ignore = None if include_lint_values else shutil.ignore_patterns(*_NOT_SHIPPED)
+    shutil.copytree(chart_source_dir(), dest, ignore=ignore)

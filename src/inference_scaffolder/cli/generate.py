@@ -1,0 +1,111 @@
+"""``new`` and ``validate``: generate a service repository and check one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from inference_scaffolder.answers import answers_json_schema, collect_answers
+from inference_scaffolder.errors import ValidationFailed
+from inference_scaffolder.render import generate
+from inference_scaffolder.validate import DEFAULT_KUBE_VERSION, ValidationReport, validate_repo
+
+_err = Console(stderr=True)
+
+
+def _prompt_missing(answers_file: Path | None, overrides: list[str]) -> list[str]:
+    """Ask for the answers that have no default when running interactively."""
+    from inference_scaffolder.answers import load_answers_file
+
+    given = set(load_answers_file(answers_file)) if answers_file else set()
+    given |= {o.partition("=")[0].strip() for o in overrides}
+    extra = []
+    for key in ("service_name", "model_id", "model_revision"):
+        if key not in given:
+            extra.append(f"{key}={typer.prompt(key)}")
+    return extra
+
+
+def _print_report(report: ValidationReport) -> None:
+    table = Table(title=f"validation of {report.repo} (Kubernetes {report.kube_version})")
+    table.add_column("environment")
+    table.add_column("helm lint")
+    table.add_column("objects")
+    table.add_column("result")
+    for env in report.environments:
+        checked = f"{sum(o.ok for o in env.objects)}/{len(env.objects)} valid"
+        table.add_row(env.environment, "ok" if env.lint_ok else "FAILED", checked,
+                      "[green]ok[/]" if env.ok else "[red]FAILED[/]")
+    _err.print(table)
+    for env in report.environments:
+        for problem in env.problems():
+            _err.print(f"[red]{env.environment}[/]: {problem}", markup=True, highlight=False)
+
+
+def new(
+    answers: Path | None = typer.Option(None, "--answers", help="YAML/JSON answers file."),
+    set_: list[str] = typer.Option([], "--set", help="KEY=VALUE override (lists: a,b,c)."),
+    no_input: bool = typer.Option(False, "--no-input", help="Never prompt; use defaults."),
+    output_dir: Path = typer.Option(Path("."), "--output-dir", help="Parent folder of the repo."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing repo."),
+    no_git: bool = typer.Option(False, "--no-git", help="Skip git init and first commit."),
+    kube_version: str = typer.Option(DEFAULT_KUBE_VERSION, "--kube-version"),
+    crd_schemas: Path | None = typer.Option(None, "--crd-schemas", help="CRD schema folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
+) -> None:
+    """Generate a service repository from the answers, validated for every environment."""
+    overrides = list(set_)
+    if not no_input and answers is None:
+        overrides += _prompt_missing(answers, overrides)
+    collected = collect_answers(answers, overrides)
+    try:
+        result = generate(
+            collected, output_dir, force=force, git_init=not no_git,
+            kube_version=kube_version, crd_schemas=crd_schemas,
+        )
+    except ValidationFailed as exc:
+        if isinstance(exc.report, ValidationReport):
+            _print_report(exc.report)
+        raise
+    if as_json:
+        typer.echo(json.dumps(result.summary(), indent=2))
+        return
+    if result.report:
+        _print_report(result.report)
+    _err.print(
+        f"[green]generated[/] {result.output} ({len(result.files)} files, "
+        f"{', '.join(result.answers['environments'])}"
+        + (f", commit {result.commit[:12]}" if result.commit else "") + ")",
+        highlight=False,
+    )
+
+
+def validate(
+    directory: Path = typer.Argument(..., help="A generated service repository."),
+    kube_version: str = typer.Option(DEFAULT_KUBE_VERSION, "--kube-version"),
+    crd_schemas: Path | None = typer.Option(None, "--crd-schemas", help="CRD schema folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """helm lint + helm template + schema checks for every environment of a repository."""
+    report = validate_repo(directory, kube_version=kube_version, crd_schemas=crd_schemas)
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        _print_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def answers_schema() -> None:
+    """Print the answers JSON Schema (the source of the Backstage form)."""
+    typer.echo(json.dumps(answers_json_schema(), indent=2))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("new")(new)
+    app.command("validate")(validate)
+    app.command("answers-schema")(answers_schema)

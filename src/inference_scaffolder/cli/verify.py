@@ -1,0 +1,143 @@
+"""``inference-scaffolder verify``: smoke-test a deployed TGI/vLLM server.
+
+Exit codes: 0 passed; 1 the server failed verification (not ready, bad or slow answers);
+2 bad input (raised as UserError and printed by the CLI root).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from inference_scaffolder.verify import (
+    ENGINE_CHOICES,
+    Progress,
+    VerifyOptions,
+    VerifyReport,
+    parse_endpoints,
+    run_verification,
+)
+
+
+@contextmanager
+def stderr_progress() -> Iterator[Progress]:
+    """A live spinner on a terminal; on a log (CI, helm test) one line per new state."""
+    console = Console(stderr=True)
+    if console.is_terminal:
+        with console.status("connecting…") as status:
+            yield lambda message: status.update(message)
+        return
+    last = [""]
+
+    def log_changes(message: str) -> None:
+        state = message.split("): ", 1)[-1]  # ignore the elapsed-seconds counter
+        if state != last[0]:
+            console.print(message, highlight=False, markup=False)
+            last[0] = state
+
+    yield log_changes
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}s"
+
+
+def render_report(report: VerifyReport) -> None:
+    """Human output: a latency table on stdout, each problem as one ``error:`` line."""
+    console = Console()
+    if report.engine:
+        console.print(
+            f"{report.engine} at {report.base_url} serving {report.model!r}, "
+            f"ready after {report.ready_after_seconds:g}s",
+            highlight=False,
+            markup=False,
+        )
+    if report.endpoints:
+        table = Table(title=f"latency (SLO: p95 ≤ {report.slo_seconds:g}s)")
+        for column in ("endpoint", "requests", "ok", "p50", "p95", "result"):
+            table.add_column(column, justify="left" if column == "endpoint" else "right")
+        for result in report.endpoints:
+            verdict = "[red]FAIL[/red]" if result.problems else "[green]ok[/green]"
+            table.add_row(
+                result.path,
+                str(result.sent),
+                str(result.succeeded),
+                _seconds(result.percentile(50)),
+                _seconds(result.percentile(95)),
+                verdict,
+            )
+        console.print(table)
+    for problem in report.all_problems():
+        typer.echo(f"error: {problem}", err=True)
+    typer.echo("verify: PASS" if report.passed else "verify: FAIL")
+
+
+def verify(
+    url: str = typer.Argument(..., help="Base URL of the server, e.g. http://127.0.0.1:8080"),
+    model: str | None = typer.Option(
+        None, "--model", help="Model name to request (default: what the server says it serves)."
+    ),
+    engine: str = typer.Option(
+        "auto", "--engine", help=f"One of {', '.join(ENGINE_CHOICES)}; auto asks /info."
+    ),
+    requests: int = typer.Option(5, "--requests", help="Test completions per endpoint."),
+    timeout: float = typer.Option(
+        600.0, "--timeout", help="Seconds to wait for readiness before failing."
+    ),
+    slo_seconds: float = typer.Option(
+        3.0, "--slo-seconds", help="p95 latency each endpoint must meet."
+    ),
+    request_timeout: float = typer.Option(
+        60.0, "--request-timeout", help="Seconds one request may take before it counts as failed."
+    ),
+    max_tokens: int = typer.Option(16, "--max-tokens", help="Tokens each test completion asks for."),
+    endpoint: str | None = typer.Option(
+        None,
+        "--endpoint",
+        help="Comma list of chat, completions, generate (default: tgi chat,generate; "
+        "vllm chat,completions).",
+    ),
+    api_key: str | None = typer.Option(
+        None,
+        "--api-key",
+        envvar="INFERENCE_API_KEY",
+        show_default=False,
+        help="Bearer key if the server wants one (prefer the INFERENCE_API_KEY variable).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print a machine-readable report."),
+    poll_interval: float = typer.Option(1.0, "--poll-interval", hidden=True),
+) -> None:
+    """Wait for a TGI/vLLM server, send test completions, check shape and p95 latency."""
+    options = VerifyOptions(
+        base_url=url,
+        model=model,
+        engine=engine.lower(),
+        requests=requests,
+        timeout=timeout,
+        slo_seconds=slo_seconds,
+        request_timeout=request_timeout,
+        max_tokens=max_tokens,
+        endpoints=parse_endpoints(endpoint),
+        api_key=api_key or None,
+        poll_interval=poll_interval,
+    )
+    with stderr_progress() as progress:
+        report = run_verification(options, progress)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+        for problem in report.all_problems():
+            typer.echo(f"error: {problem}", err=True)
+    else:
+        render_report(report)
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``verify`` to the root command."""
+    app.command("verify")(verify)

@@ -1,0 +1,41 @@
+"""Where the project's own files are, in a source checkout and in an installed wheel."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+TEMPLATE_NAME = "ml-inference-load"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@cache
+def template_dir() -> Path:
+    """The cookiecutter template folder.
+
+    A wheel carries it as package data (``_template/``); a source checkout (editable install,
+    tests) uses ``templates/`` at the repository root, so edits show up without reinstalling.
+    """
+    packaged = _PACKAGE_DIR / "_template" / TEMPLATE_NAME
+    if packaged.is_dir():
+        return packaged
+    checkout = _PACKAGE_DIR.parent.parent / "templates" / TEMPLATE_NAME
+    if checkout.is_dir():
+        return checkout
+    raise FileNotFoundError(f"cookiecutter template {TEMPLATE_NAME!r} not found next to the package")
+
+
+def source_checkout_root() -> Path | None:
+    """The repository root when running from a source checkout, else None."""
+    root = _PACKAGE_DIR.parent.parent
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+def find_upwards(relative: str, starts: list[Path]) -> Path | None:
+    """First ``<ancestor>/<relative>`` that exists, walking up from each start in turn."""
+    for start in starts:
+        for ancestor in [start, *start.parents]:
+            candidate = ancestor / relative
+            if candidate.exists():
+                return candidate
+    return None

@@ -1,0 +1,78 @@
+"""Finding and running the external tools (helm) the validation relies on."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from inference_scaffolder.errors import ToolMissingError
+from inference_scaffolder.paths import find_upwards, source_checkout_root
+
+INSTALL_HINT = "run scripts/install-helm.sh (or put helm v3.8+/v4 on PATH)"
+
+
+def _candidate_dirs() -> list[Path]:
+    dirs = [Path(sys.executable).parent]  # a venv's bin, where bootstrap links helm
+    root = source_checkout_root()
+    if root is not None:
+        dirs.append(root / ".tools" / "bin")
+    found = find_upwards(".tools/bin", [Path.cwd()])
+    if found is not None:
+        dirs.append(found)
+    return dirs
+
+
+@cache
+def find_helm() -> str:
+    """Path of the helm binary: $INFERENCE_SCAFFOLDER_HELM, PATH, then the project's tools."""
+    configured = os.environ.get("INFERENCE_SCAFFOLDER_HELM")
+    if configured:
+        if Path(configured).is_file() and os.access(configured, os.X_OK):
+            return configured
+        raise ToolMissingError("INFERENCE_SCAFFOLDER_HELM", f"{configured} is not an executable")
+    on_path = shutil.which("helm")
+    if on_path:
+        return on_path
+    for directory in _candidate_dirs():
+        candidate = directory / "helm"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    raise ToolMissingError("helm", f"not found: {INSTALL_HINT}")
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def run_helm(args: list[str], *, timeout: float = 120.0) -> CommandResult:
+    """Run helm with a clean, offline-friendly environment and capture its output."""
+    command = [find_helm(), *args]
+    env = {
+        **os.environ,
+        "HELM_CACHE_HOME": os.environ.get("HELM_CACHE_HOME", str(_helm_home() / "cache")),
+        "HELM_CONFIG_HOME": os.environ.get("HELM_CONFIG_HOME", str(_helm_home() / "config")),
+        "HELM_DATA_HOME": os.environ.get("HELM_DATA_HOME", str(_helm_home() / "data")),
+    }
+    completed = subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, env=env, check=False
+    )
+    return CommandResult(command, completed.returncode, completed.stdout, completed.stderr)
+
+
+@cache
+def _helm_home() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return base / "inference-scaffolder" / "helm"

@@ -1,0 +1,301 @@
+"""Offline validation of a generated repository, with the real tools and schemas.
+
+For every environment: ``helm lint`` and ``helm template`` with that environment's values,
+then every rendered object against the strict Kubernetes schemas that kubernetes-validate
+bundles or, for custom resources, the CRD JSON Schemas in kubeconform's layout. A kind
+without a schema is an error: an object nothing checked is not "valid".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from referencing import Registry, Resource
+
+from inference_scaffolder.errors import UserError
+from inference_scaffolder.paths import find_upwards, source_checkout_root
+from inference_scaffolder.tools import run_helm
+
+DEFAULT_KUBE_VERSION = "1.33"
+CRD_SCHEMAS_ENV = "INFERENCE_SCAFFOLDER_CRD_SCHEMAS"
+
+
+# --- schema sources ------------------------------------------------------------------------
+
+
+def default_crd_schema_dir() -> Path | None:
+    """``$INFERENCE_SCAFFOLDER_CRD_SCHEMAS``, else ``shared/crd-schemas`` beside the project."""
+    configured = os.environ.get(CRD_SCHEMAS_ENV)
+    if configured:
+        return Path(configured)
+    starts = [Path.cwd()]
+    root = source_checkout_root()
+    if root is not None:
+        starts.insert(0, root)
+    return find_upwards("shared/crd-schemas", starts)
+
+
+def _kube_schema_versions() -> list[str]:
+    base = resources.files("kubernetes_validate") / "kubernetes-json-schema"
+    found = []
+    for entry in base.iterdir():
+        match = re.fullmatch(r"v(\d+)\.(\d+)\.\d+-local-strict", entry.name)
+        if match:
+            found.append((int(match[1]), int(match[2])))
+    return [f"{major}.{minor}" for major, minor in sorted(found)]
+
+
+def resolve_kube_version(requested: str) -> str:
+    """The newest bundled Kubernetes schema version not newer than ``requested``."""
+    match = re.fullmatch(r"v?(\d+)\.(\d+)(\.\d+)?", requested.strip())
+    if not match:
+        raise UserError("--kube-version", f"must look like 1.33 (got {requested!r})")
+    wanted = (int(match[1]), int(match[2]))
+    available = _kube_schema_versions()
+    usable = [v for v in available if tuple(map(int, v.split("."))) <= wanted]
+    if not usable:
+        raise UserError("--kube-version", f"no bundled schemas for {requested}; "
+                        f"oldest is {available[0]}")
+    return usable[-1]
+
+
+class SchemaCatalog:
+    """Compiled validators, built once per (apiVersion, kind) and reused for every object."""
+
+    def __init__(self, kube_version: str, crd_dir: Path | None) -> None:
+        self.kube_version = resolve_kube_version(kube_version)
+        self.crd_dir = crd_dir
+        self._validators: dict[tuple[str, str], jsonschema.protocols.Validator | None] = {}
+
+    def validator_for(self, api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
+        key = (api_version, kind)
+        if key not in self._validators:
+            self._validators[key] = self._build(api_version, kind)
+        return self._validators[key]
+
+    def _build(self, api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
+        """Kubernetes' own kinds first; anything else must have a CRD schema."""
+        core = _core_validator(self.kube_version, api_version, kind)
+        if core is not None or self.crd_dir is None:
+            return core
+        group, _, version = api_version.rpartition("/")
+        path = self.crd_dir / group / f"{kind.lower()}_{version}.json"
+        return _crd_validator(str(path)) if path.is_file() else None
+
+
+@cache
+def _kube_definitions(schema_dir: str) -> Resource:
+    base = resources.files("kubernetes_validate") / "kubernetes-json-schema" / schema_dir
+    return Resource.from_contents(json.loads((base / "_definitions.json").read_text()))
+
+
+@cache
+def _core_validator(
+    kube_version: str, api_version: str, kind: str
+) -> jsonschema.protocols.Validator | None:
+    schema_dir = f"v{kube_version}.0-local-strict"
+    base = resources.files("kubernetes_validate") / "kubernetes-json-schema" / schema_dir
+    short_group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    schema_file = base / f"{kind.lower()}-{short_group}.json"
+    if not schema_file.is_file():
+        return None
+    schema = json.loads(schema_file.read_text())
+    registry = Resource.from_contents(schema) @ (_kube_definitions(schema_dir) @ Registry())
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+@cache
+def _crd_validator(path: str) -> jsonschema.protocols.Validator:
+    schema = json.loads(Path(path).read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+# --- the report ----------------------------------------------------------------------------
+
+
+@dataclass
+class ObjectResult:
+    api_version: str
+    kind: str
+    name: str
+    source: str
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass
+class EnvironmentResult:
+    environment: str
+    lint_ok: bool = False
+    lint_output: str = ""
+    render_error: str = ""
+    objects: list[ObjectResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.lint_ok and not self.render_error and all(o.ok for o in self.objects)
+
+    def problems(self) -> list[str]:
+        out = []
+        if not self.lint_ok:
+            out.append(f"helm lint failed: {_last_error_line(self.lint_output)}")
+        if self.render_error:
+            out.append(f"helm template failed: {self.render_error}")
+        for obj in self.objects:
+            out += [f"{obj.kind}/{obj.name}: {e}" for e in obj.errors]
+        return out
+
+
+@dataclass
+class ValidationReport:
+    repo: str
+    kube_version: str
+    crd_schemas: str | None
+    environments: list[EnvironmentResult]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.environments) and all(e.ok for e in self.environments)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "repo": self.repo,
+            "kube_version": self.kube_version,
+            "crd_schemas": self.crd_schemas,
+            "environments": [
+                {
+                    "environment": e.environment,
+                    "ok": e.ok,
+                    "lint_ok": e.lint_ok,
+                    "render_error": e.render_error or None,
+                    "problems": e.problems(),
+                    "objects": [{**asdict(o), "ok": o.ok} for o in e.objects],
+                }
+                for e in self.environments
+            ],
+        }
+
+
+def _last_error_line(output: str) -> str:
+    lines = [ln.strip() for ln in output.splitlines() if "ERROR" in ln or "Error" in ln]
+    return lines[-1] if lines else " ".join(output.split())[-300:]
+
+
+# --- validating ----------------------------------------------------------------------------
+
+
+def validate_manifests(
+    docs: list[tuple[dict[str, Any], str]], catalog: SchemaCatalog
+) -> list[ObjectResult]:
+    """Check each rendered object against its Kubernetes or CRD schema."""
+    results = []
+    for doc, source in docs:
+        api_version = str(doc.get("apiVersion", ""))
+        kind = str(doc.get("kind", ""))
+        name = str((doc.get("metadata") or {}).get("name", ""))
+        result = ObjectResult(api_version, kind, name, source)
+        if not api_version or not kind:
+            result.errors.append("object has no apiVersion or kind")
+        else:
+            validator = catalog.validator_for(api_version, kind)
+            if validator is None:
+                result.errors.append(
+                    f"no schema for {api_version} {kind} (Kubernetes {catalog.kube_version}"
+                    + (f", CRD schemas in {catalog.crd_dir})" if catalog.crd_dir else
+                       ", and no CRD schema directory: pass --crd-schemas)")
+                )
+            else:
+                result.errors += [
+                    f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
+                    for e in sorted(validator.iter_errors(doc), key=lambda e: list(e.path).__str__())
+                ]
+        results.append(result)
+    return results
+
+
+def parse_rendered(stdout: str) -> list[tuple[dict[str, Any], str]]:
+    """Split ``helm template`` output into (object, source template) pairs."""
+    docs = []
+    source = ""
+    for chunk in re.split(r"^---\s*$", stdout, flags=re.MULTILINE):
+        match = re.search(r"^# Source: (.+)$", chunk, flags=re.MULTILINE)
+        if match:
+            source = match.group(1).strip()
+        data = yaml.safe_load(chunk)
+        if isinstance(data, dict):
+            docs.append((data, source))
+    return docs
+
+
+def list_environments(repo: Path) -> list[str]:
+    from inference_scaffolder.answers import ENVIRONMENT_ORDER
+
+    env_dir = repo / "environments"
+    found = [p.parent.name for p in env_dir.glob("*/values.yaml")] if env_dir.is_dir() else []
+    order = {name: i for i, name in enumerate(ENVIRONMENT_ORDER)}
+    return sorted(found, key=lambda n: (order.get(n, len(order)), n))
+
+
+def release_name(repo: Path) -> str:
+    values = yaml.safe_load((repo / "chart" / "values.yaml").read_text(encoding="utf-8")) or {}
+    return str(values.get("serviceName") or repo.name)
+
+
+def validate_environment(
+    repo: Path, environment: str, catalog: SchemaCatalog, release: str
+) -> EnvironmentResult:
+    """Lint, render and schema-check one environment."""
+    result = EnvironmentResult(environment)
+    chart = str(repo / "chart")
+    values = str(repo / "environments" / environment / "values.yaml")
+    kube = f"{catalog.kube_version}.0"
+    lint = run_helm(["lint", chart, "-f", values, "--kube-version", kube, "--quiet"])
+    result.lint_ok = lint.ok
+    result.lint_output = (lint.stdout + lint.stderr).strip()
+    rendered = run_helm(["template", release, chart, "-f", values, "--kube-version", kube])
+    if not rendered.ok:
+        result.render_error = " ".join(rendered.stderr.split())
+        return result
+    result.objects = validate_manifests(parse_rendered(rendered.stdout), catalog)
+    return result
+
+
+def validate_repo(
+    repo: Path,
+    *,
+    kube_version: str = DEFAULT_KUBE_VERSION,
+    crd_schemas: Path | None = None,
+    environments: list[str] | None = None,
+) -> ValidationReport:
+    """Validate every environment of a generated repository (helm calls in parallel)."""
+    repo = repo.resolve()
+    if not (repo / "chart" / "Chart.yaml").is_file():
+        raise UserError("DIR", f"{repo} has no chart/Chart.yaml: not a generated service repo")
+    crd_dir = crd_schemas if crd_schemas is not None else default_crd_schema_dir()
+    if crd_dir is not None and not crd_dir.is_dir():
+        raise UserError("--crd-schemas", f"{crd_dir} is not a directory")
+    catalog = SchemaCatalog(kube_version, crd_dir)
+    names = environments if environments is not None else list_environments(repo)
+    if not names:
+        raise UserError("DIR", f"{repo} has no environments/<env>/values.yaml")
+    release = release_name(repo)
+    with ThreadPoolExecutor(max_workers=min(4, len(names))) as pool:
+        results = list(
+            pool.map(lambda env: validate_environment(repo, env, catalog, release), names)
+        )
+    return ValidationReport(str(repo), catalog.kube_version, str(crd_dir) if crd_dir else None,
+                            results)

@@ -1,0 +1,20 @@
+"""Validate every answer before cookiecutter writes anything; the library decides."""
+
+import json
+import sys
+
+# Cookiecutter renders this file with its context; tojson escapes quotes, so the raw
+# triple-quoted string always holds valid JSON.
+CONTEXT = json.loads(r'''{{ cookiecutter | tojson }}''')
+
+try:
+    from inference_scaffolder.cookiecutter_hooks import pre_generate
+except ImportError:
+    print(
+        "error: inference-scaffolder is not installed in the Python running cookiecutter "
+        "(pip install inference-scaffolder)",
+        file=sys.stderr,
+    )
+    sys.exit(2)
+
+sys.exit(pre_generate(CONTEXT))
