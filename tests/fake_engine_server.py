@@ -9,6 +9,7 @@ that is not JSON, a well-formed-JSON body of the wrong shape, or a delay. It bin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -99,16 +100,14 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _send(self, status: int, body: Any = None, text: str | None = None) -> None:
-        payload = (text if text is not None else json.dumps(body) if body is not None else "")
+        payload = text if text is not None else json.dumps(body) if body is not None else ""
         data = payload.encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        try:
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
-            pass
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(data)  # the client may have given up (timeout tests)
 
     def _read_json(self) -> Any:
         length = int(self.headers.get("Content-Length") or 0)

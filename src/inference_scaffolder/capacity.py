@@ -383,12 +383,16 @@ def estimate(
         raise UserError("engine", f"unknown {engine!r}; choose from {', '.join(ENGINES)}")
     if isinstance(gpu_count, bool) or not isinstance(gpu_count, int) or gpu_count < 1:
         raise UserError("gpu_count", f"must be a positive integer, got {gpu_count!r}")
-    if isinstance(max_total_tokens, bool) or not isinstance(max_total_tokens, int) or (
-        max_total_tokens < 1
+    if (
+        isinstance(max_total_tokens, bool)
+        or not isinstance(max_total_tokens, int)
+        or (max_total_tokens < 1)
     ):
         raise UserError("max_total_tokens", f"must be a positive integer, got {max_total_tokens!r}")
     profile = ENGINES[engine]
-    sequences = profile.concurrent_sequences if concurrent_sequences is None else concurrent_sequences
+    sequences = (
+        profile.concurrent_sequences if concurrent_sequences is None else concurrent_sequences
+    )
     if isinstance(sequences, bool) or not isinstance(sequences, int) or sequences < 1:
         raise UserError("concurrent_sequences", f"must be a positive integer, got {sequences!r}")
     gpu = normalize_gpu_type(gpu_type)

@@ -260,6 +260,15 @@ def _description(schema: object, document: Mapping[str, object]) -> str | None:
     text = schema.get("description")
     if isinstance(text, str) and text.strip():
         return text.strip()
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        target: object = document
+        for part in ref[2:].split("/"):
+            if not isinstance(target, Mapping):
+                return None
+            target = target.get(part.replace("~1", "/").replace("~0", "~"))
+        if isinstance(target, Mapping) and "$ref" not in target:
+            return _description(target, document)
     return None
 
 

@@ -85,9 +85,10 @@ def check_usage(usage: object) -> list[str]:
         for name in names
         if not _is_int(usage.get(name)) or usage[name] < 0
     ]
-    if not problems and usage["prompt_tokens"] + usage["completion_tokens"] != usage[
-        "total_tokens"
-    ]:
+    if (
+        not problems
+        and usage["prompt_tokens"] + usage["completion_tokens"] != usage["total_tokens"]
+    ):
         problems.append("usage.total_tokens is not prompt_tokens + completion_tokens")
     return problems
 
@@ -588,7 +589,11 @@ def send_one(
         return None, reason, True
     elapsed = time.perf_counter() - started
     if response.status_code != 200:
-        return None, describe_http_error(response.status_code, response.text, "POST", path, model), False
+        return (
+            None,
+            describe_http_error(response.status_code, response.text, "POST", path, model),
+            False,
+        )
     body = _parse_json(response.text)
     if body is None:
         kind = response.headers.get("content-type", "no content-type")
@@ -618,7 +623,9 @@ def exercise_endpoint(
     return result
 
 
-def make_client(options: VerifyOptions, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+def make_client(
+    options: VerifyOptions, transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
     """One client for the whole run; the API key only ever lives in its headers."""
     headers = {"Authorization": f"Bearer {options.api_key}"} if options.api_key else {}
     return httpx.Client(

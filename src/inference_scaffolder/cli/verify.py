@@ -1,7 +1,7 @@
 """``inference-scaffolder verify``: smoke-test a deployed TGI/vLLM server.
 
-Exit codes: 0 passed; 1 the server failed verification (not ready, bad or slow answers);
-2 bad input (raised as UserError and printed by the CLI root).
+Exit codes: 0 passed; 1 the server failed verification (not ready, bad or slow answers),
+raised as ValidationFailed; 2 bad input, raised as UserError. The CLI root prints both.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from contextlib import contextmanager
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from inference_scaffolder.errors import ValidationFailed
 from inference_scaffolder.verify import (
     ENGINE_CHOICES,
     Progress,
@@ -30,14 +32,18 @@ def stderr_progress() -> Iterator[Progress]:
     console = Console(stderr=True)
     if console.is_terminal:
         with console.status("connecting…") as status:
-            yield lambda message: status.update(message)
+            yield lambda message: status.update(Text(message))  # a URL is not markup
         return
     last = [""]
 
     def log_changes(message: str) -> None:
-        state = message.split("): ", 1)[-1]  # ignore the elapsed-seconds counter
+        # One line per readiness state or per endpoint, not per poll or per request.
+        if message.startswith("waiting for "):
+            state = message.split("): ", 1)[-1]
+        else:
+            state = message.split(":", 1)[0]
         if state != last[0]:
-            console.print(message, highlight=False, markup=False)
+            console.print(message, highlight=False, markup=False, soft_wrap=True)
             last[0] = state
 
     yield log_changes
@@ -95,7 +101,9 @@ def verify(
     request_timeout: float = typer.Option(
         60.0, "--request-timeout", help="Seconds one request may take before it counts as failed."
     ),
-    max_tokens: int = typer.Option(16, "--max-tokens", help="Tokens each test completion asks for."),
+    max_tokens: int = typer.Option(
+        16, "--max-tokens", help="Tokens each test completion asks for."
+    ),
     endpoint: str | None = typer.Option(
         None,
         "--endpoint",
@@ -135,7 +143,11 @@ def verify(
     else:
         render_report(report)
     if not report.passed:
-        raise typer.Exit(1)
+        count = len(report.all_problems())
+        raise ValidationFailed(
+            f"verification failed ({count} problem{'s' if count > 1 else ''})",
+            report=report.to_dict(),
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -24,6 +24,14 @@ const PASSED_VARIABLES = [
 const PASSED_PREFIXES = ['INFERENCE_SCAFFOLDER_', 'HELM_', 'XDG_', 'PYTHON'];
 
 /**
+ * A bare name is looked up on PATH; a relative path is taken from the backend's working
+ * directory (each run gets its own scratch folder as cwd, so it must be made absolute).
+ */
+function commandPath(command) {
+  return command.includes('/') ? path.resolve(command) : command;
+}
+
+/**
  * The CLI settings from app-config (`inferenceScaffolder.*`), with defaults.
  * Accepts a Backstage Config or nothing.
  */
@@ -39,11 +47,12 @@ function readSettings(config) {
     env[key] = envSection.getString(key);
   }
   return {
-    command: section?.getOptionalString('command') ?? DEFAULT_COMMAND,
+    command: commandPath(section?.getOptionalString('command') ?? DEFAULT_COMMAND),
     args: section?.getOptionalStringArray('args') ?? [],
     timeoutSeconds,
     env,
-    githubHost: section?.getOptionalString('schemaPr.githubHost') ?? 'github.com',
+    schemaPrRepoUrl: section?.getOptionalString('schemaPr.repoUrl'),
+    schemaPrBaseBranch: section?.getOptionalString('schemaPr.baseBranch'),
   };
 }
 
