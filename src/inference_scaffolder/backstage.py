@@ -5,12 +5,13 @@ Both are generated from :func:`inference_scaffolder.answers.answers_json_schema`
 one vocabulary and one set of rules. The CLI stays the authority: it re-validates whatever
 the form or the action let through.
 
-Two answers are not offered through Backstage:
+Two answers have no form field:
 
 * ``repo_slug`` is derived from the ``RepoUrlPicker`` value, so the generated catalog entry
   names the repository the template actually creates;
 * ``model_config`` is a path read on the machine that runs the CLI, which in Backstage is the
-  backend host: a form user must not make the backend read its files.
+  backend host: a form user must not make the backend read its files, so the action's
+  input schema refuses it too.
 """
 
 from __future__ import annotations
@@ -37,10 +38,14 @@ SCAFFOLD_ACTION = "inference:scaffold"
 SCHEMA_PR_ACTION = "inference:schema-pr"
 REPO_URL_PARAMETER = "repoUrl"
 REPOSITORY_PAGE = "Repository"
-# Answers not offered through Backstage, and why (see the module docstring).
-NOT_IN_BACKSTAGE: Mapping[str, str] = {
-    "repo_slug": "derived from the RepoUrlPicker value",
+# Answers the scaffold action refuses, and why (see the module docstring).
+NOT_IN_ACTION: Mapping[str, str] = {
     "model_config": "a path on the backend host; the form must not make the backend read files",
+}
+# Answers with no form field: the action refuses them or the template computes them.
+NOT_IN_FORM: Mapping[str, str] = {
+    **NOT_IN_ACTION,
+    "repo_slug": "derived from the RepoUrlPicker value",
 }
 # Answers whose value is computed in the template from other parameters.
 DERIVED_VALUES: Mapping[str, str] = {
@@ -125,14 +130,13 @@ def _portable_property(key: str, prop: Mapping[str, Any]) -> dict[str, Any]:
     return _with_length_limits(_with_types(result))
 
 
-def _answer_properties() -> dict[str, dict[str, Any]]:
-    """Answer key -> portable property schema, in form order, Backstage answers only."""
-    schema = answers_json_schema()
-    properties = schema["properties"]
+def _answer_properties(excluded: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """Answer key -> portable property schema, in form order, less the ``excluded`` keys."""
+    properties = answers_json_schema()["properties"]
     return {
         f.key: _portable_property(f.key, properties[f.key])
         for f in answer_fields()
-        if f.key not in NOT_IN_BACKSTAGE
+        if f.key not in excluded
     }
 
 
@@ -150,7 +154,7 @@ def action_values_schema() -> dict[str, Any]:
     an answers file. Unknown keys are refused, as the CLI refuses them.
     """
     fields = {f.key: f for f in answer_fields()}
-    properties = _answer_properties()
+    properties = _answer_properties(NOT_IN_ACTION)
     required_keys = set(answers_json_schema().get("required", []))
     return {
         "title": "Answers",
@@ -176,6 +180,17 @@ def _capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+_LEADING_KEYS = ("title", "description", "type")
+
+
+def _readable_order(prop: Mapping[str, Any]) -> dict[str, Any]:
+    """Title, description and type first, rules next, ``ui:`` hints last: easier to review."""
+    first = {k: prop[k] for k in _LEADING_KEYS if k in prop}
+    rules = {k: v for k, v in prop.items() if k not in first and not k.startswith("ui:")}
+    hints = {k: v for k, v in prop.items() if k.startswith("ui:")}
+    return {**first, **rules, **hints}
+
+
 def _form_property(field: AnswerField, prop: Mapping[str, Any]) -> dict[str, Any]:
     """A form field: the answer's rules plus its ``ui:`` hints, help from its rule text."""
     result = dict(prop)
@@ -185,7 +200,7 @@ def _form_property(field: AnswerField, prop: Mapping[str, Any]) -> dict[str, Any
     if field.rule and "ui:help" not in ui:
         ui["ui:help"] = _capitalised(field.rule) + "."
     result.update(ui)
-    return result
+    return _readable_order(result)
 
 
 def _repository_page() -> dict[str, Any]:
@@ -208,7 +223,7 @@ def _repository_page() -> dict[str, Any]:
 
 def template_parameters() -> list[dict[str, Any]]:
     """Form pages in answer order: one page per answer ``page``, then the repository."""
-    properties = _answer_properties()
+    properties = _answer_properties(NOT_IN_FORM)
     required_keys = set(answers_json_schema().get("required", []))
     pages: dict[str, dict[str, Any]] = {}
     for field in answer_fields():
@@ -226,7 +241,7 @@ def template_parameters() -> list[dict[str, Any]]:
 
 def _scaffold_values() -> dict[str, str]:
     """The ``values`` input of the scaffold step: every answer from its form field."""
-    values = {key: f"${{{{ parameters.{key} }}}}" for key in _answer_properties()}
+    values = {key: f"${{{{ parameters.{key} }}}}" for key in _answer_properties(NOT_IN_FORM)}
     values.update(DERIVED_VALUES)
     return values
 

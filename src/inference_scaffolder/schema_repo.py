@@ -336,7 +336,8 @@ def _append_braced(text: str, open_idx: int, close_idx: int, entries: list[_Entr
     if line_end < 0:  # last entry shares the closing brace's line
         line_end = close_idx
         head = text[:last.end] + ("," if not comma else "") + text[last.end:line_end].rstrip()
-        return f"{head}{eol}{indent}{new_entry}{eol}{text[line_end:].lstrip(' \t')}"
+        closing = text[line_end:].lstrip(" \t")
+        return f"{head}{eol}{indent}{new_entry}{eol}{closing}"
     if text[line_end - 1] == "\r":
         line_end -= 1
     if comma:
@@ -350,7 +351,6 @@ def _append_braced(text: str, open_idx: int, close_idx: int, entries: list[_Entr
 # --------------------------------------------------------------------------------------------
 
 _EXPORT_OPEN = re.compile(r"(?m)^[ \t]*export\s+(?:type\s+)?\{")
-_EXPORT_ENTRY = re.compile(rf"(?:type\s+)?(?P<local>{_IDENT})(?:\s+as\s+(?P<key>{_IDENT}))?")
 _EXPORT_ENTRY_KEYED = re.compile(
     rf"(?:type\s+)?(?P<key>{_IDENT})(?:\s+as\s+{_IDENT})?"
 )
@@ -521,42 +521,36 @@ def render_catalog_entry(sibling_text: str, sibling: WorkloadType, wt: WorkloadT
     return text
 
 
+def _indent_of(line: str) -> int:
+    body = _body(line)
+    return len(body) - len(body.lstrip())
+
+
 def _replace_description(text: str, description: str, path: str) -> str:
+    """Swap the value of ``metadata.description`` (plain, quoted or block scalar) for ours."""
     lines = _split(text)
-    eol = _eol(text)
-    in_metadata = False
-    for i, line in enumerate(lines):
-        body = _body(line)
-        if re.match(r"^metadata:\s*$", body):
-            in_metadata = True
+    meta = next((i for i, line in enumerate(lines) if re.match(r"^metadata:\s*$", _body(line))), None)
+    if meta is None:
+        raise _refuse(path, "sibling catalog entry has no top-level metadata")
+    level: int | None = None
+    for i in range(meta + 1, len(lines)):
+        body = _body(lines[i])
+        if not body.strip() or body.lstrip().startswith("#"):
             continue
-        if in_metadata and re.match(r"^\S", body):
+        if not body[0].isspace():
             break
-        match = re.match(r"^(?P<indent>[ \t]+)description:\s*(?P<value>.*)$", body)
-        if in_metadata and match and len(match["indent"]) == _metadata_indent(lines, i):
-            end = i + 1
-            if match["value"].strip()[:1] in (">", "|") or not match["value"].strip():
-                while end < len(lines) and (
-                    not _body(lines[end]).strip()
-                    or len(_body(lines[end])) - len(_body(lines[end]).lstrip()) > len(match["indent"])
-                ):
-                    end += 1
-            new = f"{match['indent']}description: {_yaml_scalar(description)}"
-            trailing = lines[end - 1][len(_body(lines[end - 1])) :] or ""
-            return "".join([*lines[:i], new + (trailing or ""), *lines[end:]]) if trailing else \
-                "".join([*lines[:i], new, *lines[end:]])
-    raise _refuse(path, f"sibling catalog entry has no metadata.description to follow{eol.strip()}")
-
-
-def _metadata_indent(lines: list[str], index: int) -> int:
-    """Indent of the first key under ``metadata:`` (description must be at that level)."""
-    for j in range(index, -1, -1):
-        if re.match(r"^metadata:\s*$", _body(lines[j])):
-            for line in lines[j + 1 :]:
-                body = _body(line)
-                if body.strip() and not body.lstrip().startswith("#"):
-                    return len(body) - len(body.lstrip())
-    return -1
+        level = _indent_of(lines[i]) if level is None else level
+        if _indent_of(lines[i]) != level or not re.match(r"^\s*description:(\s|$)", body):
+            continue
+        end = i + 1
+        while end < len(lines) and (not _body(lines[end]).strip() or _indent_of(lines[end]) > level):
+            end += 1
+        while end > i + 1 and not _body(lines[end - 1]).strip():
+            end -= 1
+        ending = lines[end - 1][len(_body(lines[end - 1])) :]
+        new = f"{' ' * level}description: {_yaml_scalar(description)}{ending}"
+        return "".join([*lines[:i], new, *lines[end:]])
+    raise _refuse(path, "sibling catalog entry has no metadata.description to follow")
 
 
 def _check_catalog_entry(text: str, wt: WorkloadType, path: str) -> None:

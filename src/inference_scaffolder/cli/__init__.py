@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: maps user errors to one line and exit code 2."""
     _register_commands()
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode click returns the exit code of typer.Exit instead of raising.
+        returned = app(args=argv, standalone_mode=False)
     except UserError as exc:
         typer.echo(f"error: {exc.one_line()}", err=True)
         return exc.exit_code
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             exc.show()
             return 2
         raise
-    return 0
+    return returned if isinstance(returned, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

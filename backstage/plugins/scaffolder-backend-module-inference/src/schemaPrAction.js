@@ -51,7 +51,14 @@ function createInferenceSchemaPrAction(settings, config) {
     async handler(ctx) {
       const repoUrl = ctx.input.repoUrl ?? settings.schemaPrRepoUrl;
       if (!repoUrl) {
-        throw new Error('repoUrl: not given and inferenceScaffolder.schemaPr.repoUrl is not configured');
+        // The service is already generated and published by now: failing here would leave
+        // a half-finished task for a setting only the platform team can fix.
+        ctx.logger.warn(
+          'Skipping the schema pull request: no repoUrl input and inferenceScaffolder.schemaPr.repoUrl is not configured',
+        );
+        ctx.output('pullRequestUrl', '');
+        ctx.output('summary', { skipped: true });
+        return;
       }
       const location = parseLocation(repoUrl);
       const token = githubToken(integrations, location.host, ctx.input.token);

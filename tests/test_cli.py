@@ -1,0 +1,165 @@
+"""The CLI and the plain cookiecutter path, as users run them (real subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from common import EXAMPLES, PROJECT_ROOT
+
+BIN = Path(sys.executable).parent
+CLI = str(BIN / "inference-scaffolder")
+COOKIECUTTER = str(BIN / "cookiecutter")
+TEMPLATE = str(PROJECT_ROOT / "templates" / "ml-inference-load")
+
+
+def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(args), capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+def test_new_with_json_summary(tmp_path: Path) -> None:
+    done = run(CLI, "new", "--answers", str(EXAMPLES / "tgi-tinyllama.yaml"), "--no-input",
+               "--output-dir", str(tmp_path), "--set", "environments=dev,prod", "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["environments"] == ["dev", "prod"]
+    assert summary["validation"]["ok"] is True
+    assert Path(summary["output"]) == tmp_path / "tinyllama-chat"
+    assert "environments/prod/values.yaml" in summary["files"]
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ("gpu_count=12", "gpu_count"),
+        ("model_id=not a model", "model_id"),
+        ("environments=dev,staging", "environments[1]"),
+        ("ingress_host=UPPER.example.com", "ingress_host"),
+        ("unknown=1", "unknown"),
+    ],
+)
+def test_bad_answers_exit_2_with_one_line(tmp_path: Path, override: str, field: str) -> None:
+    done = run(CLI, "new", "--answers", str(EXAMPLES / "tgi-tinyllama.yaml"), "--no-input",
+               "--output-dir", str(tmp_path), "--set", override)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"error: {field}: ")
+    assert "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_required_answer_without_input(tmp_path: Path) -> None:
+    done = run(CLI, "new", "--no-input", "--output-dir", str(tmp_path),
+               "--set", "service_name=x", "--set", "model_id=a/b")
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: model_revision: is required (no default)"
+
+
+INJECTION = "{{ cycler.__init__.__globals__.os.system('touch %s') }}"
+
+
+def test_template_injection_through_cli_is_refused_and_not_run(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    done = run(CLI, "new", "--answers", str(EXAMPLES / "tgi-tinyllama.yaml"), "--no-input",
+               "--output-dir", str(tmp_path / "out"), "--set",
+               f"description={INJECTION % marker}")
+    assert done.returncode == 2
+    assert "error: description: must not contain the template delimiter" in done.stderr
+    assert not marker.exists()
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_template_injection_through_answers_file_is_refused(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    answers = tmp_path / "answers.yaml"
+    answers.write_text((EXAMPLES / "tgi-tinyllama.yaml").read_text()
+                       + f"system: \"{INJECTION % marker}\"\n".replace("system", "repo_slug"))
+    done = run(CLI, "new", "--answers", str(answers), "--no-input", "--output-dir", str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: repo_slug: must not contain")
+    assert not marker.exists()
+
+
+def test_plain_cookiecutter_generates_through_the_hooks(tmp_path: Path) -> None:
+    done = run(COOKIECUTTER, "--no-input", TEMPLATE, "-o", str(tmp_path),
+               "service_name=cc-demo", "model_id=TinyLlama/TinyLlama-1.1B-Chat-v1.0",
+               "model_revision=main", "environments=dev,prod", env={"HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    repo = tmp_path / "cc-demo"
+    assert sorted(p.name for p in (repo / "environments").iterdir()) == ["dev", "prod"]
+    assert (repo / ".git").is_dir()  # the post-gen hook validated and committed
+    assert not (repo / "hooks").exists() and not list(repo.rglob("*.j2"))
+    validated = run(CLI, "validate", str(repo), "--json")
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+    assert json.loads(validated.stdout)["ok"] is True
+
+
+def test_plain_cookiecutter_refuses_bad_answers_and_cleans_up(tmp_path: Path) -> None:
+    done = run(COOKIECUTTER, "--no-input", TEMPLATE, "-o", str(tmp_path),
+               "service_name=bad", "model_id=a/b", "model_revision=main", "gpu_count=99",
+               env={"HOME": str(tmp_path)})
+    assert done.returncode != 0
+    assert "error: gpu_count: must be an integer from 1 to 8" in done.stderr
+    assert not (tmp_path / "bad").exists()
+
+
+def test_plain_cookiecutter_never_evaluates_an_answer(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    done = run(COOKIECUTTER, "--no-input", TEMPLATE, "-o", str(tmp_path / "out"),
+               "service_name=inj", "model_id=a/b", f"model_revision={INJECTION % marker}",
+               env={"HOME": str(tmp_path)})
+    assert done.returncode == 2
+    assert "error: model_revision: must not contain template delimiters" in done.stderr
+    assert not marker.exists()
+    assert not (tmp_path / "out" / "inj").exists()
+
+
+def test_validate_reports_a_broken_environment(repo_copy: Path) -> None:
+    values = repo_copy / "environments" / "uat" / "values.yaml"
+    values.write_text(values.read_text().replace("maxTotalTokens: 2048", "maxTotalTokens: 512"))
+    done = run(CLI, "validate", str(repo_copy), "--json")
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    by_env = {e["environment"]: e for e in report["environments"]}
+    assert by_env["uat"]["ok"] is False and by_env["dev"]["ok"] is True
+    assert any("maxInputTokens" in p for p in by_env["uat"]["problems"])
+
+
+def test_validate_flags_an_object_that_breaks_its_schema(repo_copy: Path) -> None:
+    template = repo_copy / "chart" / "templates" / "service.yaml"
+    # A misspelt field: strict schemas refuse what the API server would silently drop.
+    template.write_text(template.read_text().replace("type: ClusterIP", "type: ClusterIP\n  clusterIPz: None"))
+    done = run(CLI, "validate", str(repo_copy), "--json")
+    assert done.returncode == 1
+    problems = json.loads(done.stdout)["environments"][0]["problems"]
+    assert any(p.startswith("Service/tinyllama-chat:") and "clusterIPz" in p for p in problems), problems
+
+
+def test_validate_refuses_a_kind_without_schema(repo_copy: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-crds"
+    empty.mkdir()
+    done = run(CLI, "validate", str(repo_copy), "--crd-schemas", str(empty), "--json")
+    assert done.returncode == 1
+    problems = json.loads(done.stdout)["environments"][0]["problems"]
+    assert any("no schema for external-secrets.io/v1 ExternalSecret" in p for p in problems)
+
+
+def test_validate_bad_kube_version_is_a_usage_error(repo_copy: Path) -> None:
+    done = run(CLI, "validate", str(repo_copy), "--kube-version", "latest")
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: --kube-version:")
+
+
+def test_missing_helm_is_reported_clearly(repo_copy: Path, tmp_path: Path) -> None:
+    done = run(CLI, "validate", str(repo_copy),
+               env={"INFERENCE_SCAFFOLDER_HELM": str(tmp_path / "nohelm")})
+    assert done.returncode == 2
+    assert "INFERENCE_SCAFFOLDER_HELM" in done.stderr and "not an executable" in done.stderr
