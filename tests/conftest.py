@@ -6,12 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from common import EXAMPLES
 
 from inference_scaffolder.answers import collect_answers
 from inference_scaffolder.render import GenerationResult, generate
-
-from common import EXAMPLES
-
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from common import EXAMPLES, MINIMAL_ANSWERS
 
 from inference_scaffolder.answers import (
     answers_json_schema,
@@ -15,8 +16,6 @@ from inference_scaffolder.answers import (
 )
 from inference_scaffolder.chart import values_schema
 from inference_scaffolder.errors import UserError
-
-from common import EXAMPLES, MINIMAL_ANSWERS
 
 
 def refused(**overrides: object) -> UserError:

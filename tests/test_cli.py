@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from common import EXAMPLES, PROJECT_ROOT
 
 BIN = Path(sys.executable).parent
@@ -136,11 +135,12 @@ def test_validate_reports_a_broken_environment(repo_copy: Path) -> None:
 def test_validate_flags_an_object_that_breaks_its_schema(repo_copy: Path) -> None:
     template = repo_copy / "chart" / "templates" / "service.yaml"
     # A misspelt field: strict schemas refuse what the API server would silently drop.
-    template.write_text(template.read_text().replace("type: ClusterIP", "type: ClusterIP\n  clusterIPz: None"))
+    broken = template.read_text().replace("type: ClusterIP", "type: ClusterIP\n  clusterIPz: None")
+    template.write_text(broken)
     done = run(CLI, "validate", str(repo_copy), "--json")
     assert done.returncode == 1
     problems = json.loads(done.stdout)["environments"][0]["problems"]
-    assert any(p.startswith("Service/tinyllama-chat:") and "clusterIPz" in p for p in problems), problems
+    assert any(p.startswith("Service/tinyllama-chat:") and "clusterIPz" in p for p in problems)
 
 
 def test_validate_refuses_a_kind_without_schema(repo_copy: Path, tmp_path: Path) -> None:

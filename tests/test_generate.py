@@ -9,14 +9,13 @@ from typing import Any
 import git
 import pytest
 import yaml
+from common import EXAMPLES, MINIMAL_ANSWERS
 
 from inference_scaffolder.answers import collect_answers, validate_answers
 from inference_scaffolder.errors import UserError, ValidationFailed
 from inference_scaffolder.render import GenerationResult, generate
 from inference_scaffolder.tools import find_helm
 from inference_scaffolder.validate import parse_rendered
-
-from common import EXAMPLES, MINIMAL_ANSWERS
 
 
 def helm_template(repo: Path, environment: str, *extra: str) -> dict[str, dict[str, Any]]:

@@ -532,13 +532,15 @@ def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     home = tmp_path_factory.mktemp("real-server")
     env = _offline_env(home)
     model_dir = home / "tiny-llama"
-    subprocess.run(
+    built = subprocess.run(
         [sys.executable, "-c", BUILD_TINY_MODEL, str(model_dir)],
         env=env,
-        check=True,
         capture_output=True,
+        text=True,
         timeout=300,
     )
+    if built.returncode != 0:
+        pytest.fail(f"building the tiny model failed:\n{built.stderr[-3000:]}")
     port = free_port()
     log = home / "serve.log"
     with log.open("w") as log_file:

@@ -93,7 +93,8 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
                 "pattern": "^((group|user):)?([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?"
                            "[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"},
         rule="must be a Backstage entity reference such as group:default/ml-platform",
-        ui={"ui:field": "OwnerPicker", "ui:options": {"catalogFilter": [{"kind": ["Group", "User"]}]}},
+        ui={"ui:field": "OwnerPicker",
+            "ui:options": {"catalogFilter": [{"kind": ["Group", "User"]}]}},
     ),
     AnswerField(
         "system", "System", "Service",
@@ -220,7 +221,8 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
     AnswerField(
         "cpu_request", "CPU request", "GPU",
         "CPU cores requested for tokenisation and the HTTP server.",
-        default="4", values_path="container/properties/resources/properties/requests/properties/cpu",
+        default="4",
+        values_path="container/properties/resources/properties/requests/properties/cpu",
         rule="must be a Kubernetes CPU quantity such as 4 or 500m",
     ),
     AnswerField(
@@ -400,7 +402,7 @@ def load_answers_file(path: Path) -> Answers:
     except OSError as exc:
         raise UserError("--answers", f"cannot read {path}: {exc.strerror}") from None
     try:
-        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

@@ -22,7 +22,7 @@ def template_dir() -> Path:
     checkout = _PACKAGE_DIR.parent.parent / "templates" / TEMPLATE_NAME
     if checkout.is_dir():
         return checkout
-    raise FileNotFoundError(f"cookiecutter template {TEMPLATE_NAME!r} not found next to the package")
+    raise FileNotFoundError(f"cookiecutter template {TEMPLATE_NAME!r} not found by the package")
 
 
 def source_checkout_root() -> Path | None:

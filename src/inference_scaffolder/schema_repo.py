@@ -672,9 +672,16 @@ def _text_bytes(text: str) -> bytes:
     return text.encode("utf-8")
 
 
-def plan_change_set(tree: Path, chart_dir: Path, wt: WorkloadType = ML_INFERENCE_LOAD) -> ChangeSet:
+def plan_change_set(
+    tree: Path,
+    chart_dir: Path,
+    wt: WorkloadType = ML_INFERENCE_LOAD,
+    *,
+    render_required: Iterable[str] = (),
+) -> ChangeSet:
     """Everything that adds (or brings up to date) ``wt`` in the working tree ``tree``,
-    with ``chart_dir`` holding the chart to publish. Reads the tree, writes nothing."""
+    with ``chart_dir`` holding the chart to publish. Reads the tree, writes nothing.
+    ``render_required``: see :func:`typescript.generate_interface_module`."""
     changes = ChangeSet()
 
     def propose(path: str, content: bytes) -> None:
@@ -690,7 +697,8 @@ def plan_change_set(tree: Path, chart_dir: Path, wt: WorkloadType = ML_INFERENCE
         propose(path, _text_bytes(edit(_read(tree, path), wt, path)))
 
     _plan_chart(tree, chart_dir, wt, propose, changes)
-    propose(wt.module_path, _text_bytes(_interface_module(tree, chart_dir, wt)))
+    module = _interface_module(tree, chart_dir, wt, tuple(render_required))
+    propose(wt.module_path, _text_bytes(module))
     if not (tree / wt.catalog_path).exists():
         platform = (tree / PLATFORM_TS).read_text(encoding="utf-8")
         sibling_path = choose_catalog_sibling(tree, platform_base_chart_keys(platform), wt)
@@ -730,7 +738,9 @@ def _chart_description(chart_dir: Path, wt: WorkloadType) -> str:
     return description
 
 
-def _interface_module(tree: Path, chart_dir: Path, wt: WorkloadType) -> str:
+def _interface_module(
+    tree: Path, chart_dir: Path, wt: WorkloadType, render_required: tuple[str, ...]
+) -> str:
     schema_file = chart_dir / "values.schema.json"
     if not schema_file.is_file():
         raise _refuse(f"{wt.chart_path}/values.schema.json", "the chart has no values schema")
@@ -743,6 +753,7 @@ def _interface_module(tree: Path, chart_dir: Path, wt: WorkloadType) -> str:
         wt.interface,
         shared=read_shared_types(tree / SHARED_ENTRY),
         discriminator=("workloadType", wt.screaming),
+        render_required=render_required,
         header=GENERATED_HEADER.format(chart=wt.chart_path),
         where=f"{wt.chart_path}/values.schema.json",
     )

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from inference_scaffolder.errors import ToolMissingError, UserError
+from inference_scaffolder.paths import source_checkout_root
 
 # --------------------------------------------------------------------------------------------
 # A tiny TypeScript type model: enough to render interfaces and compare shapes.
@@ -97,11 +98,6 @@ _SHAPE_KEYWORDS = frozenset(
     {"type", "properties", "required", "additionalProperties", "items", "enum", "const",
      "oneOf", "anyOf", "allOf", "$ref"}
 )
-# Annotation naming properties that the chart requires at render time (``required`` in a
-# Helm template) although the schema cannot require them, because the chart's own base
-# values.yaml must validate without them. In the interface they are required members.
-RENDER_REQUIRED_KEYWORD = "x-required-at-render"
-
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 
 
@@ -211,7 +207,6 @@ class _Converter:
         if not isinstance(properties, Mapping):
             raise self.refuse(pointer, "'properties' must be an object")
         required = set(_as_list(schema.get("required", [])))
-        required |= set(_as_list(schema.get(RENDER_REQUIRED_KEYWORD, [])))
         unknown_required = required - set(properties)
         if unknown_required and schema.get("additionalProperties", True) is False:
             raise self.refuse(
@@ -460,6 +455,7 @@ def generate_interface_module(
     *,
     shared: Iterable[SharedType] = (),
     discriminator: tuple[str, str] | None = None,
+    render_required: Iterable[str] = (),
     header: str | None = None,
     import_from: str = "../shared",
     where: str = "values.schema.json",
@@ -468,10 +464,14 @@ def generate_interface_module(
 
     ``discriminator`` (property, literal) must be a required top-level ``const`` of the schema;
     it becomes the interface's first member, as every workload interface starts with it.
+    ``render_required`` names top-level properties the chart demands at render time although
+    the schema cannot (the base chart's own values.yaml must validate without them): a
+    complete workload description has them, so the interface makes them required.
     """
     root = schema_to_type(schema, where=where)
     if not isinstance(root, ObjectType):
         raise UserError(where, "the root schema must describe an object")
+    root = _require(root, render_required, where)
     if discriminator is not None:
         root = _discriminator_first(root, discriminator, where)
     root = reuse_shared_types(root, shared)
@@ -480,6 +480,17 @@ def generate_interface_module(
     return render_interface(
         interface_name, root, description=description, header=header, import_from=import_from
     )
+
+
+def _require(root: ObjectType, names: Iterable[str], where: str) -> ObjectType:
+    wanted = set(names)
+    missing = wanted - {p.name for p in root.props}
+    if missing:
+        raise UserError(where, f"render-required properties not in the schema: {sorted(missing)}")
+    props = tuple(
+        Prop(p.name, False, p.type, p.description) if p.name in wanted else p for p in root.props
+    )
+    return ObjectType(props, root.index)
 
 
 def _discriminator_first(root: ObjectType, discriminator: tuple[str, str], where: str) -> ObjectType:
@@ -802,7 +813,6 @@ def _parse_declaration(modules: Mapping[Path, _ModuleDecls], path: Path, name: s
 # --------------------------------------------------------------------------------------------
 
 TSC_ENV = "INFERENCE_SCAFFOLDER_TSC"
-_PROJECT_TSC = Path(__file__).resolve().parents[2] / "tools" / "node_modules" / ".bin" / "tsc"
 _DIAGNOSTIC = re.compile(r"^(?P<file>.+?)\((?P<line>\d+),(?P<col>\d+)\): error (?P<code>TS\d+): (?P<msg>.*)$")
 
 
@@ -844,8 +854,10 @@ def find_tsc() -> Path:
     on_path = shutil.which("tsc")
     if on_path:
         return Path(on_path)
-    if _PROJECT_TSC.is_file() and os.access(_PROJECT_TSC, os.X_OK):
-        return _PROJECT_TSC
+    root = source_checkout_root()
+    project_tsc = root / "tools" / "node_modules" / ".bin" / "tsc" if root else None
+    if project_tsc is not None and project_tsc.is_file() and os.access(project_tsc, os.X_OK):
+        return project_tsc
     raise ToolMissingError(
         "tsc",
         f"TypeScript compiler not found: set {TSC_ENV}, put tsc on PATH, or run "

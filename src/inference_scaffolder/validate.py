@@ -221,7 +221,7 @@ def validate_manifests(
             else:
                 result.errors += [
                     f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
-                    for e in sorted(validator.iter_errors(doc), key=lambda e: list(e.path).__str__())
+                    for e in sorted(validator.iter_errors(doc), key=lambda e: str(list(e.path)))
                 ]
         results.append(result)
     return results

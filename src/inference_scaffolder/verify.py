@@ -462,7 +462,10 @@ class _Prober:
             return Probe(ready=False, reason=reason, fatal=True)
         return None
 
-    def json_body(self, response: httpx.Response, path: str, check: Callable[[object], list[str]]):
+    def json_body(
+        self, response: httpx.Response, path: str, check: Callable[[object], list[str]]
+    ) -> Any:
+        """The checked JSON body, or a fatal Probe: a malformed answer will not improve."""
         body = _parse_json(response.text)
         problems = ["body is not JSON"] if body is None else check(body)
         if problems:
@@ -613,10 +616,10 @@ def exercise_endpoint(
         progress(f"{endpoint}: request {number}/{options.requests}")
         latency, problem, give_up = send_one(client, options, endpoint, model)
         result.sent += 1
-        if problem:
+        if problem is not None:
             result.problems.append(problem)
-        else:
-            result.latencies.append(latency or 0.0)
+        elif latency is not None:
+            result.latencies.append(latency)
         if give_up:
             break
     result.problems.extend(latency_problems(endpoint, result.latencies, options.slo_seconds))
@@ -658,10 +661,10 @@ def run_verification(
             report.problems.append(problem)
             return report
         report.model = model
-        assert probe.engine is not None and model is not None
-        endpoints = options.endpoints or DEFAULT_ENDPOINTS[probe.engine]
-        if probe.engine != "tgi" and "generate" in endpoints:
-            raise UserError("--endpoint", f"generate is TGI's route; the server is {probe.engine}")
+        engine = probe.engine or "vllm"
+        endpoints = options.endpoints or DEFAULT_ENDPOINTS[engine]
+        if engine != "tgi" and "generate" in endpoints:
+            raise UserError("--endpoint", f"generate is TGI's route; the server is {engine}")
         for endpoint in endpoints:
-            report.endpoints.append(exercise_endpoint(client, options, endpoint, model, say))
+            report.endpoints.append(exercise_endpoint(client, options, endpoint, str(model), say))
     return report

@@ -29,7 +29,9 @@ def _own_sources() -> tuple[frozenset[str], frozenset[str]]:
         for path in (_TEMPLATE_ROOT / "hooks").glob("*.py")
     )
     names = frozenset(
-        part for path in _TEMPLATE_ROOT.rglob("*") for part in path.relative_to(_TEMPLATE_ROOT).parts
+        part
+        for path in _TEMPLATE_ROOT.rglob("*")
+        for part in path.relative_to(_TEMPLATE_ROOT).parts
     )
     return hooks, names
 

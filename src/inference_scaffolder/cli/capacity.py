@@ -49,7 +49,10 @@ def breakdown_table(result: CapacityEstimate) -> Table:
     table.add_column("GiB", justify="right")
     table.add_column("how")
     table.add_row(
-        "weights", gib(result.weights_bytes), f"{result.parameters:,} params × {result.dtype}"
+        "weights",
+        gib(result.weights_bytes),
+        f"{result.parameters:,} params × {result.dtype} "
+        f"({result.weights_bytes / result.parameters:.2f} B/param)",
     )
     table.add_row(
         "KV cache",

@@ -1,0 +1,188 @@
+"""template.yaml run by the real Backstage scaffolder, offline.
+
+A real backend (catalog + scaffolder + our module, SQLite in memory, static token, loopback)
+is installed from backstage/package-lock.json by scripts/install-backstage.sh and started
+once for this module. The repository's catalog-info.yaml is registered as a file location,
+so the template reaches the catalog the way a platform team would register it. Tasks run
+template.yaml with only GitHub swapped for local stand-ins (see ``offline_template``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from backstage_harness import (
+    CLI,
+    REPO_ROOT,
+    BackstageBackend,
+    clone,
+    offline_template,
+    running_backend,
+)
+
+pytestmark = pytest.mark.slow
+
+TEMPLATE = yaml.safe_load((REPO_ROOT / "template.yaml").read_text(encoding="utf-8"))
+TEMPLATE_NAME = TEMPLATE["metadata"]["name"]
+OFFLINE_NAME = f"{TEMPLATE_NAME}-e2e"
+
+
+def form_values(service_name: str, **changes: Any) -> dict[str, Any]:
+    """What the Backstage form submits: answers (as the form types them) plus repoUrl."""
+    values: dict[str, Any] = {
+        "service_name": service_name,
+        "description": "Chat completions for the support assistant.",
+        "owner": "group:default/ml-platform",
+        "system": "system:default/ml-inference",
+        "service_catalog": "ml-inference",
+        "namespace": "ml-inference",
+        "lifecycle": "experimental",
+        "environments": ["dev", "uat", "prod"],
+        "engine": "vllm",
+        "model_id": "Qwen/Qwen2.5-0.5B-Instruct",
+        "model_revision": "main",
+        "max_input_tokens": 2048,
+        "max_total_tokens": 4096,
+        "gpu_count": 1,
+        "ingress_host": "chat.example.com",
+        "secret_store": "vault-backend",
+        "environment_variables": [{"name": "VLLM_LOGGING_LEVEL", "value": "INFO"}],
+        "image_pull_secret": False,
+        "basic_monitoring": True,
+        "repoUrl": f"github.com?owner=acme&repo={service_name}",
+    }
+    values.update(changes)
+    return values
+
+
+def cli_error_line(values: dict[str, Any], tmp_path: Path) -> str:
+    """The one line the CLI itself prints for these answers (without ``error: ``)."""
+    answers = {k: v for k, v in values.items() if k != "repoUrl"}
+    answers_file = tmp_path / "answers.json"
+    answers_file.write_text(json.dumps(answers), encoding="utf-8")
+    result = subprocess.run(
+        [str(CLI), "new", "--answers", str(answers_file), "--no-input", "--no-git",
+         "--output-dir", str(tmp_path / "out")],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, result.stderr
+    return lines[0].removeprefix("error: ")
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackstageBackend]:
+    base = tmp_path_factory.mktemp("backstage")
+    offline = base / "offline-template" / "template.yaml"
+    offline.parent.mkdir()
+    offline.write_text(yaml.safe_dump(offline_template(TEMPLATE), sort_keys=False))
+    with running_backend(base, [REPO_ROOT / "catalog-info.yaml", offline]) as running:
+        running.wait_for_entity("template", TEMPLATE_NAME)
+        running.wait_for_entity("template", OFFLINE_NAME)
+        yield running
+
+
+def test_catalog_info_registers_the_template_and_the_scaffolder(backend: BackstageBackend):
+    template = backend.wait_for_entity("template", TEMPLATE_NAME)
+    component = backend.wait_for_entity("component", "inference-scaffolder")
+    assert template["spec"]["steps"] == TEMPLATE["spec"]["steps"]
+    origin = template["metadata"]["annotations"]["backstage.io/managed-by-origin-location"]
+    assert origin == f"file:{REPO_ROOT / 'catalog-info.yaml'}"
+    assert component["spec"]["type"] == "tool"
+
+
+def test_actions_publish_input_schemas_derived_from_the_answers(backend: BackstageBackend):
+    actions = backend.actions()
+    scaffold = actions["inference:scaffold"]["schema"]["input"]
+    values_schema = scaffold["properties"]["values"]
+    scaffold_step = next(s for s in TEMPLATE["spec"]["steps"] if s["action"] == "inference:scaffold")
+    assert set(scaffold_step["input"]["values"]) <= set(values_schema["properties"])
+    assert values_schema["additionalProperties"] is False
+    assert "inference:schema-pr" in actions
+
+
+def test_task_generates_publishes_and_registers_a_valid_service(
+    backend: BackstageBackend, tmp_path: Path
+):
+    values = form_values("support-chat")
+    task_id = backend.create_task(f"template:default/{OFFLINE_NAME}", values)
+    result = backend.wait_for_task(task_id)
+    assert result.status == "completed", (result.error_message(), backend.log_tail())
+    for step in ("scaffold", "publish", "register", "schema-pr"):
+        assert result.step_status(step) == "completed", step
+
+    repo = clone(backend.git_root / "acme" / "support-chat.git", tmp_path / "support-chat")
+    assert sorted(p.name for p in (repo / "environments").iterdir()) == ["dev", "prod", "uat"]
+    validated = subprocess.run(
+        [str(CLI), "validate", str(repo), "--json"], capture_output=True, text=True, check=False
+    )
+    assert validated.returncode == 0, validated.stderr
+    assert json.loads(validated.stdout)["ok"] is True
+
+    catalog_info = yaml.safe_load((repo / "catalog-info.yaml").read_text(encoding="utf-8"))
+    assert catalog_info["metadata"]["annotations"]["github.com/project-slug"] == "acme/support-chat"
+    registered = backend.wait_for_entity("component", "support-chat")
+    assert registered["spec"]["owner"] == "group:default/ml-platform"
+
+    links = {link["title"]: link for link in result.output["links"]}
+    assert links["Repository"]["url"].endswith("/acme/support-chat.git")
+    assert links["Open in catalog"]["entityRef"] == "component:default/support-chat"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        # a cross-field rule only the CLI knows
+        {"max_input_tokens": 4096, "max_total_tokens": 4096},
+        # the injection guard: template syntax in an answer
+        {"description": "{{ cycler.__init__.__globals__.os.popen('id').read() }}"},
+    ],
+    ids=["cross-field-rule", "template-injection"],
+)
+def test_invalid_answer_fails_the_task_with_the_cli_one_line_message(
+    backend: BackstageBackend, tmp_path: Path, changes: dict[str, Any]
+):
+    values = form_values("rejected-chat", **changes)
+    expected = cli_error_line(values, tmp_path)
+    task_id = backend.create_task(f"template:default/{OFFLINE_NAME}", values)
+    result = backend.wait_for_task(task_id)
+    assert result.status == "failed"
+    assert result.step_status("scaffold") == "failed"
+    assert result.step_status("publish") is None  # nothing after the failed step ran
+    assert result.error_message() == expected
+    assert not (backend.git_root / "acme" / "rejected-chat.git").exists()
+
+
+def test_dry_run_of_template_yaml_returns_the_generated_files(backend: BackstageBackend):
+    response = backend.dry_run(TEMPLATE, form_values("preview-chat"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    files = {f["path"]: f for f in body["directoryContents"]}
+    for expected in ("catalog-info.yaml", "chart/values.yaml", "environments/dev/values.yaml",
+                     "environments/prod/values.yaml"):
+        assert expected in files
+    assert "environments/syst/values.yaml" not in files
+    catalog_info = yaml.safe_load(base64.b64decode(files["catalog-info.yaml"]["base64Content"]))
+    assert catalog_info["metadata"]["name"] == "preview-chat"
+    messages = " ".join(str(e["body"].get("message", "")) for e in body["log"])
+    assert "publish:github does not support dry-run" in messages
+    assert not (backend.git_root / "acme" / "preview-chat.git").exists()
+
+
+def test_dry_run_reports_an_invalid_answer_with_the_cli_message(
+    backend: BackstageBackend, tmp_path: Path
+):
+    values = form_values("preview-bad", max_input_tokens=9000, max_total_tokens=8192)
+    expected = cli_error_line(values, tmp_path)
+    response = backend.dry_run(TEMPLATE, values)
+    assert response.status_code >= 400
+    assert response.json()["error"]["message"] == expected
