@@ -11,7 +11,7 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[dev]"
+.venv/bin/python -m pip install --quiet -e ".[dev,serve-test]"
 
 bash scripts/install-helm.sh
 # Make helm visible to anything run from the venv (tests, the CLI, the hooks).

@@ -294,8 +294,6 @@ class GitHubSettings:
     api_url: str = DEFAULT_GITHUB_API
     token_env: str = DEFAULT_TOKEN_ENV
     repository: str | None = None  # owner/name; derived from the git URL when None
-    labels: tuple[str, ...] = ()
-    draft: bool = False
     timeout: int = 30
     # GitHub asks integrators to space out writes; tests against a local server set 0.
     seconds_between_requests: float = 0.25

@@ -274,6 +274,49 @@ def validate_environment(
     return result
 
 
+def _checked_repo(repo: Path) -> Path:
+    repo = repo.resolve()
+    if not (repo / "chart" / "Chart.yaml").is_file():
+        raise UserError("DIR", f"{repo} has no chart/Chart.yaml: not a generated service repo")
+    return repo
+
+
+def validate_repos(
+    repos: list[Path],
+    *,
+    kube_version: str = DEFAULT_KUBE_VERSION,
+    crd_schemas: Path | None = None,
+    environments: list[str] | None = None,
+) -> list[ValidationReport]:
+    """Validate every environment of several repositories.
+
+    One pool runs the helm processes for all (repository, environment) pairs, and one schema
+    catalog compiles each validator once for the whole fleet.
+    """
+    checked = [_checked_repo(r) for r in repos]
+    crd_dir = crd_schemas if crd_schemas is not None else default_crd_schema_dir()
+    if crd_dir is not None and not crd_dir.is_dir():
+        raise UserError("--crd-schemas", f"{crd_dir} is not a directory")
+    catalog = SchemaCatalog(kube_version, crd_dir)
+    jobs: list[tuple[Path, str, str]] = []
+    for repo in checked:
+        names = environments if environments is not None else list_environments(repo)
+        if not names:
+            raise UserError("DIR", f"{repo} has no environments/<env>/values.yaml")
+        release = release_name(repo)
+        jobs += [(repo, name, release) for name in names]
+    workers = max(1, min(len(jobs), 2 * (os.cpu_count() or 1)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(lambda job: validate_environment(job[0], job[1], catalog,
+                                                                 job[2]), jobs))
+    reports = []
+    for repo in checked:
+        mine = [r for (owner, _, _), r in zip(jobs, results, strict=True) if owner == repo]
+        reports.append(ValidationReport(str(repo), catalog.kube_version,
+                                        str(crd_dir) if crd_dir else None, mine))
+    return reports
+
+
 def validate_repo(
     repo: Path,
     *,
@@ -281,21 +324,6 @@ def validate_repo(
     crd_schemas: Path | None = None,
     environments: list[str] | None = None,
 ) -> ValidationReport:
-    """Validate every environment of a generated repository (helm calls in parallel)."""
-    repo = repo.resolve()
-    if not (repo / "chart" / "Chart.yaml").is_file():
-        raise UserError("DIR", f"{repo} has no chart/Chart.yaml: not a generated service repo")
-    crd_dir = crd_schemas if crd_schemas is not None else default_crd_schema_dir()
-    if crd_dir is not None and not crd_dir.is_dir():
-        raise UserError("--crd-schemas", f"{crd_dir} is not a directory")
-    catalog = SchemaCatalog(kube_version, crd_dir)
-    names = environments if environments is not None else list_environments(repo)
-    if not names:
-        raise UserError("DIR", f"{repo} has no environments/<env>/values.yaml")
-    release = release_name(repo)
-    with ThreadPoolExecutor(max_workers=min(4, len(names))) as pool:
-        results = list(
-            pool.map(lambda env: validate_environment(repo, env, catalog, release), names)
-        )
-    return ValidationReport(str(repo), catalog.kube_version, str(crd_dir) if crd_dir else None,
-                            results)
+    """Validate every environment of one generated repository."""
+    return validate_repos([repo], kube_version=kube_version, crd_schemas=crd_schemas,
+                          environments=environments)[0]

@@ -12,7 +12,7 @@ from rich.table import Table
 from inference_scaffolder.answers import answers_json_schema, collect_answers
 from inference_scaffolder.errors import ValidationFailed
 from inference_scaffolder.render import generate
-from inference_scaffolder.validate import DEFAULT_KUBE_VERSION, ValidationReport, validate_repo
+from inference_scaffolder.validate import DEFAULT_KUBE_VERSION, ValidationReport, validate_repos
 
 _err = Console(stderr=True)
 
@@ -85,18 +85,21 @@ def new(
 
 
 def validate(
-    directory: Path = typer.Argument(..., help="A generated service repository."),
+    directories: list[Path] = typer.Argument(..., help="Generated service repositories."),
     kube_version: str = typer.Option(DEFAULT_KUBE_VERSION, "--kube-version"),
     crd_schemas: Path | None = typer.Option(None, "--crd-schemas", help="CRD schema folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """helm lint + helm template + schema checks for every environment of a repository."""
-    report = validate_repo(directory, kube_version=kube_version, crd_schemas=crd_schemas)
+    """helm lint + helm template + schema checks for every environment of each repository."""
+    reports = validate_repos(directories, kube_version=kube_version, crd_schemas=crd_schemas)
     if as_json:
-        typer.echo(json.dumps(report.to_json(), indent=2))
+        payload = (reports[0].to_json() if len(reports) == 1 else
+                   {"ok": all(r.ok for r in reports), "repos": [r.to_json() for r in reports]})
+        typer.echo(json.dumps(payload, indent=2))
     else:
-        _print_report(report)
-    if not report.ok:
+        for report in reports:
+            _print_report(report)
+    if not all(r.ok for r in reports):
         raise typer.Exit(1)
 
 

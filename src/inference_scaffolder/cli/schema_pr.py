@@ -1,0 +1,102 @@
+"""``inference-scaffolder schema-pr``: open the PR adding ML_INFERENCE_LOAD to the schema repo."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+
+import typer
+
+from inference_scaffolder.publish import (
+    DEFAULT_GITHUB_API,
+    DEFAULT_TOKEN_ENV,
+    GitHubSettings,
+    make_publisher,
+    normalize_repo_argument,
+)
+from inference_scaffolder.schema_pr import (
+    DEFAULT_BASE,
+    DEFAULT_BRANCH,
+    SchemaPrOptions,
+    SchemaPrResult,
+    run_schema_pr,
+)
+
+
+class PublisherKind(str, Enum):
+    local = "local"
+    github = "github"
+
+
+def _print_human(result: SchemaPrResult) -> None:
+    if result.dry_run:
+        if result.diff:
+            typer.echo(result.diff, nl=False)
+        summary = (
+            f"dry run: would report {result.status} for {result.branch} "
+            f"({len(result.files)} file(s)); nothing was pushed"
+        )
+        typer.echo(summary, err=True)
+    else:
+        commit = (result.commit or "")[:12]
+        typer.echo(f"{result.status}: {result.branch} at {commit} ({len(result.files)} file(s))")
+        if result.pull_request:
+            typer.echo(f"pull request: {result.pull_request}")
+        elif result.status != "unchanged":
+            typer.echo(f"pull request title: {result.title}")
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``schema-pr`` command to the CLI."""
+
+    @app.command("schema-pr")
+    def schema_pr(
+        repo: str = typer.Option(
+            ..., "--repo", help="Git URL or local path (checkout or bare) of platform-schemas-types."
+        ),
+        base: str = typer.Option(DEFAULT_BASE, "--base", help="Branch the pull request targets."),
+        branch: str = typer.Option(DEFAULT_BRANCH, "--branch", help="Branch to push the change to."),
+        publisher: PublisherKind = typer.Option(
+            PublisherKind.local, "--publisher",
+            help="local: push the branch only; github: also find or open the pull request.",
+        ),
+        dry_run: bool = typer.Option(
+            False, "--dry-run", help="Print the unified diff; push nothing, open nothing."
+        ),
+        json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+        github_api_url: str = typer.Option(
+            DEFAULT_GITHUB_API, "--github-api-url", envvar="GITHUB_API_URL",
+            help="GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3).",
+        ),
+        github_token_env: str = typer.Option(
+            DEFAULT_TOKEN_ENV, "--github-token-env",
+            help="Name of the environment variable holding the GitHub token.",
+        ),
+        github_repo: str | None = typer.Option(
+            None, "--github-repo",
+            help="owner/name on GitHub; default: taken from a GitHub --repo URL.",
+        ),
+        label: list[str] = typer.Option(
+            ["inference-scaffolder"], "--label", help="Label for a new pull request (repeatable)."
+        ),
+        draft: bool = typer.Option(False, "--draft", help="Open the pull request as a draft."),
+    ) -> None:
+        """Open (or update) the pull request adding the ML_INFERENCE_LOAD workload type."""
+        repo_url = normalize_repo_argument(repo)
+        settings = GitHubSettings(
+            api_url=github_api_url,
+            token_env=github_token_env,
+            repository=github_repo,
+        )
+        chosen = make_publisher(publisher.value, repo_url, settings)
+        options = SchemaPrOptions(
+            repo=repo_url, base=base, branch=branch, dry_run=dry_run,
+            labels=tuple(label), draft=draft,
+        )
+        result = run_schema_pr(options, chosen)
+        if json_output:
+            typer.echo(json.dumps(result.as_json(), indent=2, sort_keys=True))
+        else:
+            _print_human(result)
