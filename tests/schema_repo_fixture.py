@@ -157,16 +157,25 @@ def _platform_ts(lodash_import: bool) -> str:
     tail: list[str] = []
     for i in range(40):
         tail += [
-            f"export const FeatureFlag{i} = {{ key: 'feature-{i}', defaultOn: {str(i % 2 == 0).lower()} }};",
+            f"export const FeatureFlag{i} = "
+            f"{{ key: 'feature-{i}', defaultOn: {str(i % 2 == 0).lower()} }};",
             f"export type FeatureFlag{i}Key = typeof FeatureFlag{i}['key'];",
             "",
         ]
-    return "\n".join([*head, *filler[: len(filler) // 2], *charts, *filler[len(filler) // 2 :], *tail])
+    return "\n".join(
+        [*head, *filler[: len(filler) // 2], *charts, *filler[len(filler) // 2 :], *tail]
+    )
 
 
 WORKLOAD_MODULES = {
     "basicContainerLoad.ts": """\
-import { ContainerProbeProperties, ContainerResourceProperties, Environment, EnvironmentVariableObj, SecretObj } from '../shared';
+import {
+  ContainerProbeProperties,
+  ContainerResourceProperties,
+  Environment,
+  EnvironmentVariableObj,
+  SecretObj,
+} from '../shared';
 
 export interface BasicContainerLoadSchema {
   workloadType: "BASIC_CONTAINER_LOAD";
@@ -226,14 +235,15 @@ export interface StatefulContainerLoadSchema {
 """,
 }
 
-WORKLOAD_SCHEMA_TS = """\
-import { BasicContainerLoadSchema } from "./basicContainerLoad";
-import { BasicContainerRolloutSchema } from './basicContainerRollout';
-import { StatefulContainerLoadSchema } from "./statefulContainerLoad";
-
-/** Values of any platform base chart, discriminated by workloadType. */
-export type WorkloadSchema = BasicContainerLoadSchema | BasicContainerRolloutSchema | StatefulContainerLoadSchema;
-"""
+WORKLOAD_SCHEMA_TS = (
+    'import { BasicContainerLoadSchema } from "./basicContainerLoad";\n'
+    "import { BasicContainerRolloutSchema } from './basicContainerRollout';\n"
+    'import { StatefulContainerLoadSchema } from "./statefulContainerLoad";\n'
+    "\n"
+    "/** Values of any platform base chart, discriminated by workloadType. */\n"
+    "export type WorkloadSchema = BasicContainerLoadSchema | BasicContainerRolloutSchema"
+    " | StatefulContainerLoadSchema;\n"
+)
 
 INDEX_TS = (
     "import { BasicContainerLoadSchema } from './basicContainerLoad'\n"
@@ -242,8 +252,8 @@ INDEX_TS = (
     "\n"
     "export { WorkloadSchema } from './workloadSchema';\n"
     "\n"
-    "export type BasicContainerLoadVariants = BasicContainerLoadSchema | BasicContainerRolloutSchema"
-    " | StatefulContainerLoadSchema;\n"
+    "export type BasicContainerLoadVariants = BasicContainerLoadSchema"
+    " | BasicContainerRolloutSchema | StatefulContainerLoadSchema;\n"
     "\n"
     "export {\n"
     "  BasicContainerLoadSchema,\n"
@@ -333,7 +343,7 @@ def _chart_files(kebab: str, screaming: str, version: str) -> dict[str, str]:
               - name: platform-team
             """),
         f"charts/{kebab}/values.yaml": (
-            f"workloadType: {screaming}\nserviceName: \"\"\nbasicMonitoring:\n  enabled: true\n"
+            f'workloadType: {screaming}\nserviceName: ""\nbasicMonitoring:\n  enabled: true\n'
         ),
         f"charts/{kebab}/values.schema.json": json.dumps(schema, indent=2) + "\n",
         f"charts/{kebab}/templates/configmap.yaml": (
@@ -342,8 +352,12 @@ def _chart_files(kebab: str, screaming: str, version: str) -> dict[str, str]:
     }
 
 
-def fixture_files(*, lodash_import: bool = False, exhaustive_check: bool = False,
-                  overrides: dict[str, str | None] | None = None) -> dict[str, str]:
+def fixture_files(
+    *,
+    lodash_import: bool = False,
+    exhaustive_check: bool = False,
+    overrides: dict[str, str | None] | None = None,
+) -> dict[str, str]:
     """The repository's files, path -> text; ``overrides`` replaces (or with None removes)."""
     files: dict[str, str] = {
         "package.json": json.dumps(PACKAGE_JSON, indent=2) + "\n",
@@ -402,29 +416,39 @@ def make_bare_repo(tmp_path: Path, name: str = "platform-schemas-types.git", **o
     git("commit", "--quiet", "-m", "platform-schemas-types fixture", cwd=work)
     bare = tmp_path / name
     bare.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["git", "clone", "--quiet", "--bare", str(work), str(bare)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "clone", "--quiet", "--bare", str(work), str(bare)], check=True, capture_output=True
+    )
     return bare
 
 
 def branch_sha(bare: Path, branch: str) -> str | None:
-    out = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
-                         cwd=bare, capture_output=True, text=True)
+    out = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
+        cwd=bare,
+        capture_output=True,
+        text=True,
+    )
     return out.stdout.strip() or None
 
 
 def show(bare: Path, ref: str, path: str) -> str:
-    return subprocess.run(["git", "show", f"{ref}:{path}"], cwd=bare, check=True,
-                          capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", "show", f"{ref}:{path}"], cwd=bare, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def checkout(bare: Path, ref: str, dest: Path) -> Path:
-    subprocess.run(["git", "clone", "--quiet", "--branch", ref, str(bare), str(dest)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "clone", "--quiet", "--branch", ref, str(bare), str(dest)],
+        check=True,
+        capture_output=True,
+    )
     return dest
 
 
 def commit_count(bare: Path, ref: str) -> int:
-    out = subprocess.run(["git", "rev-list", "--count", ref], cwd=bare, check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        ["git", "rev-list", "--count", ref], cwd=bare, check=True, capture_output=True, text=True
+    )
     return int(out.stdout.strip())

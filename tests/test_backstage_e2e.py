@@ -157,7 +157,7 @@ def test_invalid_answer_fails_the_task_with_the_cli_one_line_message(
     result = backend.wait_for_task(task_id)
     assert result.status == "failed"
     assert result.step_status("scaffold") == "failed"
-    assert result.step_status("publish") is None  # nothing after the failed step ran
+    assert result.step_status("publish") in (None, "skipped")  # nothing after it ran
     assert result.error_message() == expected
     assert not (backend.git_root / "acme" / "rejected-chat.git").exists()
 

@@ -126,14 +126,31 @@ def describe_git_failure(stderr: str, remote: GitRemote) -> str:
     """The reason git gave, classified where it is a well-known one, credential-free."""
     text = remote.clean(stderr)
     lowered = text.lower()
-    if any(s in lowered for s in ("authentication failed", "could not read username",
-                                  "could not read password", "permission denied",
-                                  "requested url returned error: 401",
-                                  "requested url returned error: 403", "invalid credentials")):
+    if any(
+        s in lowered
+        for s in (
+            "authentication failed",
+            "could not read username",
+            "could not read password",
+            "permission denied",
+            "requested url returned error: 401",
+            "requested url returned error: 403",
+            "invalid credentials",
+        )
+    ):
         return f"authentication to {remote.display} was refused ({_last_line(text)})"
-    if any(s in lowered for s in ("could not resolve host", "connection refused",
-                                  "failed to connect", "timed out", "network is unreachable",
-                                  "could not connect", "connection reset")):
+    if any(
+        s in lowered
+        for s in (
+            "could not resolve host",
+            "connection refused",
+            "failed to connect",
+            "timed out",
+            "network is unreachable",
+            "could not connect",
+            "connection reset",
+        )
+    ):
         return f"cannot reach {remote.display} ({_last_line(text)})"
     if "does not appear to be a git repository" in lowered or "not found" in lowered:
         return f"{remote.display}: {_last_line(text)}"
@@ -153,8 +170,13 @@ def _last_line(text: str) -> str:
 def remote_heads(remote: GitRemote, cwd: Path, *branches: str) -> dict[str, str]:
     """``{branch: sha}`` for those of ``branches`` that exist on the remote."""
     refs = [f"refs/heads/{b}" for b in branches]
-    stdout = check_git(["ls-remote", "--heads", remote.url, *refs], cwd, remote,
-                       "--repo", f"reading branches of {remote.display}")
+    stdout = check_git(
+        ["ls-remote", "--heads", remote.url, *refs],
+        cwd,
+        remote,
+        "--repo",
+        f"reading branches of {remote.display}",
+    )
     heads: dict[str, str] = {}
     for line in stdout.splitlines():
         sha, _, ref = line.partition("\t")
@@ -166,8 +188,20 @@ def remote_heads(remote: GitRemote, cwd: Path, *branches: str) -> dict[str, str]
 def clone_branch(remote: GitRemote, base: str, dest: Path) -> git.Repo:
     """A fresh clone of ``base`` only (no tags), to build the change in."""
     check_git(
-        ["clone", "--quiet", "--no-tags", "--single-branch", "--branch", base, remote.url, str(dest)],
-        dest.parent, remote, "--repo", f"cloning {remote.display}",
+        [
+            "clone",
+            "--quiet",
+            "--no-tags",
+            "--single-branch",
+            "--branch",
+            base,
+            remote.url,
+            str(dest),
+        ],
+        dest.parent,
+        remote,
+        "--repo",
+        f"cloning {remote.display}",
     )
     return git.Repo(str(dest))
 
@@ -175,27 +209,39 @@ def clone_branch(remote: GitRemote, base: str, dest: Path) -> git.Repo:
 def fetch_branch(repo: git.Repo, remote: GitRemote, branch: str) -> str | None:
     """Fetch ``branch`` into ``refs/remotes/origin/<branch>``; its sha, or None if absent."""
     out = run_git(
-        ["fetch", "--quiet", "--no-tags", "origin",
-         f"+refs/heads/{branch}:refs/remotes/origin/{branch}"],
-        Path(repo.working_dir), remote,
+        [
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "origin",
+            f"+refs/heads/{branch}:refs/remotes/origin/{branch}",
+        ],
+        Path(repo.working_dir),
+        remote,
     )
     if out.status != 0:
         if "couldn't find remote ref" in out.stderr.lower():
             return None
-        raise UserError("--repo", f"fetching {branch} failed: {describe_git_failure(out.stderr, remote)}")
+        raise UserError(
+            "--repo", f"fetching {branch} failed: {describe_git_failure(out.stderr, remote)}"
+        )
     return repo.git.rev_parse(f"refs/remotes/origin/{branch}")
 
 
-def push_branch(repo: git.Repo, remote: GitRemote, branch: str, commit: str,
-                expected: str | None) -> None:
+def push_branch(
+    repo: git.Repo, remote: GitRemote, branch: str, commit: str, expected: str | None
+) -> None:
     """Point the remote ``branch`` at ``commit`` iff it still is at ``expected`` (None: absent).
 
     Raises :class:`PushRejected` when it moved, :class:`UserError` for anything else (auth,
     protected branch, network), with git's reason on one line.
     """
     lease = f"--force-with-lease=refs/heads/{branch}:{expected or ''}"
-    out = run_git(["push", "--porcelain", "--atomic", lease, "origin", f"{commit}:refs/heads/{branch}"],
-                  Path(repo.working_dir), remote)
+    out = run_git(
+        ["push", "--porcelain", "--atomic", lease, "origin", f"{commit}:refs/heads/{branch}"],
+        Path(repo.working_dir),
+        remote,
+    )
     if out.status == 0:
         return
     combined = f"{out.stdout}\n{out.stderr}"
@@ -206,7 +252,9 @@ def push_branch(repo: git.Repo, remote: GitRemote, branch: str, commit: str,
     remote_rejected = re.search(r"\[remote rejected\] \(([^)]*)\)", combined)
     reason = describe_git_failure(out.stderr, remote)
     if remote_rejected:
-        hook_lines = [ln for ln in remote.clean(out.stderr).splitlines() if ln.startswith("remote:")]
+        hook_lines = [
+            ln for ln in remote.clean(out.stderr).splitlines() if ln.startswith("remote:")
+        ]
         detail = one_line(" ".join(ln[len("remote:") :].strip() for ln in hook_lines), 200)
         reason = f"rejected by {remote.display}: {remote_rejected.group(1)}" + (
             f" ({detail})" if detail else ""
@@ -214,8 +262,9 @@ def push_branch(repo: git.Repo, remote: GitRemote, branch: str, commit: str,
     raise UserError("--repo", f"push of {branch} failed: {reason}; nothing was pushed")
 
 
-def restore_branch(repo: git.Repo, remote: GitRemote, branch: str, pushed: str,
-                   previous: str | None) -> bool:
+def restore_branch(
+    repo: git.Repo, remote: GitRemote, branch: str, pushed: str, previous: str | None
+) -> bool:
     """Undo our push (only if the branch is still at ``pushed``): back to ``previous``, or
     deleted when it did not exist. Returns whether the remote is as it was."""
     lease = f"--force-with-lease=refs/heads/{branch}:{pushed}"
@@ -259,8 +308,15 @@ class Publisher(Protocol):
     def existing_pull_request(self, branch: str, base: str) -> str | None:
         """URL of the open pull request for ``branch`` into ``base``, if there is one."""
 
-    def publish(self, repo: git.Repo, branch: str, base: str, commit: str, expected: str | None,
-                pr: PullRequestDraft) -> Publication:
+    def publish(
+        self,
+        repo: git.Repo,
+        branch: str,
+        base: str,
+        commit: str,
+        expected: str | None,
+        pr: PullRequestDraft,
+    ) -> Publication:
         """Push ``commit`` to ``branch`` (compare-and-swap with ``expected``) and make sure a
         pull request exists; raises PushRejected when the branch moved meanwhile."""
 
@@ -279,8 +335,15 @@ class LocalPublisher:
     def existing_pull_request(self, branch: str, base: str) -> str | None:
         return None
 
-    def publish(self, repo: git.Repo, branch: str, base: str, commit: str, expected: str | None,
-                pr: PullRequestDraft) -> Publication:
+    def publish(
+        self,
+        repo: git.Repo,
+        branch: str,
+        base: str,
+        commit: str,
+        expected: str | None,
+        pr: PullRequestDraft,
+    ) -> Publication:
         push_branch(repo, self.remote, branch, commit, expected)
         return Publication(commit=commit)
 
@@ -318,8 +381,8 @@ def git_token_env(token: str) -> dict[str, str]:
     in argv, the URL or a file: a credential helper (set through GIT_CONFIG_* variables)
     answers with the token it reads from the git process's own environment."""
     helper = (
-        "!f() { test \"$1\" = get || exit 0; echo username=x-access-token; "
-        f"echo \"password=${{{TOKEN_ENV_FOR_GIT}}}\"; }}; f"
+        '!f() { test "$1" = get || exit 0; echo username=x-access-token; '
+        f'echo "password=${{{TOKEN_ENV_FOR_GIT}}}"; }}; f'
     )
     return {
         TOKEN_ENV_FOR_GIT: token,
@@ -336,16 +399,18 @@ class GitHubPublisher:
 
     name = "github"
 
-    def __init__(self, repo_url: str, settings: GitHubSettings,
-                 environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, repo_url: str, settings: GitHubSettings, environ: Mapping[str, str] | None = None
+    ) -> None:
         env = os.environ if environ is None else environ
         token = env.get(settings.token_env, "")
         if not token:
             raise UserError(settings.token_env, "not set: the github publisher needs a token")
         slug = settings.repository or repository_slug(repo_url)
         if not slug or not re.match(r"^[\w.-]+/[\w.-]+$", slug):
-            raise UserError("--github-repo", "owner/name is required when --repo is not a "
-                            "GitHub URL")
+            raise UserError(
+                "--github-repo", "owner/name is required when --repo is not a GitHub URL"
+            )
         self.settings = settings
         self.slug = slug
         self._token = token
@@ -355,7 +420,7 @@ class GitHubPublisher:
 
     # -- API plumbing ------------------------------------------------------------------------
 
-    def _api(self):  # noqa: ANN202 - PyGithub objects are untyped enough
+    def _api(self):
         if self._repository is None:
             import github
             from urllib3.util import Retry
@@ -368,11 +433,12 @@ class GitHubPublisher:
                 seconds_between_requests=self.settings.seconds_between_requests,
                 seconds_between_writes=self.settings.seconds_between_writes,
             )
-            self._repository = self._call(lambda: self._client.get_repo(self.slug),
-                                          f"reading repository {self.slug}")
+            self._repository = self._call(
+                lambda: self._client.get_repo(self.slug), f"reading repository {self.slug}"
+            )
         return self._repository
 
-    def _call(self, action, doing: str):  # noqa: ANN001, ANN202
+    def _call(self, action, doing: str):
         """Run one API call; every failure becomes a one-line, token-free UserError."""
         import github
         import requests
@@ -388,11 +454,12 @@ class GitHubPublisher:
         api = scrub(self.settings.api_url, (self._token,))
         return UserError("github", f"{doing}: cannot reach {api} ({type(exc).__name__})")
 
-    def _describe(self, exc) -> str:  # noqa: ANN001
+    def _describe(self, exc) -> str:
         data = exc.data if isinstance(exc.data, dict) else {}
         message = str(data.get("message") or "").strip()
         details = [
-            str(e.get("message") or e.get("code")) for e in data.get("errors") or []
+            str(e.get("message") or e.get("code"))
+            for e in data.get("errors") or []
             if isinstance(e, dict)
         ]
         text = "; ".join(x for x in [message, *details] if x) or "no message"
@@ -407,7 +474,7 @@ class GitHubPublisher:
     def preflight(self) -> None:
         self._api()
 
-    def _open_pull(self, branch: str, base: str):  # noqa: ANN202
+    def _open_pull(self, branch: str, base: str):
         owner = self.slug.split("/")[0]
         pulls = self._call(
             lambda: list(self._api().get_pulls(state="open", head=f"{owner}:{branch}", base=base)),
@@ -419,8 +486,15 @@ class GitHubPublisher:
         pull = self._open_pull(branch, base)
         return None if pull is None else self.remote.clean(pull.html_url)
 
-    def publish(self, repo: git.Repo, branch: str, base: str, commit: str, expected: str | None,
-                pr: PullRequestDraft) -> Publication:
+    def publish(
+        self,
+        repo: git.Repo,
+        branch: str,
+        base: str,
+        commit: str,
+        expected: str | None,
+        pr: PullRequestDraft,
+    ) -> Publication:
         self.preflight()
         existing = self._open_pull(branch, base)
         push_branch(repo, self.remote, branch, commit, expected)
@@ -428,19 +502,25 @@ class GitHubPublisher:
             return self._ensure_pull(branch, base, commit, pr, existing)
         except UserError as exc:
             restored = restore_branch(repo, self.remote, branch, commit, expected)
-            state = ("the push was undone" if restored
-                     else "the pushed branch could not be undone; delete or reset it by hand")
+            state = (
+                "the push was undone"
+                if restored
+                else "the pushed branch could not be undone; delete or reset it by hand"
+            )
             raise UserError(exc.field, f"{exc.rule}; {state}") from None
 
-    def _ensure_pull(self, branch: str, base: str, commit: str, pr: PullRequestDraft,
-                     existing) -> Publication:  # noqa: ANN001
+    def _ensure_pull(
+        self, branch: str, base: str, commit: str, pr: PullRequestDraft, existing
+    ) -> Publication:
         publication = Publication(commit=commit)
         pull = existing
         if pull is None:
             pull, publication.pull_request_created = self._create_pull(branch, base, pr)
         elif pull.title != pr.title or (pull.body or "") != pr.body:
-            self._call(lambda: pull.edit(title=pr.title, body=pr.body),
-                       f"updating pull request #{pull.number}")
+            self._call(
+                lambda: pull.edit(title=pr.title, body=pr.body),
+                f"updating pull request #{pull.number}",
+            )
         if publication.pull_request_created and pr.labels:
             try:
                 pull.add_to_labels(*pr.labels)
@@ -451,7 +531,7 @@ class GitHubPublisher:
         publication.pull_request = self.remote.clean(pull.html_url)
         return publication
 
-    def _create_pull(self, branch: str, base: str, pr: PullRequestDraft):  # noqa: ANN202
+    def _create_pull(self, branch: str, base: str, pr: PullRequestDraft):
         """Open the PR; when GitHub says one already exists (a concurrent run won), use it."""
         import github
         import requests
@@ -472,8 +552,12 @@ class GitHubPublisher:
             raise self._unreachable(doing, exc) from None
 
 
-def make_publisher(kind: str, repo_url: str, github_settings: GitHubSettings | None = None,
-                   environ: Mapping[str, str] | None = None) -> LocalPublisher | GitHubPublisher:
+def make_publisher(
+    kind: str,
+    repo_url: str,
+    github_settings: GitHubSettings | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> LocalPublisher | GitHubPublisher:
     """The publisher named on the command line."""
     if kind == "local":
         return LocalPublisher(repo_url)

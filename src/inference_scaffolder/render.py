@@ -19,6 +19,7 @@ from cookiecutter.main import cookiecutter
 
 from inference_scaffolder import TEMPLATE_VERSION
 from inference_scaffolder.answers import ANSWER_FIELDS, Answers, answers_json_schema
+from inference_scaffolder.cookiecutter_hooks import post_generate, pre_generate
 from inference_scaffolder.errors import UserError, ValidationFailed
 from inference_scaffolder.paths import template_dir
 from inference_scaffolder.validate import ValidationReport, validate_repo
@@ -148,18 +149,28 @@ def _isolated_cookiecutter_config(workdir: Path) -> Path:
 
 
 def _run_cookiecutter(answers: Answers, workdir: Path) -> Path:
+    """Copy the template with cookiecutter, then finish it in this process.
+
+    The hook scripts are thin wrappers around :mod:`cookiecutter_hooks`; running those same
+    functions here instead of in two extra Python processes halves the cost of ``new``.
+    """
+    context = cookiecutter_extra_context(answers, validate=False, git_init=False)
     try:
-        produced = cookiecutter(
-            str(template_dir()),
-            no_input=True,
-            extra_context=cookiecutter_extra_context(answers, validate=False, git_init=False),
-            output_dir=str(workdir / "out"),
-            config_file=str(_isolated_cookiecutter_config(workdir)),
-            accept_hooks=True,
+        produced = Path(
+            cookiecutter(
+                str(template_dir()),
+                no_input=True,
+                extra_context=context,
+                output_dir=str(workdir / "out"),
+                config_file=str(_isolated_cookiecutter_config(workdir)),
+                accept_hooks=False,
+            )
         )
     except FailedHookException as exc:
         raise ValidationFailed(f"template hook failed: {exc}") from None
-    return Path(produced)
+    if pre_generate(context) != 0 or post_generate(context, produced) != 0:
+        raise ValidationFailed("the template's hooks refused the answers (see above)")
+    return produced
 
 
 def _move_into_place(produced: Path, target: Path, workdir: Path) -> None:

@@ -145,7 +145,9 @@ def validate_chart_values(chart_dir: Path, label: str) -> None:
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
-        raise UserError(f"{label}/values.schema.json", f"not a valid 2020-12 schema: {exc.message}")
+        raise UserError(
+            f"{label}/values.schema.json", f"not a valid 2020-12 schema: {exc.message}"
+        ) from None
     values = yaml.safe_load((chart_dir / "values.yaml").read_text(encoding="utf-8")) or {}
     errors = sorted(Draft202012Validator(schema).iter_errors(values), key=lambda e: list(e.path))
     if errors:
@@ -172,13 +174,15 @@ def helm_lint(chart_dir: Path, label: str) -> None:
         result = run_helm(args)
         if not result.ok:
             detail = [
-                line.strip() for line in (result.stdout + "\n" + result.stderr).splitlines()
+                line.strip()
+                for line in (result.stdout + "\n" + result.stderr).splitlines()
                 if "[ERROR]" in line or line.strip().lower().startswith("error")
             ]
             using = f" with ci/{values.name}" if values else ""
             raise UserError(
                 "helm lint",
-                f"{label}{using} failed: " + ("; ".join(detail[:5]) or result.stderr.strip()[-400:]),
+                f"{label}{using} failed: "
+                + ("; ".join(detail[:5]) or result.stderr.strip()[-400:]),
             )
 
 
@@ -232,8 +236,11 @@ def repo_lock(key: str, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise UserError("--repo", "another schema-pr run on this repository and "
-                                    f"branch held the lock for {int(timeout)} s") from None
+                    raise UserError(
+                        "--repo",
+                        "another schema-pr run on this repository and "
+                        f"branch held the lock for {int(timeout)} s",
+                    ) from None
                 time.sleep(0.2)
         try:
             yield
@@ -261,7 +268,7 @@ def _check_ref_name(name: str, option: str, cwd: Path) -> None:
 
 def run_schema_pr(
     options: SchemaPrOptions,
-    publisher,  # noqa: ANN001 - any inference_scaffolder.publish.Publisher
+    publisher,
     *,
     chart_writer: ChartWriter | None = None,
     render_required: tuple[str, ...] | None = None,
@@ -290,8 +297,11 @@ def run_schema_pr(
                     return run.attempt(attempt)
                 except PushRejected:
                     continue
-        raise UserError("--branch", f"{options.branch} kept moving on the remote during "
-                        f"{MAX_ATTEMPTS} attempts; nothing was pushed, try again")
+        raise UserError(
+            "--branch",
+            f"{options.branch} kept moving on the remote during "
+            f"{MAX_ATTEMPTS} attempts; nothing was pushed, try again",
+        )
 
 
 @dataclass
@@ -312,35 +322,56 @@ class _Run:
         workdir.mkdir()
         heads = remote_heads(self.remote, workdir, self.options.base, self.options.branch)
         if self.options.base not in heads:
-            raise UserError("--base", f"branch {self.options.base!r} does not exist in "
-                            f"{self.remote.display}")
+            raise UserError(
+                "--base", f"branch {self.options.base!r} does not exist in {self.remote.display}"
+            )
         repo = clone_branch(self.remote, self.options.base, workdir / "repo")
         branch_tip = (
             fetch_branch(repo, self.remote, self.options.branch)
-            if self.options.branch in heads else None
+            if self.options.branch in heads
+            else None
         )
         start = branch_tip or repo.head.commit.hexsha
         repo.git.checkout("-q", "-B", self.options.branch, start)
         tree = Path(repo.working_dir)
-        changes = plan_change_set(tree, self.chart_dir, self.wt,
-                                  render_required=self.render_required)
+        changes = plan_change_set(
+            tree, self.chart_dir, self.wt, render_required=self.render_required
+        )
         title, body = pull_request_text(self.wt)
         if changes.is_empty():
             return self._unchanged(start, branch_tip, title, body)
         return self._propose(repo, changes, start, branch_tip, title, body, workdir)
 
-    def _unchanged(self, start: str, branch_tip: str | None, title: str,
-                   body: str) -> SchemaPrResult:
+    def _unchanged(
+        self, start: str, branch_tip: str | None, title: str, body: str
+    ) -> SchemaPrResult:
         pull = None
         if branch_tip and not self.options.dry_run:
             pull = self.publisher.existing_pull_request(  # type: ignore[attr-defined]
                 self.options.branch, self.options.base
             )
-        return SchemaPrResult("unchanged", self.options.branch, start, [], pull, title, body,
-                              dry_run=self.options.dry_run, diff="" if self.options.dry_run else None)
+        return SchemaPrResult(
+            "unchanged",
+            self.options.branch,
+            start,
+            [],
+            pull,
+            title,
+            body,
+            dry_run=self.options.dry_run,
+            diff="" if self.options.dry_run else None,
+        )
 
-    def _propose(self, repo: git.Repo, changes: ChangeSet, start: str, branch_tip: str | None,
-                 title: str, body: str, workdir: Path) -> SchemaPrResult:
+    def _propose(
+        self,
+        repo: git.Repo,
+        changes: ChangeSet,
+        start: str,
+        branch_tip: str | None,
+        title: str,
+        body: str,
+        workdir: Path,
+    ) -> SchemaPrResult:
         tree = Path(repo.working_dir)
         apply_change_set(tree, changes)
         repo.git.add("-A")
@@ -350,27 +381,50 @@ class _Run:
         self._run_checks(repo, tree, start, workdir, warnings)
         if self.options.dry_run:
             diff = repo.git.diff("--cached", "--no-color", "--no-ext-diff")
-            return SchemaPrResult(status, self.options.branch, None, files, None, title, body,
-                                  dry_run=True, diff=diff + "\n", warnings=warnings)
+            return SchemaPrResult(
+                status,
+                self.options.branch,
+                None,
+                files,
+                None,
+                title,
+                body,
+                dry_run=True,
+                diff=diff + "\n",
+                warnings=warnings,
+            )
         commit = self._commit(repo, title)
         draft = PullRequestDraft(title, body, self.options.labels, self.options.draft)
         publication = self.publisher.publish(  # type: ignore[attr-defined]
             repo, self.options.branch, self.options.base, commit, branch_tip, draft
         )
-        return SchemaPrResult(status, self.options.branch, commit, files,
-                              publication.pull_request, title, body,
-                              warnings=warnings + publication.warnings)
+        return SchemaPrResult(
+            status,
+            self.options.branch,
+            commit,
+            files,
+            publication.pull_request,
+            title,
+            body,
+            warnings=warnings + publication.warnings,
+        )
 
-    def _run_checks(self, repo: git.Repo, tree: Path, start: str, workdir: Path,
-                    warnings: list[str]) -> None:
+    def _run_checks(
+        self, repo: git.Repo, tree: Path, start: str, workdir: Path, warnings: list[str]
+    ) -> None:
         chart = tree / self.wt.chart_path
         validate_chart_values(chart, self.wt.chart_path)
         helm_lint(chart, self.wt.chart_path)
 
         def baseline() -> Path:
             base_tree = workdir / "baseline"
-            check_git(["worktree", "add", "--quiet", "--detach", str(base_tree), start],
-                      tree, self.remote, "git", "preparing the baseline tree")
+            check_git(
+                ["worktree", "add", "--quiet", "--detach", str(base_tree), start],
+                tree,
+                self.remote,
+                "git",
+                "preparing the baseline tree",
+            )
             return base_tree
 
         type_check(tree, baseline, warnings)
@@ -381,6 +435,11 @@ class _Run:
         if not reader.has_option("user", "email"):
             name, email = FALLBACK_AUTHOR
             identity = ["-c", f"user.name={name}", "-c", f"user.email={email}"]
-        check_git([*identity, "commit", "--quiet", "--no-verify", "-m", message],
-                  Path(repo.working_dir), self.remote, "git", "committing the change")
+        check_git(
+            [*identity, "commit", "--quiet", "--no-verify", "-m", message],
+            Path(repo.working_dir),
+            self.remote,
+            "git",
+            "committing the change",
+        )
         return repo.head.commit.hexsha

@@ -178,9 +178,7 @@ def _module_of_schema(name: str) -> str | None:
 def _schema_imports(lines: list[str]) -> list[_Import]:
     """Import lines of workload schema modules, recognised by the naming convention."""
     return [
-        imp
-        for imp in _imports(lines)
-        if any(_module_of_schema(n) == imp.path for n in imp.names)
+        imp for imp in _imports(lines) if any(_module_of_schema(n) == imp.path for n in imp.names)
     ]
 
 
@@ -203,7 +201,9 @@ def _ensure_import(lines: list[str], path: str, wt: WorkloadType, eol: str) -> l
     for imp in _imports(lines):
         if wt.interface in imp.names:
             if imp.path != wanted:
-                raise _refuse(path, f"imports {wt.interface} from {imp.path!r}, expected {wanted!r}")
+                raise _refuse(
+                    path, f"imports {wt.interface} from {imp.path!r}, expected {wanted!r}"
+                )
             return lines
     last = imports[-1].match
     quote = _majority((i.match["q"] for i in imports), last["q"])
@@ -247,7 +247,8 @@ def _add_union_member(line: str, name: str) -> str:
 
 def _union_declarations(lines: list[str], name_filter: Callable[[str], bool]) -> list[int]:
     return [
-        i for i, line in enumerate(lines)
+        i
+        for i, line in enumerate(lines)
         if (m := _TYPE_DECL.match(_body(line))) and name_filter(m["name"])
     ]
 
@@ -265,8 +266,9 @@ def _extend_union_line(lines: list[str], index: int, member: str, path: str) -> 
     return out
 
 
-def add_to_workload_schema(text: str, wt: WorkloadType = ML_INFERENCE_LOAD,
-                           path: str = WORKLOAD_SCHEMA_TS) -> str:
+def add_to_workload_schema(
+    text: str, wt: WorkloadType = ML_INFERENCE_LOAD, path: str = WORKLOAD_SCHEMA_TS
+) -> str:
     """workloadSchema.ts: import the new interface and add it to ``WorkloadSchema``."""
     eol = _eol(text)
     lines = _ensure_import(_split(text), path, wt, eol)
@@ -291,8 +293,9 @@ class _Entry:
     match: re.Match[str]
 
 
-def _parse_braced(text: str, open_idx: int, close_idx: int, entry: re.Pattern[str],
-                  path: str, what: str) -> list[_Entry]:
+def _parse_braced(
+    text: str, open_idx: int, close_idx: int, entry: re.Pattern[str], path: str, what: str
+) -> list[_Entry]:
     """Entries between braces; anything other than entries, commas, blanks and comments
     means the list has a shape we do not edit."""
     entries: list[_Entry] = []
@@ -314,8 +317,9 @@ def _parse_braced(text: str, open_idx: int, close_idx: int, entry: re.Pattern[st
     return entries
 
 
-def _append_braced(text: str, open_idx: int, close_idx: int, entries: list[_Entry],
-                   new_entry: str) -> str:
+def _append_braced(
+    text: str, open_idx: int, close_idx: int, entries: list[_Entry], new_entry: str
+) -> str:
     """Add an entry after the last one, matching the list's layout: one per line (same
     indent, comma style of the last entry) or inline."""
     last = entries[-1]
@@ -326,7 +330,7 @@ def _append_braced(text: str, open_idx: int, close_idx: int, entries: list[_Entr
         if comma:
             insert_at = last.end + comma.end()
             return f"{text[:insert_at]} {new_entry},{text[insert_at:]}"
-        return f"{text[:last.end]}, {new_entry}{text[last.end:]}"
+        return f"{text[: last.end]}, {new_entry}{text[last.end :]}"
     line_start = text.rfind("\n", 0, last.start) + 1
     indent = re.match(r"[ \t]*", text[line_start:]).group(0)
     if line_start <= open_idx:  # last entry shares the opening line: indent one level
@@ -335,7 +339,7 @@ def _append_braced(text: str, open_idx: int, close_idx: int, entries: list[_Entr
     line_end = text.find("\n", last.end, close_idx)
     if line_end < 0:  # last entry shares the closing brace's line
         line_end = close_idx
-        head = text[:last.end] + ("," if not comma else "") + text[last.end:line_end].rstrip()
+        head = text[: last.end] + ("," if not comma else "") + text[last.end : line_end].rstrip()
         closing = text[line_end:].lstrip(" \t")
         return f"{head}{eol}{indent}{new_entry}{eol}{closing}"
     if text[line_end - 1] == "\r":
@@ -343,7 +347,13 @@ def _append_braced(text: str, open_idx: int, close_idx: int, entries: list[_Entr
     if comma:
         new_line = f"{eol}{indent}{new_entry},"
         return text[:line_end] + new_line + text[line_end:]
-    return text[:last.end] + "," + text[last.end:line_end] + f"{eol}{indent}{new_entry}" + text[line_end:]
+    return (
+        text[: last.end]
+        + ","
+        + text[last.end : line_end]
+        + f"{eol}{indent}{new_entry}"
+        + text[line_end:]
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -351,9 +361,7 @@ def _append_braced(text: str, open_idx: int, close_idx: int, entries: list[_Entr
 # --------------------------------------------------------------------------------------------
 
 _EXPORT_OPEN = re.compile(r"(?m)^[ \t]*export\s+(?:type\s+)?\{")
-_EXPORT_ENTRY_KEYED = re.compile(
-    rf"(?:type\s+)?(?P<key>{_IDENT})(?:\s+as\s+{_IDENT})?"
-)
+_EXPORT_ENTRY_KEYED = re.compile(rf"(?:type\s+)?(?P<key>{_IDENT})(?:\s+as\s+{_IDENT})?")
 
 
 def _local_export_blocks(text: str) -> list[tuple[int, int]]:
@@ -436,8 +444,9 @@ _BASE_CHART_ENTRY = re.compile(
 )
 
 
-def add_platform_base_chart(text: str, wt: WorkloadType = ML_INFERENCE_LOAD,
-                            path: str = PLATFORM_TS) -> str:
+def add_platform_base_chart(
+    text: str, wt: WorkloadType = ML_INFERENCE_LOAD, path: str = PLATFORM_TS
+) -> str:
     """platform.ts: add ``KEY: 'KEY'`` to ``PlatformBaseCharts`` (an ``as const`` object)."""
     opens = list(_BASE_CHARTS_OPEN.finditer(text))
     if not opens:
@@ -478,7 +487,9 @@ def platform_base_chart_keys(text: str, path: str = PLATFORM_TS) -> list[str]:
     if close_idx < 0:
         return []
     try:
-        entries = _parse_braced(text, open_idx, close_idx, _BASE_CHART_ENTRY, path, BASE_CHARTS_NAME)
+        entries = _parse_braced(
+            text, open_idx, close_idx, _BASE_CHART_ENTRY, path, BASE_CHARTS_NAME
+        )
     except UserError:
         return []
     return [e.key for e in entries]
@@ -490,10 +501,25 @@ def platform_base_chart_keys(text: str, path: str = PLATFORM_TS) -> list[str]:
 
 
 def _name_forms(wt: WorkloadType) -> list[str]:
-    """Spellings of a workload type that catalog entries use, longest first."""
-    forms = [wt.screaming, wt.kebab, wt.pascal, wt.camel, wt.title,
-             " ".join(w.capitalize() for w in wt.words)]
-    return sorted(dict.fromkeys(forms), key=len, reverse=True)
+    """Spellings of a workload type that catalog entries use, in a fixed order of kinds."""
+    return [
+        wt.screaming,
+        wt.kebab,
+        wt.pascal,
+        wt.camel,
+        wt.title,
+        " ".join(w.capitalize() for w in wt.words),
+        " ".join(wt.words),
+    ]
+
+
+def _renames(old: WorkloadType, new: WorkloadType) -> list[tuple[str, str]]:
+    """(old spelling, new spelling) pairs, longest old spelling first so that no shorter
+    spelling rewrites part of a longer one."""
+    pairs: dict[str, str] = {}
+    for before, after in zip(_name_forms(old), _name_forms(new), strict=True):
+        pairs.setdefault(before, after)  # the first kind wins (title keeps acronyms)
+    return sorted(pairs.items(), key=lambda pair: len(pair[0]), reverse=True)
 
 
 def _yaml_scalar(value: str) -> str:
@@ -508,13 +534,13 @@ def _yaml_scalar(value: str) -> str:
     return value if plain_ok else json.dumps(value, ensure_ascii=False)
 
 
-def render_catalog_entry(sibling_text: str, sibling: WorkloadType, wt: WorkloadType,
-                         description: str, path: str) -> str:
+def render_catalog_entry(
+    sibling_text: str, sibling: WorkloadType, wt: WorkloadType, description: str, path: str
+) -> str:
     """The sibling's catalog entry with every spelling of its name replaced by ours and its
     description replaced by the chart's; layout, owner, system, links stay as they are."""
     text = sibling_text
-    new_forms = dict(zip(_name_forms(sibling), _name_forms(wt), strict=True))
-    for old, new in new_forms.items():
+    for old, new in _renames(sibling, wt):
         text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(old)}(?![A-Za-z0-9_])", new, text)
     text = _replace_description(text, " ".join(description.split()), path)
     _check_catalog_entry(text, wt, path)
@@ -529,7 +555,9 @@ def _indent_of(line: str) -> int:
 def _replace_description(text: str, description: str, path: str) -> str:
     """Swap the value of ``metadata.description`` (plain, quoted or block scalar) for ours."""
     lines = _split(text)
-    meta = next((i for i, line in enumerate(lines) if re.match(r"^metadata:\s*$", _body(line))), None)
+    meta = next(
+        (i for i, line in enumerate(lines) if re.match(r"^metadata:\s*$", _body(line))), None
+    )
     if meta is None:
         raise _refuse(path, "sibling catalog entry has no top-level metadata")
     level: int | None = None
@@ -543,7 +571,9 @@ def _replace_description(text: str, description: str, path: str) -> str:
         if _indent_of(lines[i]) != level or not re.match(r"^\s*description:(\s|$)", body):
             continue
         end = i + 1
-        while end < len(lines) and (not _body(lines[end]).strip() or _indent_of(lines[end]) > level):
+        while end < len(lines) and (
+            not _body(lines[end]).strip() or _indent_of(lines[end]) > level
+        ):
             end += 1
         while end > i + 1 and not _body(lines[end - 1]).strip():
             end -= 1
@@ -558,14 +588,16 @@ def _check_catalog_entry(text: str, wt: WorkloadType, path: str) -> None:
         documents = [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as exc:
         raise _refuse(path, f"catalog entry does not parse: {exc}") from exc
-    component = next((d for d in documents if isinstance(d, dict) and d.get("kind") == "Component"), None)
+    component = next(
+        (d for d in documents if isinstance(d, dict) and d.get("kind") == "Component"), None
+    )
     if component is None:
         raise _refuse(path, "sibling catalog entry has no Component document")
     spec = component.get("spec") or {}
     if spec.get("type") != "platform-base-chart":
         raise _refuse(path, "sibling catalog entry is not a platform-base-chart Component")
     if not _mentions(component, wt.chart_path):
-        raise _refuse(path, f"sibling catalog entry does not name its chart path (charts/<name>)")
+        raise _refuse(path, "sibling catalog entry does not name its chart path (charts/<name>)")
 
 
 def _mentions(node: object, needle: str) -> bool:
@@ -591,12 +623,15 @@ def choose_catalog_sibling(tree: Path, known_types: Iterable[str], wt: WorkloadT
                 documents = list(yaml.safe_load_all(candidate.read_text(encoding="utf-8")))
             except yaml.YAMLError:
                 continue
-            if any(isinstance(d, dict) and (d.get("spec") or {}).get("type") == "platform-base-chart"
-                   for d in documents):
+            if any(
+                isinstance(d, dict) and (d.get("spec") or {}).get("type") == "platform-base-chart"
+                for d in documents
+            ):
                 return candidate
     raise _refuse(
         CATALOG_DIR,
-        f"no <name>{CATALOG_SUFFIX} of a platform-base-chart listed in {BASE_CHARTS_NAME} to follow",
+        f"no <name>{CATALOG_SUFFIX} of a platform-base-chart listed in {BASE_CHARTS_NAME} "
+        "to follow",
     )
 
 
@@ -711,8 +746,13 @@ def plan_change_set(
     return changes
 
 
-def _plan_chart(tree: Path, chart_dir: Path, wt: WorkloadType,
-                propose: Callable[[str, bytes], None], changes: ChangeSet) -> None:
+def _plan_chart(
+    tree: Path,
+    chart_dir: Path,
+    wt: WorkloadType,
+    propose: Callable[[str, bytes], None],
+    changes: ChangeSet,
+) -> None:
     new_files = _tree_files(chart_dir)
     if "Chart.yaml" not in new_files:
         raise _refuse(f"{wt.chart_path}/Chart.yaml", "the chart to publish has no Chart.yaml")

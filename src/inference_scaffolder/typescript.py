@@ -85,18 +85,63 @@ UNKNOWN = Prim("unknown")
 # Schema keywords that only validate values: they do not change the TypeScript shape.
 _VALIDATION_ONLY = frozenset(
     {
-        "$schema", "$id", "$comment", "$anchor", "title", "description", "default", "examples",
-        "deprecated", "readOnly", "writeOnly", "format", "pattern", "minLength", "maxLength",
-        "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
-        "minItems", "maxItems", "uniqueItems", "minProperties", "maxProperties", "not",
-        "if", "then", "else", "dependentRequired", "dependentSchemas", "contains",
-        "minContains", "maxContains", "propertyNames", "unevaluatedProperties",
-        "unevaluatedItems", "contentEncoding", "contentMediaType", "$defs", "definitions",
+        "$schema",
+        "$id",
+        "$comment",
+        "$anchor",
+        "title",
+        "description",
+        "default",
+        "examples",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "format",
+        "pattern",
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+        "minProperties",
+        "maxProperties",
+        "not",
+        "if",
+        "then",
+        "else",
+        "dependentRequired",
+        "dependentSchemas",
+        "contains",
+        "minContains",
+        "maxContains",
+        "propertyNames",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+        "contentEncoding",
+        "contentMediaType",
+        "$defs",
+        "definitions",
     }
 )
 _SHAPE_KEYWORDS = frozenset(
-    {"type", "properties", "required", "additionalProperties", "items", "enum", "const",
-     "oneOf", "anyOf", "allOf", "$ref"}
+    {
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "items",
+        "enum",
+        "const",
+        "oneOf",
+        "anyOf",
+        "allOf",
+        "$ref",
+    }
 )
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 
@@ -131,7 +176,9 @@ class _Converter:
         if "$ref" in schema:
             return self._convert_ref(schema, pointer)
         if "const" in schema:
-            return Literal(_json_scalar(schema["const"], self.refuse(pointer, "const must be a scalar")))
+            return Literal(
+                _json_scalar(schema["const"], self.refuse(pointer, "const must be a scalar"))
+            )
         if "enum" in schema:
             return _union(
                 Literal(_json_scalar(v, self.refuse(pointer, "enum values must be scalars")))
@@ -242,9 +289,14 @@ def _json_scalar(value: object, error: UserError) -> object:
 
 def _merge_type(parent: Mapping[str, object], branch: object) -> object:
     """A oneOf/anyOf branch inherits the parent's ``type`` when it declares none."""
-    if isinstance(branch, Mapping) and "type" not in branch and "type" in parent:
-        if not ({"$ref", "const", "enum"} & set(branch)):
-            return {**branch, "type": parent["type"]}
+    inherits = (
+        isinstance(branch, Mapping)
+        and "type" not in branch
+        and "type" in parent
+        and not ({"$ref", "const", "enum"} & set(branch))
+    )
+    if inherits:
+        return {**branch, "type": parent["type"]}
     return branch
 
 
@@ -493,7 +545,9 @@ def _require(root: ObjectType, names: Iterable[str], where: str) -> ObjectType:
     return ObjectType(props, root.index)
 
 
-def _discriminator_first(root: ObjectType, discriminator: tuple[str, str], where: str) -> ObjectType:
+def _discriminator_first(
+    root: ObjectType, discriminator: tuple[str, str], where: str
+) -> ObjectType:
     name, value = discriminator
     matches = [p for p in root.props if p.name == name]
     if not matches or matches[0].type != Literal(value) or matches[0].optional:
@@ -516,7 +570,9 @@ _CONST_TUPLE = re.compile(
     r"\b(?:export\s+)?const\s+([A-Za-z_$][\w$]*)\s*=\s*\[([^\]]*)\]\s*as\s+const", re.S
 )
 _EXPORT_STAR = re.compile(r"""\bexport\s*\*\s*from\s*(['"])(\.{1,2}/[^'"]+)\1""")
-_EXPORT_NAMED_FROM = re.compile(r"""\bexport\s*(?:type\s*)?\{([^}]*)\}\s*from\s*(['"])(\.{1,2}/[^'"]+)\2""")
+_EXPORT_NAMED_FROM = re.compile(
+    r"""\bexport\s*(?:type\s*)?\{([^}]*)\}\s*from\s*(['"])(\.{1,2}/[^'"]+)\2"""
+)
 
 
 def _strip_comments(text: str) -> str:
@@ -741,7 +797,11 @@ def _alias_text(text: str, start: int) -> str:
             break
         elif depth == 0 and ch == "\n":
             rest = text[i + 1 :].lstrip()
-            if not rest.startswith("|") and text[start:i].strip() and not text[start:i].rstrip().endswith("|"):
+            if (
+                not rest.startswith("|")
+                and text[start:i].strip()
+                and not text[start:i].rstrip().endswith("|")
+            ):
                 break
         i += 1
     return text[start:i]
@@ -799,7 +859,9 @@ def _module_path(origin: Path, module: str) -> Path:
     return base.with_suffix(".ts")
 
 
-def _parse_declaration(modules: Mapping[Path, _ModuleDecls], path: Path, name: str) -> TsType | None:
+def _parse_declaration(
+    modules: Mapping[Path, _ModuleDecls], path: Path, name: str
+) -> TsType | None:
     """Parse one declaration; names it references resolve within its own module."""
     decls = modules[path]
     aliases = dict(decls.aliases)
@@ -813,7 +875,9 @@ def _parse_declaration(modules: Mapping[Path, _ModuleDecls], path: Path, name: s
 # --------------------------------------------------------------------------------------------
 
 TSC_ENV = "INFERENCE_SCAFFOLDER_TSC"
-_DIAGNOSTIC = re.compile(r"^(?P<file>.+?)\((?P<line>\d+),(?P<col>\d+)\): error (?P<code>TS\d+): (?P<msg>.*)$")
+_DIAGNOSTIC = re.compile(
+    r"^(?P<file>.+?)\((?P<line>\d+),(?P<col>\d+)\): error (?P<code>TS\d+): (?P<msg>.*)$"
+)
 
 
 @dataclass(frozen=True)
@@ -872,7 +936,14 @@ def run_tsc(project_dir: Path, tsc: Path | None = None, timeout: float = 600) ->
     compiler = tsc or find_tsc()
     try:
         proc = subprocess.run(
-            [str(compiler), "--noEmit", "--pretty", "false", "-p", str(project_dir / "tsconfig.json")],
+            [
+                str(compiler),
+                "--noEmit",
+                "--pretty",
+                "false",
+                "-p",
+                str(project_dir / "tsconfig.json"),
+            ],
             cwd=project_dir,
             capture_output=True,
             text=True,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 
 import typer
 
@@ -23,7 +23,7 @@ from inference_scaffolder.schema_pr import (
 )
 
 
-class PublisherKind(str, Enum):
+class PublisherKind(StrEnum):
     local = "local"
     github = "github"
 
@@ -54,12 +54,17 @@ def register(app: typer.Typer) -> None:
     @app.command("schema-pr")
     def schema_pr(
         repo: str = typer.Option(
-            ..., "--repo", help="Git URL or local path (checkout or bare) of platform-schemas-types."
+            ...,
+            "--repo",
+            help="Git URL or local path (checkout or bare) of platform-schemas-types.",
         ),
         base: str = typer.Option(DEFAULT_BASE, "--base", help="Branch the pull request targets."),
-        branch: str = typer.Option(DEFAULT_BRANCH, "--branch", help="Branch to push the change to."),
+        branch: str = typer.Option(
+            DEFAULT_BRANCH, "--branch", help="Branch to push the change to."
+        ),
         publisher: PublisherKind = typer.Option(
-            PublisherKind.local, "--publisher",
+            PublisherKind.local,
+            "--publisher",
             help="local: push the branch only; github: also find or open the pull request.",
         ),
         dry_run: bool = typer.Option(
@@ -67,15 +72,19 @@ def register(app: typer.Typer) -> None:
         ),
         json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
         github_api_url: str = typer.Option(
-            DEFAULT_GITHUB_API, "--github-api-url", envvar="GITHUB_API_URL",
+            DEFAULT_GITHUB_API,
+            "--github-api-url",
+            envvar="GITHUB_API_URL",
             help="GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3).",
         ),
         github_token_env: str = typer.Option(
-            DEFAULT_TOKEN_ENV, "--github-token-env",
+            DEFAULT_TOKEN_ENV,
+            "--github-token-env",
             help="Name of the environment variable holding the GitHub token.",
         ),
         github_repo: str | None = typer.Option(
-            None, "--github-repo",
+            None,
+            "--github-repo",
             help="owner/name on GitHub; default: taken from a GitHub --repo URL.",
         ),
         label: list[str] = typer.Option(
@@ -92,8 +101,12 @@ def register(app: typer.Typer) -> None:
         )
         chosen = make_publisher(publisher.value, repo_url, settings)
         options = SchemaPrOptions(
-            repo=repo_url, base=base, branch=branch, dry_run=dry_run,
-            labels=tuple(label), draft=draft,
+            repo=repo_url,
+            base=base,
+            branch=branch,
+            dry_run=dry_run,
+            labels=tuple(label),
+            draft=draft,
         )
         result = run_schema_pr(options, chosen)
         if json_output:

@@ -1,0 +1,297 @@
+"""The scaffolder module's actions, driven in Node with a stand-in CLI.
+
+The end-to-end test runs the real CLI through a real backend; these cases pin what is hard
+to provoke there: the subprocess timeout, a missing CLI, which environment the CLI sees,
+and how the schema-pr action hands the GitHub token over (environment only, never argv or
+the log). Each case runs the action's handler with a minimal context, after validating
+the input against the action's schema with the same library the scaffolder uses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from backstage_harness import BACKSTAGE_DIR, install_backstage
+
+TOKEN = "ghp_e2eTokenThatMustNeverBeLogged0001"
+
+DRIVER = r"""
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { ConfigReader } = require('@backstage/config');
+const { validate } = require('jsonschema');
+const mod = require('@inference-scaffolder/backstage-plugin-scaffolder-backend-module-inference');
+
+async function main() {
+  const c = JSON.parse(fs.readFileSync(0, 'utf8'));
+  const config = new ConfigReader(c.config);
+  const settings = mod.readSettings(config);
+  const action = c.action === 'scaffold'
+    ? mod.createInferenceScaffoldAction(settings)
+    : mod.createInferenceSchemaPrAction(settings, config);
+  const checked = validate(c.input, action.schema.input);
+  if (!checked.valid) {
+    console.log(JSON.stringify({ ok: false, stage: 'input', error: checked.errors.join(', ') }));
+    return;
+  }
+  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'ws-'));
+  const logs = [];
+  const outputs = {};
+  const log = level => (message) => logs.push(`${level}: ${message}`);
+  const ctx = {
+    input: c.input,
+    workspacePath: workspace,
+    isDryRun: Boolean(c.dryRun),
+    logger: { info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug') },
+    output: (name, value) => { outputs[name] = value; },
+    createTemporaryDirectory: async () => fs.mkdtempSync(path.join(os.tmpdir(), 'step-')),
+  };
+  const started = Date.now();
+  try {
+    await action.handler(ctx);
+  } catch (e) {
+    console.log(JSON.stringify({ ok: false, stage: 'handler', error: e.message, logs,
+                                 seconds: (Date.now() - started) / 1000 }));
+    return;
+  }
+  const files = fs.readdirSync(workspace, { recursive: true }).sort();
+  console.log(JSON.stringify({ ok: true, outputs, logs, workspace, files }));
+}
+main();
+"""
+
+FAKE_CLI = r'''#!/usr/bin/env python3
+"""Stand-in for inference-scaffolder: records what it was given, answers by scenario."""
+import json, os, pathlib, sys, time
+
+args = sys.argv[1:]
+record = pathlib.Path(os.environ["INFERENCE_SCAFFOLDER_TEST_RECORD"])
+entry = {"argv": args, "env": dict(os.environ)}
+if args[0] == "new":
+    answers_file = pathlib.Path(args[args.index("--answers") + 1])
+    answers = json.loads(answers_file.read_text())
+    entry["answers"] = answers
+    record.write_text(json.dumps(entry))
+    name = answers["service_name"]
+    if name == "refused":
+        print("rendering...", file=sys.stderr)
+        print("error: service_name: is reserved (got 'refused')", file=sys.stderr)
+        sys.exit(2)
+    if name == "slow":
+        pathlib.Path(os.environ["INFERENCE_SCAFFOLDER_TEST_PIDFILE"]).write_text(str(os.getpid()))
+        time.sleep(60)
+    out = pathlib.Path(args[args.index("--output-dir") + 1]) / name
+    (out / "chart").mkdir(parents=True)
+    (out / "catalog-info.yaml").write_text("kind: Component\n")
+    (out / "chart" / "values.yaml").write_text("x: 1\n")
+    print(json.dumps({"output": str(out), "service_name": name, "environments": ["dev"],
+                      "files": ["catalog-info.yaml", "chart/values.yaml"],
+                      "validation": {"ok": True}}))
+elif args[0] == "schema-pr":
+    record.write_text(json.dumps(entry))
+    if "--dry-run" in args:
+        print(json.dumps({"url": "", "diff": "+export type WorkloadSchema = A | MlInferenceLoadSchema;"}))
+    else:
+        print(json.dumps({"url": "https://github.com/acme/platform-schemas-types/pull/7"}))
+'''
+
+
+@pytest.fixture(scope="module")
+def node_modules() -> Path:
+    return install_backstage()
+
+
+@pytest.fixture
+def fake_cli(tmp_path: Path) -> Path:
+    path = tmp_path / "bin" / "inference-scaffolder"
+    path.parent.mkdir()
+    path.write_text(FAKE_CLI.replace("#!/usr/bin/env python3", f"#!{sys.executable}", 1))
+    path.chmod(0o755)
+    return path
+
+
+def run_action(
+    node_modules: Path,
+    tmp_path: Path,
+    action: str,
+    action_input: dict[str, Any],
+    config: dict[str, Any],
+    *,
+    dry_run: bool = False,
+    extra_env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    case = {"action": action, "input": action_input, "config": config, "dryRun": dry_run}
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "TMPDIR": str(tmp_path)}
+    env.update(extra_env or {})
+    result = subprocess.run(
+        ["node", "-e", DRIVER], input=json.dumps(case), cwd=BACKSTAGE_DIR, env=env,
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def cli_config(fake_cli: Path, tmp_path: Path, **extra: Any) -> dict[str, Any]:
+    section = {
+        "command": str(fake_cli),
+        "env": {"INFERENCE_SCAFFOLDER_TEST_RECORD": str(tmp_path / "record.json")},
+    }
+    section.update(extra)
+    return {"inferenceScaffolder": section}
+
+
+def recorded(tmp_path: Path) -> dict[str, Any]:
+    return json.loads((tmp_path / "record.json").read_text())
+
+
+MINIMAL_VALUES = {
+    "service_name": "chat",
+    "model_id": "Qwen/Qwen2.5-0.5B-Instruct",
+    "model_revision": "main",
+}
+
+
+def test_scaffold_passes_answers_as_a_json_file_and_fills_the_target_path(
+    node_modules: Path, tmp_path: Path, fake_cli: Path
+):
+    values = {**MINIMAL_VALUES, "environments": ["dev", "prod"], "gpu_count": 2}
+    out = run_action(node_modules, tmp_path, "scaffold", {"targetPath": "svc", "values": values},
+                     cli_config(fake_cli, tmp_path))
+    assert out["ok"], out
+    call = recorded(tmp_path)
+    assert call["answers"] == values  # types kept: a list stays a list, a number a number
+    assert call["argv"][0] == "new"
+    assert {"--no-input", "--json", "--no-git"} <= set(call["argv"])
+    assert set(out["files"]) >= {"svc/catalog-info.yaml", "svc/chart/values.yaml"}
+    assert out["outputs"]["path"] == "svc"
+    assert out["outputs"]["serviceName"] == "chat"
+    assert out["outputs"]["files"] == ["catalog-info.yaml", "chart/values.yaml"]
+
+
+def test_scaffold_reports_the_cli_one_line_error(
+    node_modules: Path, tmp_path: Path, fake_cli: Path
+):
+    out = run_action(node_modules, tmp_path, "scaffold",
+                     {"values": {**MINIMAL_VALUES, "service_name": "refused"}},
+                     cli_config(fake_cli, tmp_path))
+    assert out == {**out, "ok": False, "stage": "handler"}
+    assert out["error"] == "service_name: is reserved (got 'refused')"
+    assert "info: inference-scaffolder: rendering..." in out["logs"]
+
+
+def test_scaffold_input_schema_refuses_what_the_answers_schema_refuses(
+    node_modules: Path, tmp_path: Path, fake_cli: Path
+):
+    config = cli_config(fake_cli, tmp_path)
+    cases = [
+        {"values": {**MINIMAL_VALUES, "service_name": "Not_A_Dns_Label"}},
+        {"values": {**MINIMAL_VALUES, "environments": ["qa"]}},
+        {"values": {**MINIMAL_VALUES, "model_config": "/etc/passwd"}},  # not offered here
+        {"values": {**MINIMAL_VALUES, "unknown_answer": 1}},
+        {"values": {"service_name": "chat"}},  # model_id and model_revision have no default
+        {"targetPath": "../outside", "values": MINIMAL_VALUES},
+    ]
+    for case in cases:
+        out = run_action(node_modules, tmp_path, "scaffold", case, config)
+        assert (out["ok"], out.get("stage")) == (False, "input"), case
+    assert not (tmp_path / "record.json").exists()  # the CLI never ran
+
+
+def test_scaffold_kills_the_cli_after_the_timeout(
+    node_modules: Path, tmp_path: Path, fake_cli: Path
+):
+    pidfile = tmp_path / "cli.pid"
+    config = cli_config(fake_cli, tmp_path, timeoutSeconds=2)
+    config["inferenceScaffolder"]["env"]["INFERENCE_SCAFFOLDER_TEST_PIDFILE"] = str(pidfile)
+    out = run_action(node_modules, tmp_path, "scaffold",
+                     {"values": {**MINIMAL_VALUES, "service_name": "slow"}}, config)
+    assert out["ok"] is False
+    assert "timed out after 2s" in out["error"]
+    pid = int(pidfile.read_text())
+    for _ in range(50):  # the process group gets SIGTERM; give it a moment to go
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"CLI process {pid} still alive after the timeout")
+
+
+def test_scaffold_names_the_setting_when_the_cli_is_missing(node_modules: Path, tmp_path: Path):
+    config = {"inferenceScaffolder": {"command": str(tmp_path / "nowhere" / "inference-scaffolder")}}
+    out = run_action(node_modules, tmp_path, "scaffold", {"values": MINIMAL_VALUES}, config)
+    assert out["ok"] is False
+    assert "inferenceScaffolder.command" in out["error"]
+
+
+def test_cli_sees_only_its_own_environment(node_modules: Path, tmp_path: Path, fake_cli: Path):
+    out = run_action(
+        node_modules, tmp_path, "scaffold", {"values": MINIMAL_VALUES},
+        cli_config(fake_cli, tmp_path),
+        extra_env={"BACKEND_SECRET": "db-password", "INFERENCE_SCAFFOLDER_CRD_SCHEMAS": "/crds",
+                   "GITHUB_TOKEN": TOKEN},
+    )
+    assert out["ok"], out
+    env = recorded(tmp_path)["env"]
+    assert "BACKEND_SECRET" not in env
+    assert "GITHUB_TOKEN" not in env  # the scaffold step needs no token
+    assert env["INFERENCE_SCAFFOLDER_CRD_SCHEMAS"] == "/crds"
+    assert env["PATH"].split(os.pathsep)[0] == str(fake_cli.parent)  # tools next to the CLI
+
+
+def test_schema_pr_hands_the_integration_token_over_in_the_environment_only(
+    node_modules: Path, tmp_path: Path, fake_cli: Path
+):
+    config = cli_config(fake_cli, tmp_path, schemaPr={
+        "repoUrl": "github.com?owner=acme&repo=platform-schemas-types"})
+    config["integrations"] = {"github": [{"host": "github.com", "token": TOKEN}]}
+    out = run_action(node_modules, tmp_path, "schema-pr", {}, config)
+    assert out["ok"], out
+    call = recorded(tmp_path)
+    assert call["env"]["GITHUB_TOKEN"] == TOKEN
+    assert TOKEN not in json.dumps(call["argv"])
+    assert TOKEN not in json.dumps(out["logs"])
+    assert call["argv"][:3] == ["schema-pr", "--repo", "acme/platform-schemas-types"]
+    assert "--dry-run" not in call["argv"]
+    assert out["outputs"]["pullRequestUrl"] == "https://github.com/acme/platform-schemas-types/pull/7"
+
+
+def test_schema_pr_prefers_a_token_secret_from_the_input(
+    node_modules: Path, tmp_path: Path, fake_cli: Path
+):
+    config = cli_config(fake_cli, tmp_path)
+    config["integrations"] = {"github": [{"host": "github.com", "token": "integration-token"}]}
+    action_input = {"repoUrl": "github.com?owner=acme&repo=schemas", "token": TOKEN}
+    out = run_action(node_modules, tmp_path, "schema-pr", action_input, config)
+    assert out["ok"], out
+    assert recorded(tmp_path)["env"]["GITHUB_TOKEN"] == TOKEN
+
+
+def test_schema_pr_dry_run_passes_dry_run_and_logs_the_diff(
+    node_modules: Path, tmp_path: Path, fake_cli: Path
+):
+    config = cli_config(fake_cli, tmp_path, schemaPr={"repoUrl": "github.com?owner=acme&repo=s"})
+    out = run_action(node_modules, tmp_path, "schema-pr", {}, config, dry_run=True)
+    assert out["ok"], out
+    assert "--dry-run" in recorded(tmp_path)["argv"]
+    assert any("MlInferenceLoadSchema" in line for line in out["logs"])
+    assert out["outputs"]["pullRequestUrl"] == ""
+
+
+def test_schema_pr_without_a_token_fails_before_running_the_cli(
+    node_modules: Path, tmp_path: Path, fake_cli: Path
+):
+    config = cli_config(fake_cli, tmp_path, schemaPr={"repoUrl": "github.com?owner=acme&repo=s"})
+    out = run_action(node_modules, tmp_path, "schema-pr", {}, config)
+    assert out["ok"] is False
+    assert "no GitHub token for github.com" in out["error"]
+    assert not (tmp_path / "record.json").exists()
