@@ -108,9 +108,9 @@ def kind_schemas_for(entity: dict[str, Any]) -> list[str]:
     ids = []
     for schema_id, schema in backstage_schemas()["schemas"].items():
         kinds, versions, const_type = _kind_discriminators(schema)
-        if entity.get("kind") in kinds and entity.get("apiVersion") in versions:
-            if const_type is None or const_type == spec_type:
-                ids.append(schema_id)
+        applies = entity.get("kind") in kinds and entity.get("apiVersion") in versions
+        if applies and const_type in (None, spec_type):
+            ids.append(schema_id)
     return ids
 
 
@@ -289,7 +289,8 @@ def offline_template(template: dict[str, Any]) -> dict[str, Any]:
             publish_id = next(
                 s["id"] for s in result["spec"]["steps"] if s["action"] == E2E_PUBLISH_ACTION
             )
-            step["input"] = {"catalogInfoUrl": f"${{{{ steps['{publish_id}'].output.catalogInfoUrl }}}}"}
+            url = f"${{{{ steps['{publish_id}'].output.catalogInfoUrl }}}}"
+            step["input"] = {"catalogInfoUrl": url}
     return result
 
 
@@ -318,7 +319,7 @@ def static_file_server(root: Path) -> Iterator[str]:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
 
@@ -349,7 +350,8 @@ class BackstageBackend:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"backend exited ({self.process.returncode}):\n{self.log_tail()}")
+                code = self.process.returncode
+                raise RuntimeError(f"backend exited ({code}):\n{self.log_tail()}")
             try:
                 if self.client.get("/.backstage/health/v1/readiness").status_code == 200:
                     return
@@ -372,7 +374,9 @@ class BackstageBackend:
             if found is not None:
                 return found
             time.sleep(0.5)
-        raise AssertionError(f"{kind} {name} not in the catalog after {timeout}s:\n{self.log_tail()}")
+        raise AssertionError(
+            f"{kind} {name} not in the catalog after {timeout}s:\n{self.log_tail()}"
+        )
 
     def create_task(self, template_ref: str, values: dict[str, Any]) -> str:
         response = self.client.post(
@@ -491,8 +495,21 @@ def _backend_environment(folders: dict[str, Path]) -> dict[str, str]:
     return env
 
 
+def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``extra`` laid over it, mappings merged key by key."""
+    result = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = _merged(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
 @contextmanager
-def running_backend(base: Path, locations: list[Path]) -> Iterator[BackstageBackend]:
+def running_backend(
+    base: Path, locations: list[Path], extra_config: dict[str, Any] | None = None
+) -> Iterator[BackstageBackend]:
     """Start ``backstage/backend/e2e.js`` under ``base``; stop it (by its PID) afterwards."""
     install_backstage()
     folders = {name: base / name for name in ("work", "tmp", "home", "git", "serve")}
@@ -503,7 +520,12 @@ def running_backend(base: Path, locations: list[Path]) -> Iterator[BackstageBack
     with static_file_server(folders["serve"]) as serve_url:
         overlay = base / "app-config.e2e.yaml"
         overlay.write_text(
-            yaml.safe_dump(_overlay_config(port, token, folders, serve_url, locations)),
+            yaml.safe_dump(
+                _merged(
+                    _overlay_config(port, token, folders, serve_url, locations),
+                    extra_config or {},
+                )
+            ),
             encoding="utf-8",
         )
         log_path = base / "backend.log"

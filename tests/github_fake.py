@@ -153,7 +153,7 @@ class _Handler(BaseHTTPRequestHandler):
     fake: FakeGitHub
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+    def log_message(self, format: str, *args: object) -> None:
         return
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -306,13 +306,18 @@ class _Handler(BaseHTTPRequestHandler):
                 ],
             )
         pull = self._add_pull(
-            slug, head, base, payload.get("title", ""), payload.get("body") or "",
+            slug,
+            head,
+            base,
+            payload.get("title", ""),
+            payload.get("body") or "",
             bool(payload.get("draft", False)),
         )
         return 201, fake.pull_json(slug, pull)
 
-    def _add_pull(self, slug: str, head: str, base: str, title: str, body: str,
-                  draft: bool) -> FakePull:
+    def _add_pull(
+        self, slug: str, head: str, base: str, title: str, body: str, draft: bool
+    ) -> FakePull:
         pull = FakePull(len(self.fake.pulls[slug]) + 1, head, base, title, body, draft)
         self.fake.pulls[slug].append(pull)
         return pull
@@ -321,8 +326,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _git(self, method: str, body: bytes) -> None:
         if not self._git_authorized():
-            self._send(401, b"Authentication required\n",
-                       {"WWW-Authenticate": 'Basic realm="fake-github"'})
+            self._send(
+                401, b"Authentication required\n", {"WWW-Authenticate": 'Basic realm="fake-github"'}
+            )
             return
         split = urlsplit(self.path)
         env = {

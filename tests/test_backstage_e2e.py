@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from backstage_harness import (
     CLI,
     REPO_ROOT,
@@ -27,9 +26,13 @@ from backstage_harness import (
     offline_template,
     running_backend,
 )
+from github_fake import FakeGitHub
+from schema_repo_fixture import make_bare_repo
 
 pytestmark = pytest.mark.slow
 
+SCHEMA_REPO = "platform/platform-schemas-types"
+GITHUB_TOKEN = "ghp_e2eFakeGitHubToken000000000000000001"
 TEMPLATE = yaml.safe_load((REPO_ROOT / "template.yaml").read_text(encoding="utf-8"))
 TEMPLATE_NAME = TEMPLATE["metadata"]["name"]
 OFFLINE_NAME = f"{TEMPLATE_NAME}-e2e"
@@ -80,12 +83,45 @@ def cli_error_line(values: dict[str, Any], tmp_path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackstageBackend]:
+def github(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGitHub]:
+    """A loopback GitHub (REST + git over HTTP) holding a platform-schemas-types fixture."""
+    git_root = tmp_path_factory.mktemp("github")
+    fake = FakeGitHub(git_root=git_root, token=GITHUB_TOKEN).start()
+    owner, name = SCHEMA_REPO.split("/")
+    fake.add_repo(SCHEMA_REPO, make_bare_repo(git_root / owner, name=f"{name}.git"))
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+def github_config(fake: FakeGitHub) -> dict[str, Any]:
+    """The GitHub integration and schemaPr settings a platform team would write, for the fake."""
+    host = fake.base_url.removeprefix("http://")
+    owner, name = SCHEMA_REPO.split("/")
+    return {
+        "integrations": {
+            "github": [{"host": host, "apiBaseUrl": fake.api_url, "token": GITHUB_TOKEN}]
+        },
+        "inferenceScaffolder": {
+            "schemaPr": {
+                "repoUrl": f"{host}?owner={owner}&repo={name}",
+                "gitUrl": fake.git_url(SCHEMA_REPO),
+            }
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def backend(
+    tmp_path_factory: pytest.TempPathFactory, github: FakeGitHub
+) -> Iterator[BackstageBackend]:
     base = tmp_path_factory.mktemp("backstage")
     offline = base / "offline-template" / "template.yaml"
     offline.parent.mkdir()
     offline.write_text(yaml.safe_dump(offline_template(TEMPLATE), sort_keys=False))
-    with running_backend(base, [REPO_ROOT / "catalog-info.yaml", offline]) as running:
+    locations = [REPO_ROOT / "catalog-info.yaml", offline]
+    with running_backend(base, locations, github_config(github)) as running:
         running.wait_for_entity("template", TEMPLATE_NAME)
         running.wait_for_entity("template", OFFLINE_NAME)
         yield running
@@ -104,14 +140,15 @@ def test_actions_publish_input_schemas_derived_from_the_answers(backend: Backsta
     actions = backend.actions()
     scaffold = actions["inference:scaffold"]["schema"]["input"]
     values_schema = scaffold["properties"]["values"]
-    scaffold_step = next(s for s in TEMPLATE["spec"]["steps"] if s["action"] == "inference:scaffold")
+    steps = TEMPLATE["spec"]["steps"]
+    scaffold_step = next(s for s in steps if s["action"] == "inference:scaffold")
     assert set(scaffold_step["input"]["values"]) <= set(values_schema["properties"])
     assert values_schema["additionalProperties"] is False
     assert "inference:schema-pr" in actions
 
 
-def test_task_generates_publishes_and_registers_a_valid_service(
-    backend: BackstageBackend, tmp_path: Path
+def test_task_generates_publishes_registers_and_proposes_the_schema(
+    backend: BackstageBackend, github: FakeGitHub, tmp_path: Path
 ):
     values = form_values("support-chat")
     task_id = backend.create_task(f"template:default/{OFFLINE_NAME}", values)
@@ -133,9 +170,17 @@ def test_task_generates_publishes_and_registers_a_valid_service(
     registered = backend.wait_for_entity("component", "support-chat")
     assert registered["spec"]["owner"] == "group:default/ml-platform"
 
+    pulls = github.open_pulls(SCHEMA_REPO)
+    assert len(pulls) == 1
+    assert github.branch_sha(SCHEMA_REPO, pulls[0].head) is not None
+
     links = {link["title"]: link for link in result.output["links"]}
     assert links["Repository"]["url"].endswith("/acme/support-chat.git")
     assert links["Open in catalog"]["entityRef"] == "component:default/support-chat"
+    assert links["Schema pull request"]["url"].endswith(f"/pull/{pulls[0].number}")
+
+    assert GITHUB_TOKEN not in json.dumps(result.events)
+    assert GITHUB_TOKEN not in backend.log_path.read_text(encoding="utf-8", errors="replace")
 
 
 @pytest.mark.parametrize(
@@ -162,7 +207,12 @@ def test_invalid_answer_fails_the_task_with_the_cli_one_line_message(
     assert not (backend.git_root / "acme" / "rejected-chat.git").exists()
 
 
-def test_dry_run_of_template_yaml_returns_the_generated_files(backend: BackstageBackend):
+def test_dry_run_of_template_yaml_returns_the_generated_files(
+    backend: BackstageBackend, github: FakeGitHub
+):
+    branches_before = {p.head: github.branch_sha(SCHEMA_REPO, p.head)
+                       for p in github.open_pulls(SCHEMA_REPO)}
+    pulls_before = len(github.pulls[SCHEMA_REPO])
     response = backend.dry_run(TEMPLATE, form_values("preview-chat"))
     assert response.status_code == 200, response.text
     body = response.json()
@@ -176,6 +226,11 @@ def test_dry_run_of_template_yaml_returns_the_generated_files(backend: Backstage
     messages = " ".join(str(e["body"].get("message", "")) for e in body["log"])
     assert "publish:github does not support dry-run" in messages
     assert not (backend.git_root / "acme" / "preview-chat.git").exists()
+    # schema-pr ran with --dry-run: it logged its verdict and pushed or opened nothing
+    assert "Schema pull request:" in messages
+    assert len(github.pulls[SCHEMA_REPO]) == pulls_before
+    assert {h: github.branch_sha(SCHEMA_REPO, h) for h in branches_before} == branches_before
+    assert GITHUB_TOKEN not in messages
 
 
 def test_dry_run_reports_an_invalid_answer_with_the_cli_message(

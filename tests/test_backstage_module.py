@@ -98,9 +98,12 @@ if args[0] == "new":
 elif args[0] == "schema-pr":
     record.write_text(json.dumps(entry))
     if "--dry-run" in args:
-        print(json.dumps({"url": "", "diff": "+export type WorkloadSchema = A | MlInferenceLoadSchema;"}))
+        diff = "+export type WorkloadSchema = A | MlInferenceLoadSchema;"
+        print(json.dumps({"status": "opened", "pull_request": None, "diff": diff,
+                          "warnings": []}))
     else:
-        print(json.dumps({"url": "https://github.com/acme/platform-schemas-types/pull/7"}))
+        url = "https://github.com/acme/platform-schemas-types/pull/7"
+        print(json.dumps({"status": "opened", "pull_request": url, "warnings": []}))
 '''
 
 
@@ -227,7 +230,8 @@ def test_scaffold_kills_the_cli_after_the_timeout(
 
 
 def test_scaffold_names_the_setting_when_the_cli_is_missing(node_modules: Path, tmp_path: Path):
-    config = {"inferenceScaffolder": {"command": str(tmp_path / "nowhere" / "inference-scaffolder")}}
+    missing = tmp_path / "nowhere" / "inference-scaffolder"
+    config = {"inferenceScaffolder": {"command": str(missing)}}
     out = run_action(node_modules, tmp_path, "scaffold", {"values": MINIMAL_VALUES}, config)
     assert out["ok"] is False
     assert "inferenceScaffolder.command" in out["error"]
@@ -248,11 +252,13 @@ def test_cli_sees_only_its_own_environment(node_modules: Path, tmp_path: Path, f
     assert env["PATH"].split(os.pathsep)[0] == str(fake_cli.parent)  # tools next to the CLI
 
 
+SCHEMA_REPO = {"repoUrl": "github.com?owner=acme&repo=platform-schemas-types"}
+
+
 def test_schema_pr_hands_the_integration_token_over_in_the_environment_only(
     node_modules: Path, tmp_path: Path, fake_cli: Path
 ):
-    config = cli_config(fake_cli, tmp_path, schemaPr={
-        "repoUrl": "github.com?owner=acme&repo=platform-schemas-types"})
+    config = cli_config(fake_cli, tmp_path, schemaPr=SCHEMA_REPO)
     config["integrations"] = {"github": [{"host": "github.com", "token": TOKEN}]}
     out = run_action(node_modules, tmp_path, "schema-pr", {}, config)
     assert out["ok"], out
@@ -260,18 +266,25 @@ def test_schema_pr_hands_the_integration_token_over_in_the_environment_only(
     assert call["env"]["GITHUB_TOKEN"] == TOKEN
     assert TOKEN not in json.dumps(call["argv"])
     assert TOKEN not in json.dumps(out["logs"])
-    assert call["argv"][:3] == ["schema-pr", "--repo", "acme/platform-schemas-types"]
-    assert "--dry-run" not in call["argv"]
-    assert out["outputs"]["pullRequestUrl"] == "https://github.com/acme/platform-schemas-types/pull/7"
+    argv = call["argv"]
+    assert argv[0] == "schema-pr"
+    assert argv[argv.index("--repo") + 1] == "https://github.com/acme/platform-schemas-types.git"
+    assert argv[argv.index("--publisher") + 1] == "github"
+    assert argv[argv.index("--github-repo") + 1] == "acme/platform-schemas-types"
+    assert argv[argv.index("--github-api-url") + 1] == "https://api.github.com"
+    assert "--dry-run" not in argv
+    assert out["outputs"] == {
+        "pullRequestUrl": "https://github.com/acme/platform-schemas-types/pull/7",
+        "status": "opened",
+    }
 
 
 def test_schema_pr_prefers_a_token_secret_from_the_input(
     node_modules: Path, tmp_path: Path, fake_cli: Path
 ):
-    config = cli_config(fake_cli, tmp_path)
+    config = cli_config(fake_cli, tmp_path, schemaPr=SCHEMA_REPO)
     config["integrations"] = {"github": [{"host": "github.com", "token": "integration-token"}]}
-    action_input = {"repoUrl": "github.com?owner=acme&repo=schemas", "token": TOKEN}
-    out = run_action(node_modules, tmp_path, "schema-pr", action_input, config)
+    out = run_action(node_modules, tmp_path, "schema-pr", {"token": TOKEN}, config)
     assert out["ok"], out
     assert recorded(tmp_path)["env"]["GITHUB_TOKEN"] == TOKEN
 
@@ -279,7 +292,8 @@ def test_schema_pr_prefers_a_token_secret_from_the_input(
 def test_schema_pr_dry_run_passes_dry_run_and_logs_the_diff(
     node_modules: Path, tmp_path: Path, fake_cli: Path
 ):
-    config = cli_config(fake_cli, tmp_path, schemaPr={"repoUrl": "github.com?owner=acme&repo=s"})
+    config = cli_config(fake_cli, tmp_path, schemaPr=SCHEMA_REPO)
+    config["integrations"] = {"github": [{"host": "github.com", "token": TOKEN}]}
     out = run_action(node_modules, tmp_path, "schema-pr", {}, config, dry_run=True)
     assert out["ok"], out
     assert "--dry-run" in recorded(tmp_path)["argv"]
@@ -290,8 +304,18 @@ def test_schema_pr_dry_run_passes_dry_run_and_logs_the_diff(
 def test_schema_pr_without_a_token_fails_before_running_the_cli(
     node_modules: Path, tmp_path: Path, fake_cli: Path
 ):
-    config = cli_config(fake_cli, tmp_path, schemaPr={"repoUrl": "github.com?owner=acme&repo=s"})
+    config = cli_config(fake_cli, tmp_path, schemaPr=SCHEMA_REPO)
     out = run_action(node_modules, tmp_path, "schema-pr", {}, config)
     assert out["ok"] is False
     assert "no GitHub token for github.com" in out["error"]
+    assert not (tmp_path / "record.json").exists()
+
+
+def test_schema_pr_is_skipped_when_no_schema_repository_is_configured(
+    node_modules: Path, tmp_path: Path, fake_cli: Path
+):
+    out = run_action(node_modules, tmp_path, "schema-pr", {}, cli_config(fake_cli, tmp_path))
+    assert out["ok"], out
+    assert out["outputs"] == {"pullRequestUrl": "", "status": "skipped"}
+    assert any(line.startswith("warn: Skipping") for line in out["logs"])
     assert not (tmp_path / "record.json").exists()

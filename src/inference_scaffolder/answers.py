@@ -41,6 +41,9 @@ RESERVED_ENV_NAMES = frozenset(
         "HUGGINGFACE_HUB_CACHE",
     }
 )
+# Variables that carry credentials: only ever from Vault (extra_secrets), never a plain value.
+CREDENTIAL_ENV_NAMES = frozenset({"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_API_TOKEN",
+                                  "VLLM_API_KEY"})
 MAX_ANSWER_LENGTH = 4096
 
 Answers = dict[str, Any]
@@ -198,6 +201,13 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
         rule="must be a list of {name, value}; names are letters, digits and '_' and "
              "do not start with a digit",
     ),
+    AnswerField(
+        "quantization", "Quantisation", "Model",
+        "Quantisation method, e.g. awq, gptq, fp8, bitsandbytes (TGI's QUANTIZE, vLLM's "
+        "--quantization); empty means the model's own.",
+        default="", values_path="model/properties/quantization",
+        rule="must be empty or a method name such as awq, gptq, fp8 or bitsandbytes",
+    ),
     # --- GPU -----------------------------------------------------------------------------
     AnswerField(
         "gpu_count", "GPUs", "GPU",
@@ -238,6 +248,22 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
         default="64Gi",
         values_path="container/properties/resources/properties/limits/properties/memory",
         rule="must be a Kubernetes memory quantity such as 64Gi",
+    ),
+    AnswerField(
+        "model_cache_size", "Model cache volume", "GPU",
+        "Size of a shared volume (PersistentVolumeClaim, ReadWriteMany) for the Hugging Face "
+        "cache, so a rescheduled pod does not download the model again; empty means none.",
+        default="", values_path="modelCache/properties/size",
+        schema={"pattern": "^$|^[0-9]+(\\.[0-9]+)?(k|Ki|M|Mi|G|Gi|T|Ti|E|Ei)?$"},
+        rule="must be empty or a Kubernetes storage quantity such as 200Gi",
+    ),
+    AnswerField(
+        "autoscaling_max_replicas", "Autoscaling: max replicas", "GPU",
+        "Scale with KEDA on the engine's queue of waiting requests up to this many replicas; "
+        "0 means a fixed single replica.",
+        default=0, values_path="autoscaling/properties/maxReplicas",
+        schema={"minimum": 0, "not": {"const": 1}},
+        rule="must be 0 (no autoscaling) or an integer from 2 to 16",
     ),
     # --- Access --------------------------------------------------------------------------
     AnswerField(
@@ -293,6 +319,35 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
         "basic_monitoring", "Basic monitoring", "Access",
         "Annotate pods so the Prometheus agent scrapes the engine's /metrics.",
         default=True, values_path="basicMonitoring/properties/enabled",
+        rule="must be true or false",
+    ),
+    # --- Routing -------------------------------------------------------------------------
+    AnswerField(
+        "routing", "Register for routing", "Routing",
+        "Register the served model name with the LiteLLM front door in every environment "
+        "(switch it per environment in environments/<env>/values.yaml).",
+        default=False, values_path="routing/properties/enabled",
+        rule="must be true or false",
+    ),
+    AnswerField(
+        "envoy_ai_gateway", "Envoy AI Gateway route", "Routing",
+        "Also route the model name through Envoy AI Gateway (AIGatewayRoute and backends).",
+        default=False, values_path="routing/properties/envoyAIGateway/properties/enabled",
+        rule="must be true or false",
+    ),
+    AnswerField(
+        "rate_limit_per_minute", "Rate limit (requests/minute)", "Routing",
+        "Kuadrant rate limit for this model on the Envoy AI Gateway route; 0 means none.",
+        default=0,
+        values_path="routing/properties/rateLimit/properties/requestsPerMinute",
+        schema={"minimum": 0},
+        rule="must be 0 (no limit) or an integer from 1 to 1000000",
+    ),
+    AnswerField(
+        "inference_pool", "InferencePool (endpoint picker)", "Routing",
+        "Render an InferencePool so the gateway's endpoint picker chooses pods by load "
+        "(vLLM only).",
+        default=False, values_path="routing/properties/inferencePool/properties/enabled",
         rule="must be true or false",
     ),
 )
@@ -484,6 +539,11 @@ _NORMALISERS = {
     "max_total_tokens": _as_int,
     "image_pull_secret": _as_bool,
     "basic_monitoring": _as_bool,
+    "routing": _as_bool,
+    "envoy_ai_gateway": _as_bool,
+    "inference_pool": _as_bool,
+    "rate_limit_per_minute": _as_int,
+    "autoscaling_max_replicas": _as_int,
     "environment_variables": _as_env_list,
     "extra_secrets": _as_secret_list,
 }
@@ -494,7 +554,8 @@ def _normalise(raw: Mapping[str, Any]) -> Answers:
     for key, value in raw.items():
         normaliser = _NORMALISERS.get(key)
         answers[key] = normaliser(key, value) if normaliser else value
-    for key in ("cpu_request", "memory_request", "memory_limit", "engine_image_tag"):
+    for key in ("cpu_request", "memory_request", "memory_limit", "engine_image_tag",
+                "model_cache_size"):
         if isinstance(answers[key], int | float) and not isinstance(answers[key], bool):
             answers[key] = str(answers[key])
     if isinstance(answers.get("environments"), list):
@@ -598,7 +659,9 @@ def _check_cross_field_rules(answers: Answers) -> None:
     if answers["hf_token_vault_path"]:
         from inference_scaffolder.chart import engine_defaults
 
-        seen[engine_defaults(answers["engine"])["hfTokenEnv"]] = "hf_token_vault_path"
+        defaults = engine_defaults(answers["engine"])
+        for name in [defaults["hfTokenEnv"], *defaults.get("hfTokenAliases", [])]:
+            seen[name] = "hf_token_vault_path"
     entries = [("environment_variables", e) for e in answers["environment_variables"]]
     entries += [("extra_secrets", s) for s in answers["extra_secrets"]]
     for index, (key, entry) in enumerate(entries):
@@ -611,9 +674,16 @@ def _check_cross_field_rules(answers: Answers) -> None:
                 f"{name} is set by the chart from the model and gpu answers; "
                 "change those answers instead",
             )
+        if key == "environment_variables" and name in CREDENTIAL_ENV_NAMES:
+            raise UserError(f"{key}[{position}].name",
+                            f"{name} holds a credential: give its Vault path in extra_secrets, "
+                            "never a plain value")
         if name in seen:
             raise UserError(f"{key}[{position}].name",
                             f"{name} is defined twice (also in {seen[name]})")
+        if key == "environment_variables" and name == "QUANTIZE" and answers["quantization"]:
+            raise UserError(f"{key}[{position}].name",
+                            "QUANTIZE is set from the quantization answer; give only one")
         seen[name] = key
     secret_keys: set[str] = {"hf-token"} if answers["hf_token_vault_path"] else set()
     for index, secret in enumerate(answers["extra_secrets"]):
@@ -626,6 +696,23 @@ def _check_cross_field_rules(answers: Answers) -> None:
                         "is required when image_pull_secret is true")
     if answers["ingress_host"] and len(answers["ingress_host"]) + len("uat.") > 253:
         raise UserError("ingress_host", "is too long to prefix with an environment name")
+    _check_routing_rules(answers)
+
+
+def _check_routing_rules(answers: Answers) -> None:
+    """Routing options that depend on each other or on the engine (the chart refuses the same)."""
+    if answers["inference_pool"] and answers["engine"] == "tgi":
+        raise UserError(
+            "inference_pool",
+            "needs engine vllm: the InferencePool's endpoint picker schedules on the model "
+            "server's queue and KV-cache metrics, which TGI does not export",
+        )
+    for key in ("envoy_ai_gateway", "inference_pool"):
+        if answers[key] and not answers["routing"]:
+            raise UserError(key, "needs routing: true (it registers the model for routing)")
+    if answers["rate_limit_per_minute"] and not answers["envoy_ai_gateway"]:
+        raise UserError("rate_limit_per_minute",
+                        "needs envoy_ai_gateway: true (the limit applies to the gateway route)")
 
 
 def validate_answers(raw: Mapping[str, Any]) -> Answers:

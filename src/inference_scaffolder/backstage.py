@@ -191,13 +191,23 @@ def _readable_order(prop: Mapping[str, Any]) -> dict[str, Any]:
     return {**first, **rules, **hints}
 
 
+def _is_choice(prop: Mapping[str, Any]) -> bool:
+    """Checkboxes, selects and switches offer only valid values: no rule text needed."""
+    items = prop.get("items")
+    return (
+        prop.get("type") == "boolean"
+        or "enum" in prop
+        or (isinstance(items, Mapping) and "enum" in items)
+    )
+
+
 def _form_property(field: AnswerField, prop: Mapping[str, Any]) -> dict[str, Any]:
     """A form field: the answer's rules plus its ``ui:`` hints, help from its rule text."""
     result = dict(prop)
     if result.get("default") in ("", None):
         result.pop("default", None)  # an empty default would count as "filled in"
     ui = dict(field.ui)
-    if field.rule and "ui:help" not in ui:
+    if field.rule and "ui:help" not in ui and not _is_choice(result):
         ui["ui:help"] = _capitalised(field.rule) + "."
     result.update(ui)
     return _readable_order(result)
@@ -339,7 +349,7 @@ def render_template_yaml() -> str:
         Dumper=_TemplateDumper,
         sort_keys=False,
         allow_unicode=True,
-        width=100,
+        width=120,
         default_flow_style=False,
     )
     return GENERATED_HEADER + body

@@ -25,15 +25,22 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import git
 
 from inference_scaffolder.errors import UserError
+
+if TYPE_CHECKING:  # PyGithub is imported lazily: only the github publisher needs it
+    from github.GithubException import GithubException
+    from github.PullRequest import PullRequest
+    from github.Repository import Repository
+
+T = TypeVar("T")
 
 _CREDENTIALS_IN_URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]+@")
 TOKEN_ENV_FOR_GIT = "INFERENCE_SCAFFOLDER_GIT_TOKEN"
@@ -76,13 +83,13 @@ class GitRemote:
 
 
 def normalize_repo_argument(repo: str) -> str:
-    """A local path becomes absolute (the command works from temporary directories); any
-    other value is a git URL and passes through unchanged."""
-    if "://" in repo or re.match(r"^[\w.-]+@[\w.-]+:", repo):
-        return repo
+    """A local path becomes absolute (the command works from temporary directories); a git
+    URL (``scheme://...`` or scp-like ``[user@]host:path``) passes through unchanged."""
     path = Path(repo).expanduser()
-    if path.exists():
+    if "://" not in repo and path.exists():
         return str(path.resolve())
+    if "://" in repo or re.match(r"^([\w.-]+@)?[\w.-]+:(?!//)\S", repo):
+        return repo
     raise UserError("--repo", f"{scrub(repo)} is neither an existing path nor a git URL")
 
 
@@ -406,6 +413,8 @@ class GitHubPublisher:
         token = env.get(settings.token_env, "")
         if not token:
             raise UserError(settings.token_env, "not set: the github publisher needs a token")
+        if urlsplit(settings.api_url).scheme not in ("http", "https"):
+            raise UserError("--github-api-url", "must be an http(s) URL")
         slug = settings.repository or repository_slug(repo_url)
         if not slug or not re.match(r"^[\w.-]+/[\w.-]+$", slug):
             raise UserError(
@@ -415,17 +424,16 @@ class GitHubPublisher:
         self.slug = slug
         self._token = token
         self.remote = GitRemote(repo_url, git_token_env(token), (token,))
-        self._client = None
-        self._repository = None
+        self._repository: Repository | None = None
 
     # -- API plumbing ------------------------------------------------------------------------
 
-    def _api(self):
+    def _api(self) -> Repository:
         if self._repository is None:
             import github
             from urllib3.util import Retry
 
-            self._client = github.Github(
+            client = github.Github(
                 auth=github.Auth.Token(self._token),
                 base_url=self.settings.api_url.rstrip("/"),
                 timeout=self.settings.timeout,
@@ -434,11 +442,11 @@ class GitHubPublisher:
                 seconds_between_writes=self.settings.seconds_between_writes,
             )
             self._repository = self._call(
-                lambda: self._client.get_repo(self.slug), f"reading repository {self.slug}"
+                lambda: client.get_repo(self.slug), f"reading repository {self.slug}"
             )
         return self._repository
 
-    def _call(self, action, doing: str):
+    def _call(self, action: Callable[[], T], doing: str) -> T:
         """Run one API call; every failure becomes a one-line, token-free UserError."""
         import github
         import requests
@@ -454,7 +462,7 @@ class GitHubPublisher:
         api = scrub(self.settings.api_url, (self._token,))
         return UserError("github", f"{doing}: cannot reach {api} ({type(exc).__name__})")
 
-    def _describe(self, exc) -> str:
+    def _describe(self, exc: GithubException) -> str:
         data = exc.data if isinstance(exc.data, dict) else {}
         message = str(data.get("message") or "").strip()
         details = [
@@ -474,7 +482,7 @@ class GitHubPublisher:
     def preflight(self) -> None:
         self._api()
 
-    def _open_pull(self, branch: str, base: str):
+    def _open_pull(self, branch: str, base: str) -> PullRequest | None:
         owner = self.slug.split("/")[0]
         pulls = self._call(
             lambda: list(self._api().get_pulls(state="open", head=f"{owner}:{branch}", base=base)),
@@ -510,17 +518,17 @@ class GitHubPublisher:
             raise UserError(exc.field, f"{exc.rule}; {state}") from None
 
     def _ensure_pull(
-        self, branch: str, base: str, commit: str, pr: PullRequestDraft, existing
+        self,
+        branch: str,
+        base: str,
+        commit: str,
+        pr: PullRequestDraft,
+        existing: PullRequest | None,
     ) -> Publication:
         publication = Publication(commit=commit)
-        pull = existing
+        pull = existing  # an open PR is left as reviewers see it: the push updated it
         if pull is None:
             pull, publication.pull_request_created = self._create_pull(branch, base, pr)
-        elif pull.title != pr.title or (pull.body or "") != pr.body:
-            self._call(
-                lambda: pull.edit(title=pr.title, body=pr.body),
-                f"updating pull request #{pull.number}",
-            )
         if publication.pull_request_created and pr.labels:
             try:
                 pull.add_to_labels(*pr.labels)
@@ -531,7 +539,9 @@ class GitHubPublisher:
         publication.pull_request = self.remote.clean(pull.html_url)
         return publication
 
-    def _create_pull(self, branch: str, base: str, pr: PullRequestDraft):
+    def _create_pull(
+        self, branch: str, base: str, pr: PullRequestDraft
+    ) -> tuple[PullRequest, bool]:
         """Open the PR; when GitHub says one already exists (a concurrent run won), use it."""
         import github
         import requests

@@ -31,6 +31,7 @@ from jsonschema.exceptions import SchemaError
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.publish import (
     GitRemote,
+    Publisher,
     PullRequestDraft,
     PushRejected,
     check_git,
@@ -59,7 +60,8 @@ ChartWriter = Callable[[Path], None]
 
 @dataclass(frozen=True)
 class SchemaPrOptions:
-    repo: str
+    """What to propose; where to (the repository) is the publisher's remote."""
+
     base: str = DEFAULT_BASE
     branch: str = DEFAULT_BRANCH
     dry_run: bool = False
@@ -173,17 +175,28 @@ def helm_lint(chart_dir: Path, label: str) -> None:
         args = ["lint", str(chart_dir)] + (["--values", str(values)] if values else [])
         result = run_helm(args)
         if not result.ok:
-            detail = [
-                line.strip()
-                for line in (result.stdout + "\n" + result.stderr).splitlines()
-                if "[ERROR]" in line or line.strip().lower().startswith("error")
-            ]
+            detail = _lint_errors(result.stdout + "\n" + result.stderr)
             using = f" with ci/{values.name}" if values else ""
             raise UserError(
                 "helm lint",
                 f"{label}{using} failed: "
                 + ("; ".join(detail[:5]) or result.stderr.strip()[-400:]),
             )
+
+
+def _lint_errors(output: str) -> list[str]:
+    """Each ``[ERROR]`` of helm lint with its indented continuation lines, one string each."""
+    errors: list[str] = []
+    collecting = False
+    for line in output.splitlines():
+        if "[ERROR]" in line:
+            errors.append(line.strip())
+            collecting = True
+        elif collecting and line[:1].isspace() and line.strip():
+            errors[-1] += " " + line.strip()
+        else:
+            collecting = False
+    return errors
 
 
 def type_check(tree: Path, baseline_tree: Callable[[], Path], warnings: list[str]) -> None:
@@ -268,7 +281,7 @@ def _check_ref_name(name: str, option: str, cwd: Path) -> None:
 
 def run_schema_pr(
     options: SchemaPrOptions,
-    publisher,
+    publisher: Publisher,
     *,
     chart_writer: ChartWriter | None = None,
     render_required: tuple[str, ...] | None = None,
@@ -307,7 +320,7 @@ def run_schema_pr(
 @dataclass
 class _Run:
     options: SchemaPrOptions
-    publisher: object
+    publisher: Publisher
     chart_dir: Path
     render_required: tuple[str, ...]
     wt: WorkloadType
@@ -315,7 +328,7 @@ class _Run:
 
     @property
     def remote(self) -> GitRemote:
-        return self.publisher.remote  # type: ignore[attr-defined]
+        return self.publisher.remote
 
     def attempt(self, number: int) -> SchemaPrResult:
         workdir = self.tmp / f"attempt-{number}"
@@ -347,9 +360,7 @@ class _Run:
     ) -> SchemaPrResult:
         pull = None
         if branch_tip and not self.options.dry_run:
-            pull = self.publisher.existing_pull_request(  # type: ignore[attr-defined]
-                self.options.branch, self.options.base
-            )
+            pull = self.publisher.existing_pull_request(self.options.branch, self.options.base)
         return SchemaPrResult(
             "unchanged",
             self.options.branch,
@@ -395,7 +406,7 @@ class _Run:
             )
         commit = self._commit(repo, title)
         draft = PullRequestDraft(title, body, self.options.labels, self.options.draft)
-        publication = self.publisher.publish(  # type: ignore[attr-defined]
+        publication = self.publisher.publish(
             repo, self.options.branch, self.options.base, commit, branch_tip, draft
         )
         return SchemaPrResult(

@@ -410,10 +410,19 @@ def add_to_index(text: str, wt: WorkloadType = ML_INFERENCE_LOAD, path: str = IN
 
 
 def _mentions_schemas_multiline(lines: list[str], index: int, names: set[str]) -> bool:
-    """A union spread over several lines that lists schemas: refused by the caller."""
-    chunk = " ".join(_body(x) for x in lines[index : index + 40])
-    declaration = chunk.split(";")[0]
-    return bool(names & set(re.findall(_IDENT, declaration)))
+    """Whether the declaration starting at ``lines[index]`` is a union spread over several
+    lines that lists workload schemas (the caller refuses to edit it). Aliases that merely
+    use a schema (``Partial<XSchema>``) are not unions and are left alone."""
+    parts = [_body(lines[index])]
+    for line in lines[index + 1 :]:
+        body = _body(line)
+        if parts[-1].rstrip().endswith(";") or not body.strip():
+            break
+        if not (body[:1].isspace() or body.lstrip().startswith(("|", "&"))):
+            break
+        parts.append(body)
+    declaration = " ".join(parts).split("=", 1)[-1]
+    return "|" in declaration and bool(names & set(re.findall(_IDENT, declaration)))
 
 
 def _add_to_export_block(text: str, wt: WorkloadType, schema_names: set[str], path: str) -> str:

@@ -26,6 +26,7 @@ from inference_scaffolder.answers import (
     served_model_name,
 )
 from inference_scaffolder.chart import CHART_NAME, WORKLOAD_TYPE, chart_version, engine_defaults
+from inference_scaffolder.gitops import write_gitops_files
 
 ANSWERS_RECORD = Path(".inference-scaffolder") / "answers.yaml"
 HF_TOKEN_SECRET_KEY = "hf-token"
@@ -74,7 +75,28 @@ def common_values(answers: Answers) -> dict[str, Any]:
             if answers["image_pull_secret"]
             else "",
         },
+        **_serving_option_values(answers),
     }
+
+
+def _serving_option_values(answers: Answers) -> dict[str, Any]:
+    """The optional chart features the answers switch on (model cache, autoscaling, routing)."""
+    values: dict[str, Any] = {}
+    if answers["model_cache_size"]:
+        values["modelCache"] = {"enabled": True, "size": answers["model_cache_size"]}
+    if answers["autoscaling_max_replicas"]:
+        values["autoscaling"] = {"enabled": True,
+                                 "maxReplicas": answers["autoscaling_max_replicas"]}
+    if answers["routing"]:
+        values["routing"] = {
+            "enabled": True,
+            "litellm": {"enabled": True},
+            "envoyAIGateway": {"enabled": answers["envoy_ai_gateway"]},
+            "rateLimit": {"enabled": bool(answers["rate_limit_per_minute"]),
+                          "requestsPerMinute": answers["rate_limit_per_minute"] or 60},
+            "inferencePool": {"enabled": answers["inference_pool"]},
+        }
+    return values
 
 
 def model_values(answers: Answers) -> dict[str, Any]:
@@ -87,6 +109,8 @@ def model_values(answers: Answers) -> dict[str, Any]:
     }
     if answers["served_model_name"]:
         model["servedModelName"] = answers["served_model_name"]
+    if answers["quantization"]:
+        model["quantization"] = answers["quantization"]
     return model
 
 
@@ -104,6 +128,9 @@ def environment_values(answers: Answers, environment: str) -> dict[str, Any]:
     }
     if answers["ingress_host"]:
         values["ingress"] = {"host": environment_host(answers, environment)}
+    if answers["routing"]:
+        # The per-environment registration switch: false deregisters the model here only.
+        values["routing"] = {"enabled": True}
     return values
 
 
@@ -286,6 +313,7 @@ def write_service_files(project_dir: Path, answers: Answers) -> None:
         dump_yaml(answers_record(answers), "Answers this repository was generated from."),
         encoding="utf-8",
     )
+    write_gitops_files(project_dir, answers)
 
 
 def read_answers_record(project_dir: Path) -> dict[str, Any]:

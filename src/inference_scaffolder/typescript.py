@@ -791,7 +791,7 @@ def _alias_text(text: str, start: int) -> str:
             continue
         if ch in "([{<":
             depth += 1
-        elif ch in ")]}>":
+        elif ch in ")]}>" and not (ch == ">" and text[i - 1] == "="):  # `=>` is no bracket
             depth -= 1
         elif depth == 0 and ch == ";":
             break

@@ -24,6 +24,7 @@ from referencing import Registry, Resource
 
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.paths import find_upwards, source_checkout_root
+from inference_scaffolder.routing import routing_results
 from inference_scaffolder.tools import run_helm
 
 DEFAULT_KUBE_VERSION = "1.33"
@@ -270,7 +271,8 @@ def validate_environment(
     if not rendered.ok:
         result.render_error = " ".join(rendered.stderr.split())
         return result
-    result.objects = validate_manifests(parse_rendered(rendered.stdout), catalog)
+    docs = parse_rendered(rendered.stdout)
+    result.objects = validate_manifests(docs, catalog) + routing_results(docs)
     return result
 
 

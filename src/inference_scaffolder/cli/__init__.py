@@ -14,7 +14,7 @@ import typer
 from inference_scaffolder import __version__
 from inference_scaffolder.errors import UserError, ValidationFailed
 
-COMMAND_MODULES = ("generate", "verify", "capacity", "backstage", "schema_pr")
+COMMAND_MODULES = ("generate", "verify", "capacity", "backstage", "schema_pr", "lifecycle")
 
 app = typer.Typer(
     name="inference-scaffolder",

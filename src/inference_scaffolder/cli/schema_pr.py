@@ -101,7 +101,6 @@ def register(app: typer.Typer) -> None:
         )
         chosen = make_publisher(publisher.value, repo_url, settings)
         options = SchemaPrOptions(
-            repo=repo_url,
             base=base,
             branch=branch,
             dry_run=dry_run,

@@ -51,8 +51,11 @@ function readSettings(config) {
     args: section?.getOptionalStringArray('args') ?? [],
     timeoutSeconds,
     env,
-    schemaPrRepoUrl: section?.getOptionalString('schemaPr.repoUrl'),
-    schemaPrBaseBranch: section?.getOptionalString('schemaPr.baseBranch'),
+    schemaPr: {
+      repoUrl: section?.getOptionalString('schemaPr.repoUrl'),
+      gitUrl: section?.getOptionalString('schemaPr.gitUrl'),
+      baseBranch: section?.getOptionalString('schemaPr.baseBranch'),
+    },
   };
 }
 

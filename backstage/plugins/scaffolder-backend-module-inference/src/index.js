@@ -11,7 +11,10 @@
  *     args: []                    # arguments placed before the subcommand
  *     timeoutSeconds: 300         # per CLI run; the process group is killed after it
  *     env: { INFERENCE_SCAFFOLDER_CRD_SCHEMAS: /opt/crd-schemas }
- *     schemaPr: { repoUrl: github.com?owner=acme&repo=platform-schemas-types, baseBranch: main }
+ *     schemaPr:                   # unset: the inference:schema-pr step is skipped
+ *       repoUrl: github.com?owner=acme&repo=platform-schemas-types
+ *       gitUrl: https://github.com/acme/platform-schemas-types.git  # default: from repoUrl
+ *       baseBranch: main
  */
 const { coreServices, createBackendModule } = require('@backstage/backend-plugin-api');
 const { scaffolderActionsExtensionPoint } = require('@backstage/plugin-scaffolder-node');

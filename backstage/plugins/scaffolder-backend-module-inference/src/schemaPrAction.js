@@ -2,9 +2,10 @@
 /**
  * `inference:schema-pr`: propose the ML_INFERENCE_LOAD chart, its values schema and the
  * TypeScript types to the platform-schemas-types repository by running
- * `inference-scaffolder schema-pr`. The GitHub token reaches the CLI through its
- * environment only (never argv, never the log). In dry-run the CLI gets `--dry-run` and the
- * diff it prints is logged instead of a pull request being opened.
+ * `inference-scaffolder schema-pr --publisher github`. Which repository is platform
+ * configuration (`inferenceScaffolder.schemaPr`), not a form answer. The GitHub token
+ * reaches the CLI through its environment only (never argv, never the log). In dry-run the
+ * CLI gets `--dry-run` and the diff it prints is logged; nothing is pushed or opened.
  */
 const { ScmIntegrations } = require('@backstage/integration');
 const { runCli, failureMessage } = require('./cli');
@@ -19,70 +20,79 @@ function parseLocation(repoUrl) {
   const owner = url.searchParams.get('owner');
   const repo = url.searchParams.get('repo');
   if (!owner || !repo) {
-    throw new Error(`repoUrl: must name owner and repo (host?owner=..&repo=..), got ${repoUrl}`);
+    throw new Error(
+      `inferenceScaffolder.schemaPr.repoUrl: must name owner and repo (host?owner=..&repo=..), got ${repoUrl}`,
+    );
   }
   return { host: url.host, owner, repo };
 }
 
-/** The token: the action input (a task secret) first, else the integration for the host. */
-function githubToken(integrations, host, inputToken) {
-  if (inputToken) return inputToken;
-  return integrations?.github.byHost(host)?.config.token;
+/**
+ * Where the CLI works: the git URL (configured, else https://<host>/<owner>/<repo>.git),
+ * the GitHub owner/name and API base URL (from the integration for the host).
+ */
+function schemaRepository(settings, integrations) {
+  const location = parseLocation(settings.schemaPr.repoUrl);
+  const integration = integrations.github.byHost(location.host);
+  return {
+    ...location,
+    gitUrl:
+      settings.schemaPr.gitUrl ?? `https://${location.host}/${location.owner}/${location.repo}.git`,
+    apiBaseUrl: integration?.config.apiBaseUrl,
+    integrationToken: integration?.config.token,
+  };
 }
 
 /** The CLI arguments; the token is not among them. */
-function schemaPrArguments({ host, owner, repo }, baseBranch, apiBaseUrl, dryRun) {
-  const args = ['schema-pr', '--repo', `${owner}/${repo}`, '--json'];
+function schemaPrArguments(target, baseBranch, dryRun) {
+  const args = [
+    'schema-pr', '--repo', target.gitUrl, '--publisher', 'github',
+    '--github-repo', `${target.owner}/${target.repo}`, '--github-token-env', TOKEN_VARIABLE,
+    '--json',
+  ];
+  if (target.apiBaseUrl) args.push('--github-api-url', target.apiBaseUrl);
   if (baseBranch) args.push('--base', baseBranch);
-  if (host !== 'github.com' && apiBaseUrl) args.push('--github-api-url', apiBaseUrl);
   if (dryRun) args.push('--dry-run');
   return args;
 }
 
 function createInferenceSchemaPrAction(settings, config) {
-  const integrations = config ? ScmIntegrations.fromConfig(config) : undefined;
+  const integrations = ScmIntegrations.fromConfig(config);
   return {
     id: ACTION_ID,
     description:
-      'Opens (or finds) the pull request that adds the ML_INFERENCE_LOAD chart and types to ' +
-      'platform-schemas-types, by running `inference-scaffolder schema-pr`.',
+      'Opens (or updates) the pull request that adds the ML_INFERENCE_LOAD chart and types to ' +
+      'platform-schemas-types (inferenceScaffolder.schemaPr), by running `inference-scaffolder schema-pr`.',
     supportsDryRun: true,
     schema: { input: schemaPrInputSchema(), output: schemaPrOutputSchema() },
     async handler(ctx) {
-      const repoUrl = ctx.input.repoUrl ?? settings.schemaPrRepoUrl;
-      if (!repoUrl) {
-        // The service is already generated and published by now: failing here would leave
-        // a half-finished task for a setting only the platform team can fix.
+      if (!settings.schemaPr.repoUrl) {
+        // The service is generated and published by now: failing here would leave a
+        // half-finished task over a setting only the platform team can change.
         ctx.logger.warn(
-          'Skipping the schema pull request: no repoUrl input and inferenceScaffolder.schemaPr.repoUrl is not configured',
+          'Skipping the schema pull request: inferenceScaffolder.schemaPr.repoUrl is not configured',
         );
         ctx.output('pullRequestUrl', '');
-        ctx.output('summary', { skipped: true });
+        ctx.output('status', 'skipped');
         return;
       }
-      const location = parseLocation(repoUrl);
-      const token = githubToken(integrations, location.host, ctx.input.token);
-      if (!token && !ctx.isDryRun) {
+      const target = schemaRepository(settings, integrations);
+      const token = ctx.input.token || target.integrationToken;
+      if (!token) {
         throw new Error(
-          `no GitHub token for ${location.host}: configure integrations.github or pass a token secret`,
+          `no GitHub token for ${target.host}: configure integrations.github or pass a token secret`,
         );
       }
-      const apiBaseUrl = integrations?.github.byHost(location.host)?.config.apiBaseUrl;
-      const args = schemaPrArguments(
-        location,
-        ctx.input.baseBranch ?? settings.schemaPrBaseBranch,
-        apiBaseUrl,
-        ctx.isDryRun,
-      );
+      const args = schemaPrArguments(target, settings.schemaPr.baseBranch, ctx.isDryRun);
       ctx.logger.info(
-        `Running inference-scaffolder schema-pr for ${location.owner}/${location.repo}` +
-          (ctx.isDryRun ? ' (dry-run)' : ''),
+        `Running inference-scaffolder schema-pr for ${target.owner}/${target.repo}` +
+          (ctx.isDryRun ? ' (dry-run: nothing is pushed)' : ''),
       );
       const scratch = await ctx.createTemporaryDirectory();
       const result = await runCli(settings, args, {
         cwd: scratch,
         signal: ctx.signal,
-        extraEnv: token ? { [TOKEN_VARIABLE]: token } : {},
+        extraEnv: { [TOKEN_VARIABLE]: token },
       });
       for (const line of result.stderr.split(/\r?\n/).filter(Boolean)) {
         ctx.logger.info(`inference-scaffolder: ${line}`);
@@ -90,19 +100,24 @@ function createInferenceSchemaPrAction(settings, config) {
       if (result.code !== 0 || result.timedOut) {
         throw new Error(failureMessage(result, settings));
       }
-      let summary = {};
+      let summary;
       try {
         summary = JSON.parse(result.stdout);
       } catch {
         throw new Error('inference-scaffolder schema-pr printed no JSON summary');
       }
-      if (ctx.isDryRun && typeof summary.diff === 'string') {
-        ctx.logger.info(`Diff the pull request would carry:\n${summary.diff}`);
+      if (ctx.isDryRun) {
+        ctx.logger.info(
+          summary.diff ? `Diff the pull request would carry:\n${summary.diff}` : 'No change to propose',
+        );
       }
-      const url = typeof summary.url === 'string' ? summary.url : '';
-      if (url) ctx.logger.info(`Schema pull request: ${url}`);
+      const url = typeof summary.pull_request === 'string' ? summary.pull_request : '';
+      ctx.logger.info(`Schema pull request: ${summary.status}${url ? ` ${url}` : ''}`);
+      for (const warning of summary.warnings ?? []) {
+        ctx.logger.warn(String(warning));
+      }
       ctx.output('pullRequestUrl', url);
-      ctx.output('summary', summary);
+      ctx.output('status', String(summary.status ?? ''));
     },
   };
 }

@@ -8,7 +8,6 @@
 const answersSchema = require('./answers.schema.json');
 
 const SAFE_RELATIVE_PATH = '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/-]*$';
-const REPO_URL = '^[A-Za-z0-9.-]+(:[0-9]+)?\\?[A-Za-z0-9=&._-]+$';
 
 function scaffoldInputSchema() {
   return {
@@ -46,25 +45,11 @@ function schemaPrInputSchema() {
     type: 'object',
     additionalProperties: false,
     properties: {
-      repoUrl: {
-        title: 'Schema repository',
-        description:
-          'platform-schemas-types location as RepoUrlPicker writes it (host?owner=..&repo=..); ' +
-          'default: inferenceScaffolder.schemaPr.repoUrl',
-        type: 'string',
-        maxLength: 256,
-        pattern: REPO_URL,
-      },
-      baseBranch: {
-        title: 'Base branch',
-        type: 'string',
-        maxLength: 255,
-        pattern: '^[A-Za-z0-9][A-Za-z0-9._/-]*$',
-      },
       token: {
         title: 'GitHub token',
         description:
-          'Optional, e.g. ${{ secrets.USER_OAUTH_TOKEN }}; default: the GitHub integration token',
+          'Optional, e.g. ${{ secrets.USER_OAUTH_TOKEN }}; default: the token of the GitHub ' +
+          'integration for the schema repository host',
         type: 'string',
         maxLength: 1024,
       },
@@ -76,8 +61,8 @@ function schemaPrOutputSchema() {
   return {
     type: 'object',
     properties: {
-      pullRequestUrl: { title: 'URL of the pull request (empty in dry-run)', type: 'string' },
-      summary: { title: 'The CLI\'s JSON summary', type: 'object' },
+      pullRequestUrl: { title: 'URL of the pull request (empty in dry-run or when skipped)', type: 'string' },
+      status: { title: 'opened, updated, unchanged or skipped', type: 'string' },
     },
   };
 }

@@ -82,6 +82,8 @@ chart sets itself (a duplicate would silently shadow the engine configuration).
 {{- define "mil.checkEnvironment" -}}
 {{- $engine := include "mil.engine" . | fromYaml -}}
 {{- $reserved := list "PORT" "MODEL_ID" "REVISION" "MAX_INPUT_TOKENS" "MAX_INPUT_LENGTH" "MAX_TOTAL_TOKENS" "NUM_SHARD" "HF_HOME" "HUGGINGFACE_HUB_CACHE" -}}
+{{- $secretNames := concat (list "HF_TOKEN" "HUGGING_FACE_HUB_TOKEN" "HF_API_TOKEN" $engine.hfTokenEnv) ($engine.hfTokenAliases | default list) -}}
+{{- range $_, $defaults := .Values.engineDefaults }}{{ with $defaults.apiKeyEnv }}{{ $secretNames = append $secretNames . }}{{ end }}{{ end -}}
 {{- $seen := dict -}}
 {{- range .Values.container.environment -}}
 {{- if hasKey $seen .name -}}
@@ -90,6 +92,12 @@ chart sets itself (a duplicate would silently shadow the engine configuration).
 {{- if has .name $reserved -}}
 {{- fail (printf "container.environment: %s is set by the chart from the model and gpu values; change those instead" .name) -}}
 {{- end -}}
+{{- if has .name $secretNames -}}
+{{- fail (printf "container.environment: %s holds a credential; put it in container.secrets (a Vault path), never as a plain value" .name) -}}
+{{- end -}}
+{{- if and (eq .name "QUANTIZE") (eq $.Values.engine "tgi") ($.Values.model | default dict).quantization -}}
+{{- fail "container.environment: QUANTIZE is set by the chart from model.quantization; set only one of them" -}}
+{{- end -}}
 {{- $_ := set $seen .name true -}}
 {{- end -}}
 {{- range .Values.container.secrets -}}
@@ -97,6 +105,18 @@ chart sets itself (a duplicate would silently shadow the engine configuration).
 {{- fail (printf "container.secrets: variable %s is defined twice (secrets and environment share one namespace)" .name) -}}
 {{- end -}}
 {{- $_ := set $seen .name true -}}
+{{- end -}}
+{{- if include "mil.hfTokenSecret" . -}}
+{{- range ($engine.hfTokenAliases | default list) -}}
+{{- if hasKey $seen . -}}
+{{- fail (printf "container: %s is set by the chart from the Hugging Face token secret (%s); remove it" . $engine.hfTokenEnv) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range .Values.container.extraArgs -}}
+{{- if or (eq . "--api-key") (hasPrefix "--api-key=" .) -}}
+{{- fail (printf "container.extraArgs: --api-key would put the key in the manifest in plain text; put it in container.secrets as %s" ($engine.apiKeyEnv | default "a secret")) -}}
+{{- end -}}
 {{- end -}}
 {{- $keys := dict -}}
 {{- range .Values.container.secrets -}}
@@ -128,6 +148,10 @@ chart sets itself (a duplicate would silently shadow the engine configuration).
   value: {{ .Values.gpu.count | quote }}
 - name: HUGGINGFACE_HUB_CACHE
   value: {{ $engine.cacheDir | quote }}
+{{- with $model.quantization }}
+- name: QUANTIZE
+  value: {{ . | quote }}
+{{- end }}
 {{- end }}
 {{- end -}}
 
@@ -155,6 +179,10 @@ args:
   - {{ .Values.gpu.count | quote }}
   - --gpu-memory-utilization
   - {{ $engine.gpuMemoryUtilization | default "0.90" | quote }}
+  {{- with $model.quantization }}
+  - --quantization
+  - {{ . | quote }}
+  {{- end }}
   {{- range .Values.container.extraArgs }}
   - {{ . | quote }}
   {{- end }}
@@ -184,4 +212,117 @@ periodSeconds: {{ $probe.periodSeconds | default 10 }}
 timeoutSeconds: {{ $probe.timeoutSeconds | default 5 }}
 successThreshold: {{ $probe.successThreshold | default 1 }}
 failureThreshold: {{ $probe.failureThreshold | default 3 }}
+{{- end -}}
+
+
+{{/* The secret entry that carries the Hugging Face token, as YAML (empty when there is none). */}}
+{{- define "mil.hfTokenSecret" -}}
+{{- $engine := include "mil.engine" . | fromYaml -}}
+{{- range .Values.container.secrets -}}
+{{- if eq .name $engine.hfTokenEnv -}}
+{{- toYaml . -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The secret entry that turns on the engine's own API key, as YAML (empty when off). */}}
+{{- define "mil.apiKeySecret" -}}
+{{- $engine := include "mil.engine" . | fromYaml -}}
+{{- if $engine.apiKeyEnv -}}
+{{- range .Values.container.secrets -}}
+{{- if eq .name $engine.apiKeyEnv -}}
+{{- toYaml . -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Default path of a "model loaded" probe (startup, readiness): the engine's own endpoint, or
+with the engine's API key on, the key-free path that still answers only once loaded.
+Call with (dict "root" $ "path" <the engine's path>).
+*/}}
+{{- define "mil.engine.loadedPath" -}}
+{{- $engine := include "mil.engine" .root | fromYaml -}}
+{{- if and (include "mil.apiKeySecret" .root) $engine.apiKeyProbePath -}}
+{{- $engine.apiKeyProbePath -}}
+{{- else -}}
+{{- .path -}}
+{{- end -}}
+{{- end -}}
+
+{{/* In-cluster DNS name of the Service: what every router points at. */}}
+{{- define "mil.serviceFQDN" -}}
+{{- printf "%s.%s.svc.%s" (include "mil.name" .) (include "mil.namespace" .) (.Values.routing.clusterDomain | default "cluster.local") -}}
+{{- end -}}
+
+{{/* "true" when this environment registers the model with the routers. */}}
+{{- define "mil.routing.on" -}}
+{{- if .Values.routing.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{- define "mil.litellm.namespace" -}}
+{{- .Values.routing.litellm.namespace | default (include "mil.namespace" .) -}}
+{{- end -}}
+
+{{/* Unique per service even when every LiteLLM file lands in one namespace. */}}
+{{- define "mil.litellm.configMapName" -}}
+{{- printf "%s-%s-litellm" (include "mil.namespace" .) (include "mil.name" .) | trunc 253 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The LiteLLM model_list file of this service: one entry, or none when routing is off. */}}
+{{- define "mil.litellm.modelList" -}}
+{{- $engine := include "mil.engine" . | fromYaml -}}
+{{- $entries := list -}}
+{{- if include "mil.routing.on" . -}}
+{{- $name := include "mil.servedModelName" . -}}
+{{- $params := dict "model" (printf "%s/%s" $engine.litellmProvider $name) "api_base" (printf "http://%s:%v/v1" (include "mil.serviceFQDN" .) .Values.service.port) -}}
+{{- if .Values.routing.litellm.apiKeyEnv -}}
+{{- $_ := set $params "api_key" (printf "os.environ/%s" .Values.routing.litellm.apiKeyEnv) -}}
+{{- else -}}
+{{- $_ := set $params "api_key" "none" -}}
+{{- end -}}
+{{- $entries = append $entries (dict "model_name" $name "litellm_params" $params) -}}
+{{- end -}}
+{{- toYaml (dict "model_list" $entries) -}}
+{{- end -}}
+
+{{- define "mil.aiGateway.backendName" -}}{{ include "mil.name" . }}-backend{{- end -}}
+{{- define "mil.inferencePool.name" -}}{{ include "mil.name" . }}-pool{{- end -}}
+
+{{- define "mil.inferencePool.eppService" -}}
+{{- .Values.routing.inferencePool.endpointPicker.serviceName | default (printf "%s-epp" (include "mil.name" .)) -}}
+{{- end -}}
+
+{{/*
+Refuse option combinations that would deploy something broken; each message says why.
+values.schema.json checks single values; these rules span several.
+*/}}
+{{- define "mil.checkOptions" -}}
+{{- $engine := include "mil.engine" . | fromYaml -}}
+{{- $routing := .Values.routing -}}
+{{- if and $routing.inferencePool.enabled (not $engine.endpointPickerCompatible) -}}
+{{- fail (printf "routing.inferencePool.enabled: an InferencePool needs an engine the endpoint picker can schedule on, and %s does not export the model-server metrics it reads (queue length and KV-cache utilisation in the vLLM format); use engine vllm or turn the InferencePool off" .Values.engine) -}}
+{{- end -}}
+{{- if and $routing.rateLimit.enabled (not $routing.envoyAIGateway.enabled) -}}
+{{- fail "routing.rateLimit.enabled: the rate limit applies to the Envoy AI Gateway route; turn on routing.envoyAIGateway.enabled as well" -}}
+{{- end -}}
+{{- $strategy := .Values.strategy -}}
+{{- $surge := toString ($strategy.maxSurge | default 0) -}}
+{{- if and (eq $strategy.type "RollingUpdate") (eq $surge "0" "0%") (eq (toString ($strategy.maxUnavailable | default 0)) "0" "0%") -}}
+{{- fail "strategy: maxSurge and maxUnavailable cannot both be 0 (the rollout could never progress); the default maxSurge 0, maxUnavailable 1 needs no spare GPU" -}}
+{{- end -}}
+{{- if and .Values.modelCache.enabled (eq .Values.modelCache.accessMode "ReadWriteOnce") -}}
+{{- $many := or (gt (int .Values.replicas) 1) .Values.autoscaling.enabled (and (eq $strategy.type "RollingUpdate") (not (eq $surge "0" "0%"))) -}}
+{{- if $many -}}
+{{- fail "modelCache.accessMode: ReadWriteOnce attaches the cache to one node, but more than one pod can run (replicas > 1, autoscaling or maxSurge > 0) and the others would wait forever for the volume; use ReadWriteMany" -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) -}}
+{{- fail (printf "autoscaling.maxReplicas (%v) must not be lower than autoscaling.minReplicas (%v)" .Values.autoscaling.maxReplicas .Values.autoscaling.minReplicas) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "mil.modelCacheClaim" -}}
+{{- .Values.modelCache.existingClaim | default (printf "%s-model-cache" (include "mil.name" .)) -}}
 {{- end -}}
