@@ -95,7 +95,8 @@ def floor_steps(workdir: Path, repo: Path, repeats: int) -> dict[str, float]:
         run(str(BIN / "kubernetes-validate"), "--strict", "-k", "1.33.0", str(core))
         script = ("import json,sys,jsonschema\n"
                   "for s,i in zip(sys.argv[1::2],sys.argv[2::2]):\n"
-                  " jsonschema.Draft202012Validator(json.load(open(s))).validate(json.load(open(i)))")
+                  " v = jsonschema.Draft202012Validator(json.load(open(s)))\n"
+                  " v.validate(json.load(open(i)))")
         run(sys.executable, "-c", script, *[str(p) for pair in custom_checks for p in pair])
 
     return {

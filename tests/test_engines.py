@@ -225,3 +225,13 @@ def test_quantization_is_given_once(engine_repo: GenerationResult) -> None:
         message = render_error(engine_repo.output, "dev", "container.environment[0].name=QUANTIZE",
                                "container.environment[0].value=gptq")
         assert "QUANTIZE is set by the chart from model.quantization" in message
+
+
+def test_service_and_pool_never_select_the_helm_test_pod(engine_repo: GenerationResult) -> None:
+    name = engine_repo.answers["service_name"]
+    objects = render(engine_repo.output, "dev")
+    selector = objects[f"Service/{name}"]["spec"]["selector"]
+    test_labels = objects[f"Pod/{name}-test-endpoint"]["metadata"]["labels"]
+    engine_labels = objects[f"Deployment/{name}"]["spec"]["template"]["metadata"]["labels"]
+    assert selector.items() <= engine_labels.items()
+    assert not selector.items() <= test_labels.items()

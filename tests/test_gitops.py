@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ def load(path: Path) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def edit_yaml(path: Path, change) -> None:  # noqa: ANN001 - a small mutator callback
+def edit_yaml(path: Path, change: Callable[[dict], object]) -> None:
     data = load(path)
     change(data)
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
@@ -88,7 +89,9 @@ def test_kustomize_renders_the_workload_without_the_test_pod(
     assert gateway["spec"]["listeners"][0]["hostname"] == "tinyllama.ml.example.com"
 
 
-def test_declared_chart_version_must_match_the_chart(repo_copy: Path, catalog) -> None:  # noqa: ANN001
+def test_declared_chart_version_must_match_the_chart(
+    repo_copy: Path, catalog: SchemaCatalog
+) -> None:
     edit_yaml(repo_copy / "environments/dev/kustomization.yaml",
               lambda d: d["helmCharts"][0].update(version="9.9.9"))
     result = check_kustomization(repo_copy, "dev", catalog)
@@ -96,7 +99,7 @@ def test_declared_chart_version_must_match_the_chart(repo_copy: Path, catalog) -
 
 
 def test_kustomization_must_use_the_repository_chart_and_values(
-    repo_copy: Path, catalog  # noqa: ANN001
+    repo_copy: Path, catalog: SchemaCatalog
 ) -> None:
     edit_yaml(repo_copy / "environments/syst/kustomization.yaml",
               lambda d: d["helmCharts"][0].update(name="other", repo="https://charts.example",
@@ -107,21 +110,23 @@ def test_kustomization_must_use_the_repository_chart_and_values(
     assert any("valuesFile" in e for e in errors), errors
 
 
-def test_missing_kustomization_is_an_error(repo_copy: Path, catalog) -> None:  # noqa: ANN001
+def test_missing_kustomization_is_an_error(repo_copy: Path, catalog: SchemaCatalog) -> None:
     (repo_copy / "environments/uat/kustomization.yaml").unlink()
     report = validate_gitops(repo_copy, ["uat"])
     assert not report.ok
     assert report.problems("uat") == ["Kustomization/uat: missing kustomization.yaml"]
 
 
-def test_a_failing_kustomize_build_is_reported(repo_copy: Path, catalog) -> None:  # noqa: ANN001
+def test_a_failing_kustomize_build_is_reported(repo_copy: Path, catalog: SchemaCatalog) -> None:
     edit_yaml(repo_copy / "environments/dev/kustomization.yaml",
               lambda d: d.update(resources=["does-not-exist.yaml"]))
     errors = check_kustomization(repo_copy, "dev", catalog).errors
     assert len(errors) == 1 and errors[0].startswith("kubectl kustomize --enable-helm failed")
 
 
-def test_team_patches_are_allowed_and_schema_checked(repo_copy: Path, catalog) -> None:  # noqa: ANN001
+def test_team_patches_are_allowed_and_schema_checked(
+    repo_copy: Path, catalog: SchemaCatalog
+) -> None:
     path = repo_copy / "environments/prod/kustomization.yaml"
 
     def patch(replicas: object) -> None:
@@ -138,7 +143,9 @@ def test_team_patches_are_allowed_and_schema_checked(repo_copy: Path, catalog) -
     assert errors and all(e.startswith("Deployment/tinyllama-chat: spec/replicas") for e in errors)
 
 
-def test_unpatched_kustomization_must_equal_helm_template(repo_copy: Path, catalog) -> None:  # noqa: ANN001
+def test_unpatched_kustomization_must_equal_helm_template(
+    repo_copy: Path, catalog: SchemaCatalog
+) -> None:
     # valuesInline changes what Argo CD deploys behind the environment's values.yaml.
     edit_yaml(repo_copy / "environments/dev/kustomization.yaml",
               lambda d: d["helmCharts"][0].update(valuesInline={"gpu": {"count": 2}}))
@@ -148,7 +155,7 @@ def test_unpatched_kustomization_must_equal_helm_template(repo_copy: Path, catal
 
 
 def test_application_is_checked_against_the_argo_cd_crd_schema(
-    repo_copy: Path, catalog  # noqa: ANN001
+    repo_copy: Path, catalog: SchemaCatalog
 ) -> None:
     edit_yaml(repo_copy / "argocd/dev.yaml",
               lambda d: d["spec"]["destination"].update(cluster="dev"))
@@ -157,7 +164,9 @@ def test_application_is_checked_against_the_argo_cd_crd_schema(
                       "unexpected)"]
 
 
-def test_application_must_deploy_its_own_environment(repo_copy: Path, catalog) -> None:  # noqa: ANN001
+def test_application_must_deploy_its_own_environment(
+    repo_copy: Path, catalog: SchemaCatalog
+) -> None:
     edit_yaml(repo_copy / "argocd/prod.yaml", lambda d: (
         d["spec"]["source"].update(path="environments/dev"),
         d["spec"]["destination"].update(namespace="default"),

@@ -10,6 +10,7 @@ from pathlib import Path
 import git
 import pytest
 import yaml
+from github_fake import FakeGitHub
 
 from inference_scaffolder.cli import main
 from inference_scaffolder.errors import UserError
@@ -237,9 +238,7 @@ def test_cli_publisher_needs_an_origin(service: Path, capsys: pytest.CaptureFixt
 
 
 @pytest.fixture
-def github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    from github_fake import FakeGitHub
-
+def github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
     fake = FakeGitHub(tmp_path / "git", token="ghs_promoteToken0123456789").start()
     monkeypatch.setenv("GITHUB_TOKEN", fake.token)
     yield fake
@@ -248,7 +247,7 @@ def github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
 
 @pytest.mark.slow
 def test_github_publisher_opens_the_promotion_pull_request(
-    service: Path, github, tmp_path: Path, capsys: pytest.CaptureFixture[str]  # noqa: ANN001
+    service: Path, github: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     slug = "ml-platform/tinyllama-chat"
     bare = tmp_path / "git" / f"{slug}.git"

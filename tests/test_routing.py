@@ -21,7 +21,12 @@ from chart_render import (
 from inference_scaffolder.answers import validate_answers
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.render import GenerationResult
-from inference_scaffolder.routing import check_fleet_routing, check_routing
+from inference_scaffolder.routing import (
+    LITELLM_CHECKSUM_ANNOTATION,
+    check_fleet_routing,
+    check_routing,
+    litellm_release_values,
+)
 from inference_scaffolder.validate import validate_repo
 
 VLLM = {
@@ -136,8 +141,10 @@ def test_gateway_chain_uses_an_llm_timeout_and_the_service_fqdn(
 
 
 def test_ai_gateway_api_version_can_be_overridden(tgi_repo: GenerationResult) -> None:
-    objects = render(tgi_repo.output, "dev", "apiVersions.aiGateway=aigateway.envoyproxy.io/v1alpha1")
-    assert objects["AIGatewayRoute/tiny-router"]["apiVersion"] == "aigateway.envoyproxy.io/v1alpha1"
+    objects = render(tgi_repo.output, "dev",
+                     "apiVersions.aiGateway=aigateway.envoyproxy.io/v1alpha1")
+    assert objects["AIGatewayRoute/tiny-router"]["apiVersion"] == (
+        "aigateway.envoyproxy.io/v1alpha1")
     assert objects["AIServiceBackend/tiny-router"]["apiVersion"] == (
         "aigateway.envoyproxy.io/v1alpha1")
 
@@ -356,3 +363,30 @@ def test_one_name_registered_by_two_services_fails_the_fleet_check(
 def test_distinct_names_pass_the_fleet_check(tgi_repo: GenerationResult,
                                              vllm_repo: GenerationResult) -> None:
     assert check_fleet_routing([tgi_repo.output, vllm_repo.output]) == []
+
+
+def test_litellm_release_values_restart_litellm_on_a_registration_change(
+    tgi_repo: GenerationResult, vllm_repo: GenerationResult, tmp_path: Path
+) -> None:
+    repos = [copy_repo(r.output, tmp_path) for r in (tgi_repo, vllm_repo)]
+    for repo in repos:
+        set_environment_value(repo, "prod", "routing.litellm.namespace", "litellm")
+    values = litellm_release_values(repos, "prod")
+    files = ["llm-serving-llama-router-litellm", "ml-inference-tiny-router-litellm"]
+    assert values["proxy_config"]["include"] == [f"/etc/litellm/models/{f}.yaml" for f in files]
+    sources = values["volumes"][0]["projected"]["sources"]
+    assert [s["configMap"]["name"] for s in sources] == files
+    assert values["volumeMounts"][0]["mountPath"] == "/etc/litellm/models"
+    before = values["podAnnotations"][LITELLM_CHECKSUM_ANNOTATION]
+
+    set_environment_value(repos[0], "prod", "routing.enabled", False)
+    after = litellm_release_values(repos, "prod")
+    assert after["proxy_config"] == values["proxy_config"]  # the file stays, emptied
+    assert after["podAnnotations"][LITELLM_CHECKSUM_ANNOTATION] != before
+
+
+def test_litellm_files_in_several_namespaces_are_refused(tgi_repo: GenerationResult,
+                                                         vllm_repo: GenerationResult) -> None:
+    with pytest.raises(UserError) as caught:
+        litellm_release_values([tgi_repo.output, vllm_repo.output], "prod")
+    assert "set routing.litellm.namespace" in caught.value.rule

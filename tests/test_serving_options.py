@@ -128,9 +128,11 @@ def test_keda_scales_on_the_engine_queue(options_repo: GenerationResult) -> None
     # KEDA owns the replica count: a helm upgrade must not reset it.
     assert "replicas" not in objects[f"Deployment/{name}"]["spec"]
     objects = render(options_repo.output, "prod",
-                     "autoscaling.prometheus.serverAddress=http://thanos.obs.svc:9090")
-    assert objects[f"ScaledObject/{name}"]["spec"]["triggers"][0]["metadata"][
-        "serverAddress"] == "http://thanos.obs.svc:9090"
+                     "autoscaling.prometheus.serverAddress=http://thanos.obs.svc:9090",
+                     "autoscaling.query=sum(waiting)")
+    metadata = objects[f"ScaledObject/{name}"]["spec"]["triggers"][0]["metadata"]
+    assert metadata["serverAddress"] == "http://thanos.obs.svc:9090"
+    assert metadata["query"] == "sum(waiting)"
 
 
 def test_pod_disruption_budget_never_blocks_a_drain(options_repo: GenerationResult,

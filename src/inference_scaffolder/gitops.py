@@ -192,7 +192,7 @@ def _helm_major_version() -> str:
 
 def _helm_command_for_kustomize(workdir: Path) -> str:
     """The helm kustomize should run. Kustomize 5.7 probes ``helm version -c`` and accepts
-    only Helm 3; with Helm 4 (same ``template`` behaviour) a two-line shim answers the probe
+    only Helm 3; with Helm 4 (same ``template`` behaviour) a tiny shim answers the probe
     and hands every other call to the real helm."""
     helm = find_helm()
     if _helm_major_version() == "3":
@@ -221,10 +221,13 @@ def kustomize_build(kubectl: str, directory: Path) -> KustomizeBuild:
         helm = _helm_command_for_kustomize(Path(tmp))
         env = {**os.environ, "HELM_CACHE_HOME": tmp, "HELM_CONFIG_HOME": tmp,
                "HELM_DATA_HOME": tmp}
-        done = subprocess.run(
-            [kubectl, "kustomize", "--enable-helm", "--helm-command", helm, str(directory)],
-            capture_output=True, text=True, timeout=120, env=env, check=False,
-        )
+        try:
+            done = subprocess.run(
+                [kubectl, "kustomize", "--enable-helm", "--helm-command", helm, str(directory)],
+                capture_output=True, text=True, timeout=120, env=env, check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return KustomizeBuild(False, "", "timed out after 120 s")
     error = " ".join(done.stderr.split())[-400:] if done.returncode else ""
     return KustomizeBuild(done.returncode == 0, done.stdout, error)
 

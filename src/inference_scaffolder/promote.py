@@ -47,6 +47,7 @@ from inference_scaffolder.validate import (
     DEFAULT_KUBE_VERSION,
     ValidationReport,
     list_environments,
+    release_name,
     validate_repo,
 )
 
@@ -399,12 +400,6 @@ def pull_request_text(service: str, result: PromotionResult) -> tuple[str, str]:
     return title, body
 
 
-def _service_name(tree: Path) -> str:
-    from inference_scaffolder.validate import release_name
-
-    return release_name(tree)
-
-
 def promote(
     directory: Path,
     source: str,
@@ -418,6 +413,8 @@ def promote(
     options = validation or ValidationOptions()
     directory = directory.resolve()
     repo = open_repository(directory)
+    if not repo.head.is_valid():
+        raise UserError("DIR", f"{directory} has no commits")
     skipped = plan_route(source, target, list_environments(directory), allow_skip)
     require_clean(repo, "promoting")
     base = current_branch(repo)
@@ -442,7 +439,7 @@ def promote(
             raise UserError("--to", f"{target} does not validate after the promotion; nothing "
                             f"was committed: {problem}")
         result.status = "promoted"
-        result.title, result.body = pull_request_text(_service_name(tree), result)
+        result.title, result.body = pull_request_text(release_name(tree), result)
         message = (f"{result.title}\n\n{result.body}\n\n"
                    f"{PROMOTED_FROM_TRAILER}: {source}@{head}")
         result.commit = commit_files(repo, head, edited, message, tmp)

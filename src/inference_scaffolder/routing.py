@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from inference_scaffolder.errors import UserError
+
 LITELLM_LABEL = "platform/litellm-registration"
 SERVED_NAME_ANNOTATION = "platform/served-model-name"
 MODEL_HEADER = "x-ai-eg-model"
@@ -610,8 +612,6 @@ def litellm_release_values(repos: Sequence[Path], environment: str) -> dict[str,
     for repo in dict.fromkeys(Path(r).resolve() for r in repos):
         objects, error = _render_environment(repo, environment, release_name(repo))
         if error:
-            from inference_scaffolder.errors import UserError
-
             raise UserError("DIR", f"{repo} does not render {environment}: {error}")
         for config_map in _litellm_config_maps(RenderedObjects(objects)):
             meta = _meta(config_map)
@@ -619,6 +619,11 @@ def litellm_release_values(repos: Sequence[Path], environment: str) -> dict[str,
                 str(meta.get("namespace", "")),
                 str((meta.get("annotations") or {}).get("platform/registration-checksum", "")))
     names = sorted(files)
+    namespaces = sorted({files[n][0] for n in names})
+    if len(namespaces) > 1:
+        raise UserError("DIR", f"the LiteLLM files of {environment} are in several namespaces "
+                        f"({', '.join(namespaces)}); a pod mounts ConfigMaps of its own "
+                        "namespace only: set routing.litellm.namespace to LiteLLM's")
     digest = hashlib.sha256("\n".join(f"{n}={files[n][1]}" for n in names).encode()).hexdigest()
     return {
         "proxy_config": {"include": [f"{LITELLM_MODELS_DIR}/{n}.yaml" for n in names]},
@@ -631,5 +636,4 @@ def litellm_release_values(repos: Sequence[Path], environment: str) -> dict[str,
         "volumeMounts": [{"name": "model-registrations", "mountPath": LITELLM_MODELS_DIR,
                           "readOnly": True}],
         "podAnnotations": {LITELLM_CHECKSUM_ANNOTATION: digest},
-        "namespaces": sorted({files[n][0] for n in names}),
     }

@@ -17,7 +17,8 @@ Where a template version comes from (:class:`TemplateSource`):
   are exported and run in a separate Python process, so an old version renders with its own
   code, exactly as it rendered when the repository was generated;
 - an explicit template folder (``--template-dir`` / ``--base-template-dir``), rendered by the
-  installed code: for template development and the tests.
+  installed code (cookiecutter, then the template's hook functions in this process, as
+  ``new`` does): for template development and the tests.
 """
 
 from __future__ import annotations
@@ -42,7 +43,11 @@ from inference_scaffolder.cookiecutter_hooks import post_generate, pre_generate
 from inference_scaffolder.errors import UserError, ValidationFailed
 from inference_scaffolder.paths import source_checkout_root, template_dir
 from inference_scaffolder.promote import open_repository, require_clean, round_trip_yaml
-from inference_scaffolder.render import _isolated_cookiecutter_config, cookiecutter_extra_context
+from inference_scaffolder.render import (
+    _isolated_cookiecutter_config,
+    cookiecutter_extra_context,
+    generate,
+)
 from inference_scaffolder.service_files import ANSWERS_RECORD, read_answers_record
 
 RENDER_AUTHOR = {
@@ -95,9 +100,13 @@ class DirectoryTemplate:
         return f"template folder {self.path} ({self.version})"
 
     def render(self, answers: Answers, workdir: Path) -> Path:
+        workdir.mkdir(parents=True, exist_ok=True)
+        if self.path == template_dir().resolve():
+            # The installed template: exactly what `new` does, through the same function.
+            return generate(validate_answers(answers), workdir / "out", git_init=False,
+                            validate=False, force=True).output
         context = cookiecutter_extra_context(validate_answers(answers), validate=False,
                                              git_init=False)
-        workdir.mkdir(parents=True, exist_ok=True)
         produced = Path(cookiecutter(
             str(self.path), no_input=True, extra_context=context,
             output_dir=str(workdir / "out"),
@@ -134,8 +143,13 @@ class ProjectRevisionTemplate:
 
     def _export(self, dest: Path) -> None:
         data = io.BytesIO()
-        git.Repo(self.project).git.archive(self.ref, "src", "templates", format="tar",
-                                           output_stream=data)
+        try:
+            git.Repo(self.project).git.archive(self.ref, "src", "templates", format="tar",
+                                               output_stream=data)
+        except git.GitCommandError as exc:
+            reason = " ".join(str(exc.stderr).split())[-200:]
+            raise UserError("--template-repo", f"cannot export {self.describe()}: {reason}"
+                            ) from None
         data.seek(0)
         with tarfile.open(fileobj=data) as archive:
             archive.extractall(dest, filter="data")
@@ -165,8 +179,11 @@ def _has_tag(project: Path, ref: str) -> bool:
 def template_for_version(version: str, *, template_repo: Path | None = None,
                          option: str = "--to") -> TemplateSource:
     """The template source for a released ``version`` (see the module docstring)."""
+    if not version:
+        raise UserError(str(ANSWERS_RECORD), "records no template_version; pass "
+                        "--base-template-dir with the template it was generated from")
     if version == TEMPLATE_VERSION:
-        return DirectoryTemplate(template_dir(), TEMPLATE_VERSION)
+        return DirectoryTemplate(template_dir().resolve(), TEMPLATE_VERSION)
     project = template_repo or source_checkout_root()
     ref = f"v{version}"
     if project is None or not _has_tag(project, ref):
