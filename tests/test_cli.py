@@ -163,3 +163,19 @@ def test_missing_helm_is_reported_clearly(repo_copy: Path, tmp_path: Path) -> No
                env={"INFERENCE_SCAFFOLDER_HELM": str(tmp_path / "nohelm")})
     assert done.returncode == 2
     assert "INFERENCE_SCAFFOLDER_HELM" in done.stderr and "not an executable" in done.stderr
+
+
+def test_validate_fleet_refuses_one_model_name_on_two_services(tmp_path: Path) -> None:
+    for name in ("router-a", "router-b"):
+        done = run(CLI, "new", "--answers", str(EXAMPLES / "tgi-tinyllama.yaml"), "--no-input",
+                   "--output-dir", str(tmp_path), "--no-git", "--set", f"service_name={name}",
+                   "--set", "routing=true", "--set", "served_model_name=tinyllama",
+                   "--set", "environments=dev", "--set", "ingress_host=")
+        assert done.returncode == 0, done.stderr
+    fleet = run(CLI, "validate", str(tmp_path / "router-a"), str(tmp_path / "router-b"),
+                "--json", "--skip-kustomize-build")
+    assert fleet.returncode == 1
+    payload = json.loads(fleet.stdout)
+    assert all(repo["ok"] for repo in payload["repos"])  # each is fine on its own
+    assert any("model 'tinyllama' is registered by 2 services" in p
+               for p in payload["fleet_problems"]), payload["fleet_problems"]

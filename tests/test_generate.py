@@ -44,7 +44,7 @@ def test_example_validates_in_every_environment(tinyllama_repo: GenerationResult
     assert [e.environment for e in report.environments] == ["dev", "syst", "uat", "prod"]
     kinds = {o.kind for o in report.environments[0].objects}
     assert kinds == {"Deployment", "Service", "ExternalSecret", "Gateway", "HTTPRoute",
-                     "Certificate", "Pod"}
+                     "Certificate", "Pod", "Kustomization", "Application"}
 
 
 def test_repository_layout(tinyllama_repo: GenerationResult) -> None:
@@ -216,7 +216,8 @@ def test_vllm_example_validates_with_engine_arguments(tmp_path: Path) -> None:
     assert args[0] == "meta-llama/Llama-3.1-8B-Instruct"
     assert args[args.index("--tensor-parallel-size") + 1] == "2"
     assert args[args.index("--served-model-name") + 1] == "llama-3.1-8b-instruct"
-    assert container["readinessProbe"]["httpGet"]["path"] == "/v1/models"
+    # The example sets VLLM_API_KEY: vLLM then answers 401 on /v1/*, so readiness uses /health.
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health"
     assert "ExternalSecret/llama31-8b-instruct-ghcr-docker-config" in objects
     pod = objects["Deployment/llama31-8b-instruct"]["spec"]["template"]["spec"]
     assert pod["imagePullSecrets"] == [{"name": "llama31-8b-instruct-ghcr-docker-config"}]
@@ -262,3 +263,23 @@ def test_existing_repository_is_kept_without_force(tmp_path: Path) -> None:
     result = generate(validate_answers(MINIMAL_ANSWERS), tmp_path, force=True)
     assert not (result.output / "precious.txt").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["llm-test"]
+
+
+def test_chart_renders_as_a_dependency_of_an_umbrella_chart(
+    tinyllama_repo: GenerationResult, tmp_path: Path
+) -> None:
+    """Platforms bundle workload charts in umbrella charts; Helm then passes `global` in."""
+    import shutil
+
+    umbrella = tmp_path / "umbrella"
+    shutil.copytree(tinyllama_repo.output / "chart", umbrella / "charts" / "ml-inference-load")
+    (umbrella / "Chart.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "v2", "name": "umbrella", "version": "0.1.0",
+        "dependencies": [{"name": "ml-inference-load", "version": "*"}]}))
+    env = yaml.safe_load((tinyllama_repo.output / "environments/dev/values.yaml").read_text())
+    (umbrella / "values.yaml").write_text(
+        yaml.safe_dump({"global": {"team": "ml"}, "ml-inference-load": env}))
+    done = subprocess.run([find_helm(), "template", "u", str(umbrella)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "kind: Deployment" in done.stdout

@@ -45,9 +45,10 @@ def base_values() -> dict[str, Any]:
     return yaml.safe_load((chart_source_dir() / "values.yaml").read_text(encoding="utf-8"))
 
 
-def chart_version() -> str:
-    """The chart's semver version from Chart.yaml."""
-    chart = yaml.safe_load((chart_source_dir() / "Chart.yaml").read_text(encoding="utf-8"))
+def chart_version(chart_dir: Path | None = None) -> str:
+    """The semver version in Chart.yaml (of this package's chart unless one is given)."""
+    chart_file = (chart_dir or chart_source_dir()) / "Chart.yaml"
+    chart = yaml.safe_load(chart_file.read_text(encoding="utf-8"))
     return str(chart["version"])
 
 

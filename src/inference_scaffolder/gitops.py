@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import stat
 import subprocess
 import tempfile
@@ -33,8 +32,7 @@ from typing import Any
 import yaml
 
 from inference_scaffolder.answers import Answers, repo_slug
-from inference_scaffolder.errors import ToolMissingError
-from inference_scaffolder.tools import _candidate_dirs, find_helm, run_helm
+from inference_scaffolder.tools import find_helm, find_tool, run_helm
 from inference_scaffolder.validate import (
     ObjectResult,
     SchemaCatalog,
@@ -169,19 +167,7 @@ def write_gitops_files(project_dir: Path, answers: Answers) -> None:
 @cache
 def find_kubectl() -> str | None:
     """kubectl (which embeds kustomize): $INFERENCE_SCAFFOLDER_KUBECTL, PATH, project tools."""
-    configured = os.environ.get(KUBECTL_ENV)
-    if configured:
-        if Path(configured).is_file() and os.access(configured, os.X_OK):
-            return configured
-        raise ToolMissingError(KUBECTL_ENV, f"{configured} is not an executable")
-    on_path = shutil.which("kubectl")
-    if on_path:
-        return on_path
-    for directory in _candidate_dirs():
-        candidate = directory / "kubectl"
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
-    return None
+    return find_tool("kubectl", KUBECTL_ENV)
 
 
 @cache
@@ -394,9 +380,11 @@ def check_application(repo: Path, environment: str, catalog: SchemaCatalog) -> O
     return result
 
 
-def gitops_objects(repo: Path, environment: str, catalog: SchemaCatalog) -> list[ObjectResult]:
-    """What ``validate_repo`` appends to an environment's objects (hook for the lead)."""
-    return [check_kustomization(repo, environment, catalog),
+def gitops_objects(
+    repo: Path, environment: str, catalog: SchemaCatalog, *, build: bool = True
+) -> list[ObjectResult]:
+    """The GitOps files' results, appended to an environment's objects by ``validate``."""
+    return [check_kustomization(repo, environment, catalog, build=build),
             check_application(repo, environment, catalog)]
 
 

@@ -131,7 +131,7 @@ def _check_target(target: Path, force: bool) -> None:
         raise UserError("--output-dir", f"{target} already exists; pass --force to replace it")
 
 
-def _isolated_cookiecutter_config(workdir: Path) -> Path:
+def isolated_cookiecutter_config(workdir: Path) -> Path:
     """A config that keeps cookiecutter's replay and clone dirs inside the temp dir and
     ignores any ``default_context`` the user's own config would inject."""
     config = workdir / "cookiecutter-config.yaml"
@@ -148,8 +148,8 @@ def _isolated_cookiecutter_config(workdir: Path) -> Path:
     return config
 
 
-def _run_cookiecutter(answers: Answers, workdir: Path) -> Path:
-    """Copy the template with cookiecutter, then finish it in this process.
+def run_template(answers: Answers, workdir: Path, template: Path | None = None) -> Path:
+    """Copy the template (default: this package's) with cookiecutter, then finish it here.
 
     The hook scripts are thin wrappers around :mod:`cookiecutter_hooks`; running those same
     functions here instead of in two extra Python processes halves the cost of ``new``.
@@ -158,11 +158,11 @@ def _run_cookiecutter(answers: Answers, workdir: Path) -> Path:
     try:
         produced = Path(
             cookiecutter(
-                str(template_dir()),
+                str(template or template_dir()),
                 no_input=True,
                 extra_context=context,
                 output_dir=str(workdir / "out"),
-                config_file=str(_isolated_cookiecutter_config(workdir)),
+                config_file=str(isolated_cookiecutter_config(workdir)),
                 accept_hooks=False,
             )
         )
@@ -214,7 +214,7 @@ def generate(
     output_dir.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=".inference-scaffolder-", dir=output_dir))
     try:
-        produced = _run_cookiecutter(answers, workdir)
+        produced = run_template(answers, workdir)
         report = None
         if validate:
             options: dict[str, Any] = {"crd_schemas": crd_schemas}

@@ -591,6 +591,18 @@ def check_fleet_routing(repos: Sequence[Path]) -> list[str]:
     return problems + find_duplicate_registrations(by_service)
 
 
+def fleet_routing_problems(reports: Sequence[Any]) -> list[str]:
+    """Duplicate registrations across already validated repositories (no second render)."""
+    by_service = {
+        f"{Path(report.repo).name} ({report.repo})": {
+            env.environment: registrations(env.rendered)
+            for env in report.environments if env.rendered
+        }
+        for report in reports
+    }
+    return find_duplicate_registrations(by_service)
+
+
 # --- the LiteLLM release side ----------------------------------------------------------------
 
 LITELLM_MODELS_DIR = "/etc/litellm/models"

@@ -237,12 +237,13 @@ def mkdocs_config(answers: Answers) -> dict[str, Any]:
     }
 
 
-def answers_record(answers: Answers) -> dict[str, Any]:
+def answers_record(answers: Answers, rendered_chart_version: str | None = None
+                   ) -> dict[str, Any]:
     """What ``update`` and replays need: the template, its version and every answer."""
     return {
         "template": CHART_NAME,
         "template_version": TEMPLATE_VERSION,
-        "chart_version": chart_version(),
+        "chart_version": rendered_chart_version or chart_version(),
         "answers": answers,
     }
 
@@ -310,7 +311,8 @@ def write_service_files(project_dir: Path, answers: Answers) -> None:
     record = project_dir / ANSWERS_RECORD
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(
-        dump_yaml(answers_record(answers), "Answers this repository was generated from."),
+        dump_yaml(answers_record(answers, chart_version(project_dir / "chart")),
+                  "Answers this repository was generated from."),
         encoding="utf-8",
     )
     write_gitops_files(project_dir, answers)

@@ -17,7 +17,7 @@ INSTALL_HINT = "run scripts/install-helm.sh (or put helm v3.8+/v4 on PATH)"
 
 
 def _candidate_dirs() -> list[Path]:
-    dirs = [Path(sys.executable).parent]  # a venv's bin, where bootstrap links helm
+    dirs = [Path(sys.executable).parent]  # a venv's bin, where bootstrap links the tools
     root = source_checkout_root()
     if root is not None:
         dirs.append(root / ".tools" / "bin")
@@ -27,22 +27,30 @@ def _candidate_dirs() -> list[Path]:
     return dirs
 
 
-@cache
-def find_helm() -> str:
-    """Path of the helm binary: $INFERENCE_SCAFFOLDER_HELM, PATH, then the project's tools."""
-    configured = os.environ.get("INFERENCE_SCAFFOLDER_HELM")
+def find_tool(name: str, env_var: str) -> str | None:
+    """An executable from ``$env_var``, PATH, the venv's bin or the project's .tools/bin."""
+    configured = os.environ.get(env_var)
     if configured:
         if Path(configured).is_file() and os.access(configured, os.X_OK):
             return configured
-        raise ToolMissingError("INFERENCE_SCAFFOLDER_HELM", f"{configured} is not an executable")
-    on_path = shutil.which("helm")
+        raise ToolMissingError(env_var, f"{configured} is not an executable")
+    on_path = shutil.which(name)
     if on_path:
         return on_path
     for directory in _candidate_dirs():
-        candidate = directory / "helm"
+        candidate = directory / name
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
-    raise ToolMissingError("helm", f"not found: {INSTALL_HINT}")
+    return None
+
+
+@cache
+def find_helm() -> str:
+    """Path of the helm binary; a clear error when there is none."""
+    helm = find_tool("helm", "INFERENCE_SCAFFOLDER_HELM")
+    if helm is None:
+        raise ToolMissingError("helm", f"not found: {INSTALL_HINT}")
+    return helm
 
 
 @dataclass(frozen=True)

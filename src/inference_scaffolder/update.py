@@ -35,19 +35,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import git
-from cookiecutter.main import cookiecutter
 
 from inference_scaffolder import TEMPLATE_VERSION
 from inference_scaffolder.answers import Answers, validate_answers
-from inference_scaffolder.cookiecutter_hooks import post_generate, pre_generate
-from inference_scaffolder.errors import UserError, ValidationFailed
+from inference_scaffolder.errors import UserError
 from inference_scaffolder.paths import source_checkout_root, template_dir
 from inference_scaffolder.promote import open_repository, require_clean, round_trip_yaml
-from inference_scaffolder.render import (
-    _isolated_cookiecutter_config,
-    cookiecutter_extra_context,
-    generate,
-)
+from inference_scaffolder.render import generate, run_template
 from inference_scaffolder.service_files import ANSWERS_RECORD, read_answers_record
 
 RENDER_AUTHOR = {
@@ -105,16 +99,7 @@ class DirectoryTemplate:
             # The installed template: exactly what `new` does, through the same function.
             return generate(validate_answers(answers), workdir / "out", git_init=False,
                             validate=False, force=True).output
-        context = cookiecutter_extra_context(validate_answers(answers), validate=False,
-                                             git_init=False)
-        produced = Path(cookiecutter(
-            str(self.path), no_input=True, extra_context=context,
-            output_dir=str(workdir / "out"),
-            config_file=str(_isolated_cookiecutter_config(workdir)), accept_hooks=False,
-        ))
-        if pre_generate(context) != 0 or post_generate(context, produced) != 0:
-            raise ValidationFailed(f"{self.describe()} refused the recorded answers (see above)")
-        return produced
+        return run_template(validate_answers(answers), workdir, self.path)
 
 
 _RENDER_SCRIPT = """

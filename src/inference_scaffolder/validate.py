@@ -144,6 +144,8 @@ class EnvironmentResult:
     lint_output: str = ""
     render_error: str = ""
     objects: list[ObjectResult] = field(default_factory=list)
+    # What helm rendered, kept for checks across repositories (not part of the report).
+    rendered: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -257,9 +259,10 @@ def release_name(repo: Path) -> str:
 
 
 def validate_environment(
-    repo: Path, environment: str, catalog: SchemaCatalog, release: str
+    repo: Path, environment: str, catalog: SchemaCatalog, release: str,
+    *, kustomize_build: bool = True,
 ) -> EnvironmentResult:
-    """Lint, render and schema-check one environment."""
+    """Lint, render and schema-check one environment, then its GitOps wiring."""
     result = EnvironmentResult(environment)
     chart = str(repo / "chart")
     values = str(repo / "environments" / environment / "values.yaml")
@@ -272,7 +275,11 @@ def validate_environment(
         result.render_error = " ".join(rendered.stderr.split())
         return result
     docs = parse_rendered(rendered.stdout)
+    result.rendered = [doc for doc, _ in docs]
     result.objects = validate_manifests(docs, catalog) + routing_results(docs)
+    from inference_scaffolder.gitops import gitops_objects  # gitops imports this module
+
+    result.objects += gitops_objects(repo, environment, catalog, build=kustomize_build)
     return result
 
 
@@ -289,6 +296,7 @@ def validate_repos(
     kube_version: str = DEFAULT_KUBE_VERSION,
     crd_schemas: Path | None = None,
     environments: list[str] | None = None,
+    kustomize_build: bool = True,
 ) -> list[ValidationReport]:
     """Validate every environment of several repositories.
 
@@ -309,8 +317,11 @@ def validate_repos(
         jobs += [(repo, name, release) for name in names]
     workers = max(1, min(len(jobs), 2 * (os.cpu_count() or 1)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(lambda job: validate_environment(job[0], job[1], catalog,
-                                                                 job[2]), jobs))
+        results = list(pool.map(
+            lambda job: validate_environment(job[0], job[1], catalog, job[2],
+                                             kustomize_build=kustomize_build),
+            jobs,
+        ))
     reports = []
     for repo in checked:
         mine = [r for (owner, _, _), r in zip(jobs, results, strict=True) if owner == repo]
@@ -325,7 +336,8 @@ def validate_repo(
     kube_version: str = DEFAULT_KUBE_VERSION,
     crd_schemas: Path | None = None,
     environments: list[str] | None = None,
+    kustomize_build: bool = True,
 ) -> ValidationReport:
     """Validate every environment of one generated repository."""
     return validate_repos([repo], kube_version=kube_version, crd_schemas=crd_schemas,
-                          environments=environments)[0]
+                          environments=environments, kustomize_build=kustomize_build)[0]

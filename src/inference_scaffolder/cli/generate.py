@@ -12,6 +12,7 @@ from rich.table import Table
 from inference_scaffolder.answers import answers_json_schema, collect_answers
 from inference_scaffolder.errors import ValidationFailed
 from inference_scaffolder.render import generate
+from inference_scaffolder.routing import fleet_routing_problems
 from inference_scaffolder.validate import DEFAULT_KUBE_VERSION, ValidationReport, validate_repos
 
 _err = Console(stderr=True)
@@ -88,18 +89,29 @@ def validate(
     directories: list[Path] = typer.Argument(..., help="Generated service repositories."),
     kube_version: str = typer.Option(DEFAULT_KUBE_VERSION, "--kube-version"),
     crd_schemas: Path | None = typer.Option(None, "--crd-schemas", help="CRD schema folder."),
+    skip_kustomize_build: bool = typer.Option(
+        False, "--skip-kustomize-build",
+        help="Check the Kustomizations' structure only, without `kubectl kustomize`."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """helm lint + helm template + schema checks for every environment of each repository."""
-    reports = validate_repos(directories, kube_version=kube_version, crd_schemas=crd_schemas)
+    """helm lint + helm template + schema checks for every environment of each repository.
+
+    With several repositories, model names registered twice in one environment also fail.
+    """
+    reports = validate_repos(directories, kube_version=kube_version, crd_schemas=crd_schemas,
+                             kustomize_build=not skip_kustomize_build)
+    fleet = fleet_routing_problems(reports) if len(reports) > 1 else []
+    ok = all(r.ok for r in reports) and not fleet
     if as_json:
         payload = (reports[0].to_json() if len(reports) == 1 else
-                   {"ok": all(r.ok for r in reports), "repos": [r.to_json() for r in reports]})
+                   {"ok": ok, "fleet_problems": fleet, "repos": [r.to_json() for r in reports]})
         typer.echo(json.dumps(payload, indent=2))
     else:
         for report in reports:
             _print_report(report)
-    if not all(r.ok for r in reports):
+        for problem in fleet:
+            _err.print(f"[red]fleet[/]: {problem}", highlight=False)
+    if not ok:
         raise typer.Exit(1)
 
 
