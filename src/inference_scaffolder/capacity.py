@@ -421,3 +421,55 @@ def estimate(
         fraction_setting=profile.fraction_setting,
         attention_heads=shape.num_attention_heads,
     )
+
+
+# --------------------------------------------------------------------------- from answers
+
+# What a serving quantisation method stores a weight in, for the estimate.
+QUANTIZATION_DTYPES: Mapping[str, str] = {
+    "awq": "awq",
+    "gptq": "gptq",
+    "marlin": "int4",
+    "bitsandbytes-nf4": "int4",
+    "bitsandbytes-fp4": "int4",
+    "bitsandbytes": "int8",
+    "eetq": "int8",
+    "fp8": "fp8",
+}
+
+
+def dtype_for(model_config: Mapping[str, Any], quantization: str) -> str:
+    """The estimate's dtype: the quantisation's storage, else the checkpoint's own dtype."""
+    return QUANTIZATION_DTYPES.get(quantization, "") or default_dtype(model_config)
+
+
+def check_service_capacity(
+    *,
+    model_config_path: str,
+    gpu_type: str,
+    gpu_count: int,
+    max_total_tokens: int,
+    engine: str,
+    quantization: str = "",
+) -> CapacityEstimate:
+    """The check ``new`` and ``validate`` run when the answers name a GPU type and a local
+    config.json (never fetched); a model that does not fit is refused naming the numbers."""
+    config = load_model_config(model_config_path)
+    result = estimate(config, gpu_type, gpu_count, max_total_tokens,
+                      dtype_for(config, quantization), engine)
+    reason = result.refusal()
+    if reason:
+        raise UserError("gpu_type", f"{config.get('_name_or_path') or 'the model'} does not fit: "
+                        f"{reason}")
+    return result
+
+
+def check_answers_capacity(answers: Mapping[str, Any]) -> CapacityEstimate | None:
+    """Run the capacity check for answers that name both a GPU type and a model config."""
+    if not (answers.get("gpu_type") and answers.get("model_config")):
+        return None
+    return check_service_capacity(
+        model_config_path=answers["model_config"], gpu_type=answers["gpu_type"],
+        gpu_count=answers["gpu_count"], max_total_tokens=answers["max_total_tokens"],
+        engine=answers["engine"], quantization=answers.get("quantization", ""),
+    )

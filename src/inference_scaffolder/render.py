@@ -19,6 +19,7 @@ from cookiecutter.main import cookiecutter
 
 from inference_scaffolder import TEMPLATE_VERSION
 from inference_scaffolder.answers import ANSWER_FIELDS, Answers, answers_json_schema
+from inference_scaffolder.capacity import check_answers_capacity
 from inference_scaffolder.cookiecutter_hooks import post_generate, pre_generate
 from inference_scaffolder.errors import UserError, ValidationFailed
 from inference_scaffolder.paths import template_dir
@@ -211,6 +212,7 @@ def generate(
     output_dir = output_dir.absolute()
     target = output_dir / answers["service_name"]
     _check_target(target, force)
+    check_answers_capacity(answers)
     output_dir.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=".inference-scaffolder-", dir=output_dir))
     try:

@@ -280,7 +280,43 @@ def validate_environment(
     from inference_scaffolder.gitops import gitops_objects  # gitops imports this module
 
     result.objects += gitops_objects(repo, environment, catalog, build=kustomize_build)
+    result.objects += capacity_results(repo, environment, result.rendered)
     return result
+
+
+def capacity_results(
+    repo: Path, environment: str, rendered: list[dict[str, Any]]
+) -> list[ObjectResult]:
+    """The capacity check for an environment, when the recorded answers name a GPU type and
+    a model config.json that is still on disk and the environment serves that model."""
+    from inference_scaffolder.capacity import check_service_capacity
+
+    record_file = repo / ".inference-scaffolder" / "answers.yaml"
+    if not record_file.is_file():
+        return []
+    answers = (yaml.safe_load(record_file.read_text(encoding="utf-8")) or {}).get("answers", {})
+    config_path = answers.get("model_config") or ""
+    if not (answers.get("gpu_type") and config_path and Path(config_path).is_file()):
+        return []
+    deployment = next((d for d in rendered if d.get("kind") == "Deployment"), None)
+    env_values = yaml.safe_load(
+        (repo / "environments" / environment / "values.yaml").read_text(encoding="utf-8")) or {}
+    model = env_values.get("model") or {}
+    if deployment is None or model.get("id") != answers.get("model_id"):
+        return []  # another model is pinned here now: its config.json was not recorded
+    limits = deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+    result = ObjectResult("inference-scaffolder/v1", "CapacityCheck", environment, config_path)
+    try:
+        check_service_capacity(
+            model_config_path=config_path, gpu_type=answers["gpu_type"],
+            gpu_count=int(limits["nvidia.com/gpu"]),
+            max_total_tokens=int(model.get("maxTotalTokens", answers["max_total_tokens"])),
+            engine=str(answers["engine"]),
+            quantization=str(model.get("quantization") or answers.get("quantization") or ""),
+        )
+    except UserError as exc:
+        result.errors.append(exc.rule)
+    return [result]
 
 
 def _checked_repo(repo: Path) -> Path:

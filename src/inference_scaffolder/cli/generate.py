@@ -31,6 +31,16 @@ def _prompt_missing(answers_file: Path | None, overrides: list[str]) -> list[str
     return extra
 
 
+def _resolve_model_config(collected: dict, answers_file: Path | None) -> None:
+    """A relative model_config is read next to the answers file (else the working dir) and
+    recorded absolute, so ``validate`` can rerun the capacity check later."""
+    path = collected.get("model_config")
+    if not path or Path(path).is_absolute():
+        return
+    base = answers_file.parent if answers_file and (answers_file.parent / path).exists() else None
+    collected["model_config"] = str(((base or Path.cwd()) / path).resolve())
+
+
 def _print_report(report: ValidationReport) -> None:
     table = Table(title=f"validation of {report.repo} (Kubernetes {report.kube_version})")
     table.add_column("environment")
@@ -63,6 +73,7 @@ def new(
     if not no_input and answers is None:
         overrides += _prompt_missing(answers, overrides)
     collected = collect_answers(answers, overrides)
+    _resolve_model_config(collected, answers)
     try:
         result = generate(
             collected, output_dir, force=force, git_init=not no_git,

@@ -1,0 +1,64 @@
+"""The capacity check runs inside `new` and `validate` when the answers name a GPU type and
+a local config.json."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from common import EXAMPLES
+
+CLI = str(Path(sys.executable).parent / "inference-scaffolder")
+# Llama-3-70B's published architecture (config.json fields the estimate reads).
+LLAMA_70B = {
+    "_name_or_path": "meta-llama/Meta-Llama-3-70B-Instruct",
+    "architectures": ["LlamaForCausalLM"], "hidden_size": 8192, "intermediate_size": 28672,
+    "num_attention_heads": 64, "num_hidden_layers": 80, "num_key_value_heads": 8,
+    "vocab_size": 128256, "max_position_embeddings": 8192, "tie_word_embeddings": False,
+    "torch_dtype": "bfloat16",
+}
+
+
+def new(tmp_path: Path, *sets: str) -> subprocess.CompletedProcess[str]:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(LLAMA_70B))
+    args = [CLI, "new", "--answers", str(EXAMPLES / "vllm-llama-8b.yaml"), "--no-input",
+            "--output-dir", str(tmp_path / "out"), "--no-git", "--json",
+            "--set", "model_id=meta-llama/Meta-Llama-3-70B-Instruct", "--set", "gpu_type=H100-80",
+            "--set", f"model_config={config}", "--set", "max_total_tokens=8192",
+            "--set", "max_input_tokens=4096", "--set", "quantization=", *sets]
+    return subprocess.run(args, capture_output=True, text=True, timeout=300)
+
+
+def test_new_refuses_a_70b_model_on_one_80gb_gpu(tmp_path: Path) -> None:
+    done = new(tmp_path, "--set", "gpu_count=1")
+    assert done.returncode == 2
+    line = done.stderr.strip()
+    assert line.startswith("error: gpu_type: meta-llama/Meta-Llama-3-70B-Instruct does not fit:")
+    assert "GiB usable on 1×H100-80" in line
+    assert not (tmp_path / "out" / "llama31-8b-instruct").exists()
+
+
+def test_new_accepts_it_on_four_and_validate_rechecks_each_environment(tmp_path: Path) -> None:
+    done = new(tmp_path, "--set", "gpu_count=4")
+    assert done.returncode == 0, done.stderr
+    repo = Path(json.loads(done.stdout)["output"])
+    checks = [o for e in json.loads(done.stdout)["validation"]["environments"]
+              for o in e["objects"] if o["kind"] == "CapacityCheck"]
+    assert [c["ok"] for c in checks] == [True, True]
+    # Someone raises prod's context to a million tokens: its KV cache no longer fits.
+    prod = repo / "environments" / "prod" / "values.yaml"
+    values = yaml.safe_load(prod.read_text())
+    values["model"]["maxTotalTokens"] = 1048576
+    prod.write_text(yaml.safe_dump(values))
+    report = subprocess.run([CLI, "validate", str(repo), "--json", "--skip-kustomize-build"],
+                            capture_output=True, text=True, timeout=300)
+    assert report.returncode == 1
+    by_env = {e["environment"]: e for e in json.loads(report.stdout)["environments"]}
+    assert by_env["dev"]["ok"] is True
+    assert any(p.startswith("CapacityCheck/prod:") and "does not fit" in p
+               for p in by_env["prod"]["problems"]), by_env["prod"]["problems"]
