@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import yaml
-
 from common import EXAMPLES
 
 CLI = str(Path(sys.executable).parent / "inference-scaffolder")
