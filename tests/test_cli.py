@@ -179,3 +179,18 @@ def test_validate_fleet_refuses_one_model_name_on_two_services(tmp_path: Path) -
     assert all(repo["ok"] for repo in payload["repos"])  # each is fine on its own
     assert any("model 'tinyllama' is registered by 2 services" in p
                for p in payload["fleet_problems"]), payload["fleet_problems"]
+
+
+def test_command_table_matches_what_each_module_registers() -> None:
+    """`main` imports only the named command's module; the table must say where each is."""
+    from importlib import import_module
+
+    import typer
+
+    from inference_scaffolder import cli
+
+    for module in cli.COMMAND_MODULES:
+        app = typer.Typer()
+        import_module(f"inference_scaffolder.cli.{module}").register(app)
+        registered = {c.name for c in app.registered_commands}
+        assert registered == {k for k, v in cli.COMMANDS.items() if v == module}, module

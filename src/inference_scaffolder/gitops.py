@@ -37,6 +37,7 @@ from inference_scaffolder.validate import (
     ObjectResult,
     SchemaCatalog,
     default_crd_schema_dir,
+    namespace_of,
     parse_rendered,
     release_name,
     validate_manifests,
@@ -248,17 +249,6 @@ def _load_yaml(path: Path, errors: list[str]) -> dict[str, Any]:
     return data
 
 
-def effective_namespace(repo: Path, environment: str) -> str:
-    """The namespace the chart renders into: the environment's override, else the chart's."""
-    for path in (repo / "environments" / environment / "values.yaml",
-                 repo / CHART_DIR / "values.yaml"):
-        if path.is_file():
-            values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            if isinstance(values, dict) and values.get("namespace"):
-                return str(values["namespace"])
-    return ""
-
-
 def _check_helm_chart_entry(
     repo: Path, environment: str, data: dict[str, Any], errors: list[str]
 ) -> dict[str, Any]:
@@ -278,7 +268,7 @@ def _check_helm_chart_entry(
     expected = {
         "version": repo_chart_version(repo),
         "releaseName": release_name(repo),
-        "namespace": effective_namespace(repo, environment),
+        "namespace": namespace_of(repo, environment),
         "valuesFile": "values.yaml",
     }
     for key, want in expected.items():
@@ -287,20 +277,34 @@ def _check_helm_chart_entry(
     return entry
 
 
+def _without_test_hooks(stdout: str) -> str:
+    """Rendered objects minus `helm test` hooks, as `helmCharts.skipTests` renders them."""
+    kept = [doc for doc, _ in parse_rendered(stdout)
+            if ((doc.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook")
+            != "test"]
+    return "\n---\n".join(json.dumps(doc) for doc in kept)
+
+
 def _compare_with_helm(repo: Path, environment: str, entry: dict[str, Any], built: str,
-                       errors: list[str]) -> None:
-    """Kustomize must render exactly the objects ``helm template`` renders for the env."""
-    args = ["template", str(entry.get("releaseName")), str(repo / CHART_DIR),
-            "--namespace", str(entry.get("namespace")),
-            "-f", str(repo / "environments" / environment / "values.yaml")]
+                       errors: list[str], helm_output: str | None = None) -> None:
+    """Kustomize must render exactly the objects ``helm template`` renders for the env.
+
+    ``helm_output`` is the environment's render that ``validate`` already made; without it
+    (promote's own check) helm runs here.
+    """
+    if helm_output is None:
+        args = ["template", str(entry.get("releaseName")), str(repo / CHART_DIR),
+                "--namespace", str(entry.get("namespace")),
+                "-f", str(repo / "environments" / environment / "values.yaml")]
+        helm = run_helm(args)
+        if not helm.ok:
+            errors.append(f"helm template failed: {' '.join(helm.stderr.split())[-300:]}")
+            return
+        helm_output = helm.stdout
     if entry.get("skipTests"):
-        args.append("--skip-tests")
-    helm = run_helm(args)
-    if not helm.ok:
-        errors.append(f"helm template failed: {' '.join(helm.stderr.split())[-300:]}")
-        return
+        helm_output = _without_test_hooks(helm_output)
     from_kustomize = _canonical_objects(built)
-    from_helm = _canonical_objects(helm.stdout)
+    from_helm = _canonical_objects(helm_output)
     if from_kustomize != from_helm:
         only_k = sorted(_object_names(from_kustomize) - _object_names(from_helm))
         only_h = sorted(_object_names(from_helm) - _object_names(from_kustomize))
@@ -313,7 +317,8 @@ _GENERATED_KEYS = {"apiVersion", "kind", "helmGlobals", "helmCharts"}
 
 
 def check_kustomization(
-    repo: Path, environment: str, catalog: SchemaCatalog, *, build: bool = True
+    repo: Path, environment: str, catalog: SchemaCatalog, *, build: bool = True,
+    helm_output: str | None = None,
 ) -> ObjectResult:
     """Structure of the environment's Kustomization, then a real ``kubectl kustomize``.
 
@@ -337,7 +342,7 @@ def check_kustomization(
     if not built.ok:
         result.errors.append(f"kubectl kustomize --enable-helm failed: {built.error}")
     elif set(data) <= _GENERATED_KEYS:
-        _compare_with_helm(repo, environment, entry, built.stdout, result.errors)
+        _compare_with_helm(repo, environment, entry, built.stdout, result.errors, helm_output)
     else:
         result.errors += [f"{o.kind}/{o.name}: {e}" for o in
                           validate_manifests(parse_rendered(built.stdout), catalog)
@@ -370,7 +375,7 @@ def check_application(repo: Path, environment: str, catalog: SchemaCatalog) -> O
     wanted_path = f"environments/{environment}"
     if not any(str(s.get("path", "")).strip("/") == wanted_path for s in sources):
         result.errors.append(f"no source with path {wanted_path}")
-    namespace = effective_namespace(repo, environment)
+    namespace = namespace_of(repo, environment)
     destination = spec.get("destination") if isinstance(spec.get("destination"), dict) else {}
     if destination.get("namespace") != namespace:
         result.errors.append(
@@ -381,10 +386,12 @@ def check_application(repo: Path, environment: str, catalog: SchemaCatalog) -> O
 
 
 def gitops_objects(
-    repo: Path, environment: str, catalog: SchemaCatalog, *, build: bool = True
+    repo: Path, environment: str, catalog: SchemaCatalog, *, build: bool = True,
+    helm_output: str | None = None,
 ) -> list[ObjectResult]:
     """The GitOps files' results, appended to an environment's objects by ``validate``."""
-    return [check_kustomization(repo, environment, catalog, build=build),
+    return [check_kustomization(repo, environment, catalog, build=build,
+                               helm_output=helm_output),
             check_application(repo, environment, catalog)]
 
 

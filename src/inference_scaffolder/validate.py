@@ -253,6 +253,17 @@ def list_environments(repo: Path) -> list[str]:
     return sorted(found, key=lambda n: (order.get(n, len(order)), n))
 
 
+def namespace_of(repo: Path, environment: str) -> str:
+    """The namespace the chart renders into: the environment's override, else the chart's."""
+    for path in (repo / "environments" / environment / "values.yaml",
+                 repo / "chart" / "values.yaml"):
+        if path.is_file():
+            values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            if isinstance(values, dict) and values.get("namespace"):
+                return str(values["namespace"])
+    return ""
+
+
 def release_name(repo: Path) -> str:
     values = yaml.safe_load((repo / "chart" / "values.yaml").read_text(encoding="utf-8")) or {}
     return str(values.get("serviceName") or repo.name)
@@ -270,7 +281,9 @@ def validate_environment(
     lint = run_helm(["lint", chart, "-f", values, "--kube-version", kube, "--quiet"])
     result.lint_ok = lint.ok
     result.lint_output = (lint.stdout + lint.stderr).strip()
-    rendered = run_helm(["template", release, chart, "-f", values, "--kube-version", kube])
+    # --namespace as Argo CD's Kustomize build passes it, so the two renders are comparable.
+    rendered = run_helm(["template", release, chart, "-f", values, "--kube-version", kube,
+                         "--namespace", namespace_of(repo, environment) or "default"])
     if not rendered.ok:
         result.render_error = " ".join(rendered.stderr.split())
         return result
@@ -279,7 +292,8 @@ def validate_environment(
     result.objects = validate_manifests(docs, catalog) + routing_results(docs)
     from inference_scaffolder.gitops import gitops_objects  # gitops imports this module
 
-    result.objects += gitops_objects(repo, environment, catalog, build=kustomize_build)
+    result.objects += gitops_objects(repo, environment, catalog, build=kustomize_build,
+                                     helm_output=rendered.stdout)
     result.objects += capacity_results(repo, environment, result.rendered)
     return result
 

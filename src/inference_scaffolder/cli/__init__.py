@@ -14,7 +14,21 @@ import typer
 from inference_scaffolder import __version__
 from inference_scaffolder.errors import UserError, ValidationFailed
 
-COMMAND_MODULES = ("generate", "verify", "capacity", "backstage", "schema_pr", "lifecycle")
+# Which module defines each command. Only the module of the command being run is imported,
+# so `new` does not pay for the HTTP client of `verify` or the GitHub client of `schema-pr`.
+COMMANDS = {
+    "new": "generate",
+    "validate": "generate",
+    "answers-schema": "generate",
+    "schema-pr": "schema_pr",
+    "promote": "lifecycle",
+    "history": "lifecycle",
+    "update": "lifecycle",
+    "verify": "verify",
+    "capacity": "capacity",
+    "backstage-template": "backstage",
+}
+COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 
 app = typer.Typer(
     name="inference-scaffolder",
@@ -40,8 +54,12 @@ def _root(
     """Scaffold GPU inference services and keep platform-schemas-types in step."""
 
 
-def _register_commands() -> None:
-    for name in COMMAND_MODULES:
+def _register_commands(argv: list[str] | None = None) -> None:
+    """Import the module of the command named in ``argv`` (all of them for help or typos)."""
+    args = sys.argv[1:] if argv is None else argv
+    command = next((a for a in args if not a.startswith("-")), None)
+    modules = [COMMANDS[command]] if command in COMMANDS else COMMAND_MODULES
+    for name in modules:
         import_module(f"{__name__}.{name}").register(app)
 
 
@@ -53,7 +71,7 @@ def fail(message: str, code: int = 2) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: maps user errors to one line and exit code 2."""
-    _register_commands()
+    _register_commands(argv)
     try:
         # Without standalone mode click returns the exit code of typer.Exit instead of raising.
         returned = app(args=argv, standalone_mode=False)
