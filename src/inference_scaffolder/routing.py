@@ -502,7 +502,7 @@ def check_routing(objects: Iterable[Manifest]) -> list[RoutingProblem]:
 
 def routing_results(docs: Sequence[tuple[Mapping[str, Any], str]]) -> list[Any]:
     """Routing problems as ``validate.ObjectResult`` entries (only failing objects), so
-    ``validate_environment`` can append them to its schema results."""
+    ``check_environment`` can append them to its schema results."""
     from inference_scaffolder.validate import ObjectResult
 
     sources = {(str(d.get("kind", "")), str(_meta(d).get("name", ""))): s for d, s in docs}
