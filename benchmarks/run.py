@@ -136,6 +136,49 @@ def time_fleet(repos: list[Path], repeats: int) -> float:
     return median_seconds(lambda: run(CLI, "validate", *map(str, repos), "--json"), repeats)
 
 
+# --- schema-pr -------------------------------------------------------------------------------
+
+
+def time_schema_pr(workdir: Path, repeats: int) -> dict[str, float]:
+    """schema-pr against the test fixture repository, with tsc timed on its own.
+
+    For the first two figures ``tsc`` is a no-op stand-in (INFERENCE_SCAFFOLDER_TSC), so they
+    show the cost of everything else; the third is the real compiler on the edited tree.
+    """
+    sys.path.insert(0, str(ROOT / "tests"))
+    from schema_repo_fixture import checkout, make_bare_repo
+
+    from inference_scaffolder.typescript import find_tsc
+
+    no_tsc = workdir / "no-tsc"
+    no_tsc.write_text("#!/bin/sh\nexit 0\n")
+    no_tsc.chmod(0o755)
+    env = {**os.environ, "INFERENCE_SCAFFOLDER_TSC": str(no_tsc)}
+    counter = iter(range(10_000))
+
+    def fresh_repo() -> Path:
+        return make_bare_repo(workdir / f"schema-{next(counter)}")
+
+    def schema_pr(*extra: str) -> Callable[[], None]:
+        def action() -> None:
+            subprocess.run([CLI, "schema-pr", "--repo", str(fresh_repo()), "--json", *extra],
+                           check=True, capture_output=True, env=env)
+        return action
+
+    edited = workdir / "schema-edited"
+    bare = fresh_repo()
+    subprocess.run([CLI, "schema-pr", "--repo", str(bare), "--json"], check=True,
+                   capture_output=True, env=env)
+    checkout(bare, "inference-scaffolder/ml-inference-load", edited)
+    tsc = str(find_tsc())
+    return {
+        "schema_pr_dry_run_without_tsc": median_seconds(schema_pr("--dry-run"), repeats),
+        "schema_pr_local_publish_without_tsc": median_seconds(schema_pr(), repeats),
+        "tsc_noemit_on_edited_tree": median_seconds(
+            lambda: run(tsc, "--noEmit", "-p", str(edited)), repeats),
+    }
+
+
 # --- report ----------------------------------------------------------------------------------
 
 
@@ -159,6 +202,7 @@ def main() -> int:
         floor_total = sum(floor.values())
         new_1 = time_new(workdir, "dev", repeats)
         new_4 = time_new(workdir, "dev,syst,uat,prod", repeats)
+        schema = time_schema_pr(workdir, repeats)
         fleets = {}
         for size in fleet_sizes:
             repos = build_fleet(workdir, size)
@@ -166,13 +210,14 @@ def main() -> int:
         results.update(
             floor=floor, floor_total=floor_total, new_1_env=new_1, new_4_env=new_4,
             new_1_env_ratio=new_1 / floor_total, new_4_env_ratio=new_4 / floor_total,
-            validate_fleet_seconds=fleets,
+            validate_fleet_seconds=fleets, schema_pr=schema,
         )
 
     rows = [(k, v) for k, v in floor.items()] + [
         ("floor total", floor_total),
         ("new, 1 environment", new_1), ("new, 4 environments", new_4),
-    ] + [(f"validate fleet {n} x 4 envs", s) for n, s in fleets.items()]
+    ] + [(f"validate fleet {n} x 4 envs", s) for n, s in fleets.items()] + [
+        (name.replace("_", " "), seconds) for name, seconds in schema.items()]
     width = max(len(name) for name, _ in rows)
     print(f"{'benchmark'.ljust(width)}  median s")
     for name, seconds in rows:
