@@ -194,16 +194,3 @@ def test_command_table_matches_what_each_module_registers() -> None:
         import_module(f"inference_scaffolder.cli.{module}").register(app)
         registered = {c.name for c in app.registered_commands}
         assert registered == {k for k, v in cli.COMMANDS.items() if v == module}, module
-
-
-def test_batched_lint_reports_the_broken_environment_only(repo_copy: Path) -> None:
-    """Environments are linted together in one helm process; a failure is still attributed."""
-    from inference_scaffolder.validate import lint_batch
-
-    values = repo_copy / "environments" / "syst" / "values.yaml"
-    values.write_text(values.read_text().replace("maxInputTokens: 1024",
-                                                 "maxInputTokens: many"))
-    outcomes = lint_batch([(repo_copy, env) for env in ("dev", "syst", "uat", "prod")], "1.33.0")
-    assert [ok for ok, _ in outcomes] == [True, False, True, True]
-    assert "maxInputTokens" in outcomes[1][1]
-    assert lint_batch([(repo_copy, "dev"), (repo_copy, "prod")], "1.33.0") == [(True, "")] * 2

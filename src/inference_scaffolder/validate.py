@@ -8,12 +8,9 @@ without a schema is an error: an object nothing checked is not "valid".
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
-import shutil
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -22,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 from referencing import Registry, Resource
 
+from inference_scaffolder import yamlio
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.paths import find_upwards, source_checkout_root
 from inference_scaffolder.routing import routing_results
@@ -241,7 +238,7 @@ def parse_rendered(stdout: str) -> list[tuple[dict[str, Any], str]]:
         match = re.search(r"^# Source: (.+)$", chunk, flags=re.MULTILINE)
         if match:
             source = match.group(1).strip()
-        data = yaml.safe_load(chunk)
+        data = yamlio.load(chunk)
         if isinstance(data, dict):
             docs.append((data, source))
     return docs
@@ -261,36 +258,15 @@ def namespace_of(repo: Path, environment: str) -> str:
     for path in (repo / "environments" / environment / "values.yaml",
                  repo / "chart" / "values.yaml"):
         if path.is_file():
-            values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            values = yamlio.load_file(path) or {}
             if isinstance(values, dict) and values.get("namespace"):
                 return str(values["namespace"])
     return ""
 
 
 def release_name(repo: Path) -> str:
-    values = yaml.safe_load((repo / "chart" / "values.yaml").read_text(encoding="utf-8")) or {}
+    values = yamlio.load_file(repo / "chart" / "values.yaml") or {}
     return str(values.get("serviceName") or repo.name)
-
-
-LINT_BATCH_SIZE = 24
-
-
-def merge_values(base: Any, override: Any) -> Any:
-    """Helm's coalescing of a values file over another: maps merge key by key, anything
-    else replaces, and an explicit null removes the key."""
-    if not (isinstance(base, dict) and isinstance(override, dict)):
-        return copy.deepcopy(override)
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = merge_values(merged.get(key), value)
-    return merged
-
-
-def _load_values(path: Path) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
 def lint_environment(repo: Path, environment: str, kube: str) -> tuple[bool, str]:
@@ -299,40 +275,6 @@ def lint_environment(repo: Path, environment: str, kube: str) -> tuple[bool, str
     lint = run_helm(["lint", str(repo / "chart"), "-f", str(values), "--kube-version", kube,
                      "--quiet"])
     return lint.ok, (lint.stdout + lint.stderr).strip()
-
-
-def lint_batch(jobs: list[tuple[Path, str]], kube: str) -> list[tuple[bool, str]]:
-    """Lint many (repository, environment) pairs with one helm process.
-
-    Each pair becomes a subchart of a throw-away umbrella chart whose values.yaml is the
-    environment's values merged over the chart's, and ``helm lint --with-subcharts`` lints
-    every subchart with exactly those values. A helm process costs far more than linting
-    one chart, so a fleet lints in a fraction of the time. When the batch fails, each pair is
-    linted on its own so that the report names the environment and the error.
-    """
-    if len(jobs) == 1:
-        return [lint_environment(*jobs[0], kube)]
-    with tempfile.TemporaryDirectory(prefix="scaffolder-lint-") as tmp:
-        umbrella = Path(tmp) / "fleet"
-        (umbrella / "charts").mkdir(parents=True)
-        (umbrella / "Chart.yaml").write_text(yaml.safe_dump(
-            {"apiVersion": "v2", "name": "fleet", "version": "0.0.0",
-             "description": "validation batch"}), encoding="utf-8")
-        for index, (repo, environment) in enumerate(jobs):
-            sub = umbrella / "charts" / f"job{index:04d}"
-            shutil.copytree(repo / "chart", sub, ignore=shutil.ignore_patterns("ci"))
-            chart = _load_values(sub / "Chart.yaml")
-            chart["name"] = sub.name
-            (sub / "Chart.yaml").write_text(yaml.safe_dump(chart), encoding="utf-8")
-            merged = merge_values(_load_values(sub / "values.yaml"),
-                                  _load_values(repo / "environments" / environment /
-                                               "values.yaml"))
-            (sub / "values.yaml").write_text(yaml.safe_dump(merged), encoding="utf-8")
-        done = run_helm(["lint", str(umbrella), "--with-subcharts", "--kube-version", kube,
-                         "--quiet"])
-    if done.ok:
-        return [(True, "")] * len(jobs)
-    return [lint_environment(repo, environment, kube) for repo, environment in jobs]
 
 
 def check_environment(
@@ -371,13 +313,12 @@ def capacity_results(
     record_file = repo / ".inference-scaffolder" / "answers.yaml"
     if not record_file.is_file():
         return []
-    answers = (yaml.safe_load(record_file.read_text(encoding="utf-8")) or {}).get("answers", {})
+    answers = (yamlio.load_file(record_file) or {}).get("answers", {})
     config_path = answers.get("model_config") or ""
     if not (answers.get("gpu_type") and config_path and Path(config_path).is_file()):
         return []
     deployment = next((d for d in rendered if d.get("kind") == "Deployment"), None)
-    env_values = yaml.safe_load(
-        (repo / "environments" / environment / "values.yaml").read_text(encoding="utf-8")) or {}
+    env_values = yamlio.load_file(repo / "environments" / environment / "values.yaml") or {}
     model = env_values.get("model") or {}
     if deployment is None or model.get("id") != answers.get("model_id"):
         return []  # another model is pinned here now: its config.json was not recorded
@@ -430,16 +371,14 @@ def validate_repos(
         jobs += [(repo, name, release) for name in names]
     workers = max(1, min(len(jobs), 2 * (os.cpu_count() or 1)))
     kube = f"{catalog.kube_version}.0"
-    pairs = [(repo, name) for repo, name, _ in jobs]
-    batches = [pairs[i:i + LINT_BATCH_SIZE] for i in range(0, len(pairs), LINT_BATCH_SIZE)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        lint_futures = [pool.submit(lint_batch, batch, kube) for batch in batches]
+        lint_futures = [pool.submit(lint_environment, repo, name, kube) for repo, name, _ in jobs]
         check_futures = [
             pool.submit(check_environment, repo, name, catalog, release,
                         kustomize_build=kustomize_build)
             for repo, name, release in jobs
         ]
-        lints = [outcome for future in lint_futures for outcome in future.result()]
+        lints = [future.result() for future in lint_futures]
         results = [future.result() for future in check_futures]
     for result, (lint_ok, lint_output) in zip(results, lints, strict=True):
         result.lint_ok, result.lint_output = lint_ok, lint_output
