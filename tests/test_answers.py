@@ -189,3 +189,14 @@ def test_answer_rules_come_from_the_values_schema() -> None:
     assert answers["service_name"]["maxLength"] == values["serviceName"]["maxLength"] == 53
     assert answers["model_id"]["pattern"] == values["model"]["properties"]["id"]["pattern"]
     assert answers["gpu_count"]["maximum"] == values["gpu"]["properties"]["count"]["maximum"]
+
+
+def test_cookiecutter_json_is_generated_from_the_answer_declarations() -> None:
+    """cookiecutter.json is derived, not hand-kept: regenerate it after changing an answer."""
+    import json
+
+    from inference_scaffolder.paths import template_dir
+    from inference_scaffolder.render import cookiecutter_json
+
+    committed = json.loads((template_dir() / "cookiecutter.json").read_text())
+    assert committed == json.loads(json.dumps(cookiecutter_json()))

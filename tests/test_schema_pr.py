@@ -452,3 +452,24 @@ def test_works_against_a_non_bare_checkout(
     result = cli_json(capsys, "--repo", str(work))
     assert result["status"] == "opened"
     assert branch_sha(work / ".git", BRANCH) == result["commit"]
+
+
+def test_a_competitor_pushing_the_identical_commit_is_not_reported_as_ours(
+    bare: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs in the same second build byte-identical commits; git then calls the second
+    push "up to date" without checking the lease. That run must still report `unchanged`."""
+    monkeypatch.setattr(schema_pr, "repo_lock", lambda key: nullcontext())
+    real_push = publish.push_branch
+    pushed: list[str] = []
+
+    def competitor_pushes_the_same_commit_first(repo, remote, branch, commit, expected):
+        if not pushed:
+            pushed.append(commit)
+            real_push(repo, remote, branch, commit, expected)  # the "other" run
+        return real_push(repo, remote, branch, commit, expected)
+
+    monkeypatch.setattr(publish, "push_branch", competitor_pushes_the_same_commit_first)
+    ours = run_schema_pr(SchemaPrOptions(), LocalPublisher(str(bare)))
+    assert ours.status == "unchanged"
+    assert branch_sha(bare, BRANCH) == pushed[0] == ours.commit

@@ -9,6 +9,7 @@ being written again, so the values schema drives answer validation, the Backstag
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ import yaml
 
 from inference_scaffolder.chart import values_schema
 from inference_scaffolder.errors import UserError
+from inference_scaffolder.go_yaml import reads_as_string
 
 ENVIRONMENT_ORDER = ("dev", "syst", "uat", "prod")
 ENGINES = ("tgi", "vllm")
@@ -45,6 +47,15 @@ RESERVED_ENV_NAMES = frozenset(
 CREDENTIAL_ENV_NAMES = frozenset({"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_API_TOKEN",
                                   "VLLM_API_KEY"})
 MAX_ANSWER_LENGTH = 4096
+# Answers the chart writes unquoted as Kubernetes names (as charts do), with the env names.
+PLAIN_NAME_ANSWERS = ("service_name", "service_catalog", "namespace", "secret_store")
+# Far above any valid answers file (128 variables of 4096 characters, JSON-escaped), far
+# below what would keep the YAML parser busy for minutes or exhaust memory (/dev/zero).
+MAX_ANSWERS_FILE_BYTES = 8 * 1024 * 1024
+# Characters the deployment path cannot carry: kustomize (Argo CD's renderer) refuses DEL, the
+# C1 controls and U+FFFE/U+FFFF, and turns U+0085 into a space; a lone surrogate cannot even
+# be written as UTF-8.
+_UNCARRIED_CHARACTER = re.compile("[\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 
 Answers = dict[str, Any]
 
@@ -419,9 +430,44 @@ def default_answers() -> Answers:
 
 
 @cache
+def _ecma_regex(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled with JSON Schema's (ECMA 262) meaning of ``$``: end of the text.
+
+    Python's ``$`` also matches just before a final newline, so ``^[a-z]+$`` would accept
+    ``"name\\n"``, which Backstage (ECMA) and Helm (Go) refuse: a trailing newline would
+    slip into names, paths and YAML. Unescaped ``$`` outside a character class becomes ``\\Z``.
+    """
+    out: list[str] = []
+    escaped = in_class = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            char = r"\Z"
+        out.append(char)
+    return re.compile("".join(out))
+
+
+def _ecma_pattern(
+    validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]
+) -> Iterable[jsonschema.ValidationError]:
+    if validator.is_type(instance, "string") and not _ecma_regex(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@cache
 def _validator() -> jsonschema.protocols.Validator:
     schema = _answers_schema_cached()
-    return jsonschema.Draft202012Validator(schema, format_checker=None)
+    checker = jsonschema.validators.extend(
+        jsonschema.Draft202012Validator, {"pattern": _ecma_pattern}
+    )
+    return checker(schema, format_checker=None)
 
 
 # --- reading answers ---------------------------------------------------------------------
@@ -444,20 +490,56 @@ class _StrictLoader(yaml.SafeLoader):
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, str | int | float | bool | None):
+                raise UserError("--answers", f"a key must be a name, not a "
+                                f"{type(key).__name__} (line {key_node.start_mark.line + 1})")
             if key in seen:
                 raise UserError(str(key), f"is given twice (line {key_node.start_mark.line + 1})")
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
 
-def load_answers_file(path: Path) -> Answers:
-    """Read a YAML (or JSON) answers file with the safe loader; aliases are refused."""
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise UserError(key, "is given twice")
+        seen[key] = value
+    return seen
+
+
+def _load_json(text: str, path: Path) -> Any:
+    """A ``.json`` answers file (what the Backstage action writes) is read as JSON: a YAML
+    parser takes the raw U+2028 that JSON.stringify leaves in strings for a line break and
+    drops the spaces around it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError as exc:
+        raise UserError("--answers", f"{path} is not valid JSON at line {exc.lineno}: "
+                                     f"{exc.msg}") from None
+
+
+def load_answers_file(path: Path) -> Answers:
+    """Read a YAML (or JSON) answers file with the safe loader; aliases are refused.
+
+    The size is bounded before parsing and a nesting too deep for the parser is refused, so
+    a hostile file costs a second, not minutes or a traceback."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_ANSWERS_FILE_BYTES + 1)
     except OSError as exc:
         raise UserError("--answers", f"cannot read {path}: {exc.strerror}") from None
+    if len(raw) > MAX_ANSWERS_FILE_BYTES:
+        raise UserError("--answers", f"{path} is larger than {MAX_ANSWERS_FILE_BYTES} bytes")
     try:
-        data = yaml.load(text, Loader=_StrictLoader)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError("--answers", f"{path} is not UTF-8 text (byte {exc.start})") from None
+    try:
+        data = _load_json(text, path) if path.suffix == ".json" else yaml.load(
+            text, Loader=_StrictLoader)
+    except RecursionError:
+        raise UserError("--answers", f"{path} is nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -518,7 +600,8 @@ def _as_env_list(key: str, value: Any) -> Any:
             raise UserError(key, "must be NAME=VALUE pairs separated by commas")
         return [{"name": n.strip(), "value": v} for n, _, v in pairs]
     if isinstance(value, dict):
-        return [{"name": str(k), "value": v if isinstance(v, str) else str(v)}
+        # Numbers become their text; a nested list or mapping is left for the schema to refuse.
+        return [{"name": str(k), "value": str(v) if isinstance(v, int | float) else v}
                 for k, v in value.items()]
     return value
 
@@ -605,6 +688,11 @@ def reject_template_source(raw: Mapping[str, Any]) -> None:
                 raise UserError(path, f"is longer than {MAX_ANSWER_LENGTH} characters")
             if "\x00" in text:
                 raise UserError(path, "must not contain NUL characters")
+            uncarried = _UNCARRIED_CHARACTER.search(text)
+            if uncarried:
+                raise UserError(path, f"must not contain the character "
+                                      f"U+{ord(uncarried.group()):04X}: YAML and kustomize on "
+                                      "the way to the cluster drop or refuse it")
 
 
 def _describe_value(value: Any) -> str:
@@ -646,6 +734,19 @@ def _plain_rule(error: jsonschema.ValidationError) -> str:
         "maxItems": f"must have at most {expected} entries",
     }
     return texts.get(v, error.message)
+
+
+def _check_names_read_as_text(answers: Answers) -> None:
+    """Names such as ``y``, ``on``, ``1e3`` or ``null`` pass the name patterns, but YAML tools
+    (Helm, kubectl) read them unquoted as booleans, numbers or null, and the manifest breaks."""
+    named = [(key, answers[key]) for key in PLAIN_NAME_ANSWERS]
+    named += [(f"{key}[{index}].name", entry["name"])
+              for key in ("environment_variables", "extra_secrets")
+              for index, entry in enumerate(answers[key])]
+    for where, name in named:
+        if not reads_as_string(name):
+            raise UserError(where, f"{name!r} reads as a boolean, number or null in YAML, "
+                                   "so Kubernetes tools would not see a name; choose another")
 
 
 def _check_cross_field_rules(answers: Answers) -> None:
@@ -735,6 +836,7 @@ def validate_answers(raw: Mapping[str, Any]) -> Answers:
     errors = sorted(_validator().iter_errors(answers), key=_error_order)
     if errors:
         raise _schema_error_to_user_error(errors[0])
+    _check_names_read_as_text(answers)
     _check_cross_field_rules(answers)
     return answers
 

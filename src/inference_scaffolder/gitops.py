@@ -31,7 +31,9 @@ from typing import Any
 
 import yaml
 
+from inference_scaffolder import yamlio
 from inference_scaffolder.answers import Answers, repo_slug
+from inference_scaffolder.go_yaml import safe_dump
 from inference_scaffolder.tools import find_helm, find_tool, run_helm
 from inference_scaffolder.validate import (
     ObjectResult,
@@ -124,7 +126,7 @@ def application(answers: Answers, environment: str) -> dict[str, Any]:
 
 def _dump(data: dict[str, Any], header: str) -> str:
     comment = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
-    return comment + yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+    return comment + safe_dump(data, sort_keys=False, default_flow_style=False)
 
 
 def kustomization_text(answers: Answers, environment: str, chart_version: str) -> str:
@@ -239,7 +241,7 @@ def _load_yaml(path: Path, errors: list[str]) -> dict[str, Any]:
         errors.append(f"missing {path.name}")
         return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlio.load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         errors.append(f"not valid YAML: {' '.join(str(exc).split())}")
         return {}
@@ -282,7 +284,9 @@ def _without_test_hooks(stdout: str) -> str:
     kept = [doc for doc, _ in parse_rendered(stdout)
             if ((doc.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook")
             != "test"]
-    return "\n---\n".join(json.dumps(doc) for doc in kept)
+    # YAML, not json.dumps: JSON writes characters beyond U+FFFF as surrogate-pair escapes,
+    # which the YAML parser reading this back refuses (an emoji in a value crashed validate).
+    return "\n---\n".join(yaml.safe_dump(doc) for doc in kept)
 
 
 def _compare_with_helm(repo: Path, environment: str, entry: dict[str, Any], built: str,

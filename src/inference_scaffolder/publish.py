@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 import git
 
 from inference_scaffolder.errors import UserError
+from inference_scaffolder.faults import fault_point
 
 if TYPE_CHECKING:  # PyGithub is imported lazily: only the github publisher needs it
     from github.GithubException import GithubException
@@ -249,7 +250,12 @@ def push_branch(
         Path(repo.working_dir),
         remote,
     )
+    if out.status == 0 and _already_there(out.stdout, branch) and expected != commit:
+        # Another run pushed this very commit (same tree, parent and second): git calls that
+        # "up to date" without checking the lease, but the branch was not ours to create.
+        raise PushRejected(branch)
     if out.status == 0:
+        fault_point("after-push")
         return
     combined = f"{out.stdout}\n{out.stderr}"
     if re.search(r"\[rejected\] \((stale info|fetch first|non-fast-forward)\)", combined) or (
@@ -267,6 +273,12 @@ def push_branch(
             f" ({detail})" if detail else ""
         )
     raise UserError("--repo", f"push of {branch} failed: {reason}; nothing was pushed")
+
+
+def _already_there(porcelain: str, branch: str) -> bool:
+    """Whether ``git push --porcelain`` reported the ref as already up to date (flag '=')."""
+    return any(line.startswith("=") and f"refs/heads/{branch}" in line
+               for line in porcelain.splitlines())
 
 
 def restore_branch(
@@ -315,6 +327,12 @@ class Publisher(Protocol):
     def existing_pull_request(self, branch: str, base: str) -> str | None:
         """URL of the open pull request for ``branch`` into ``base``, if there is one."""
 
+    def open_missing_pull_request(
+        self, branch: str, base: str, commit: str, pr: PullRequestDraft
+    ) -> Publication:
+        """Open the pull request of an already pushed ``branch`` that never had one (a run
+        killed between its push and the pull request leaves exactly that)."""
+
     def publish(
         self,
         repo: git.Repo,
@@ -341,6 +359,11 @@ class LocalPublisher:
 
     def existing_pull_request(self, branch: str, base: str) -> str | None:
         return None
+
+    def open_missing_pull_request(
+        self, branch: str, base: str, commit: str, pr: PullRequestDraft
+    ) -> Publication:
+        return Publication(commit=commit)
 
     def publish(
         self,
@@ -494,6 +517,21 @@ class GitHubPublisher:
         pull = self._open_pull(branch, base)
         return None if pull is None else self.remote.clean(pull.html_url)
 
+    def open_missing_pull_request(
+        self, branch: str, base: str, commit: str, pr: PullRequestDraft
+    ) -> Publication:
+        """Open the pull request unless the branch ever had one: an open one is reused, and
+        a closed one means a reviewer said no, which a re-run must not overrule."""
+        owner = self.slug.split("/")[0]
+        pulls = self._call(
+            lambda: list(self._api().get_pulls(state="all", head=f"{owner}:{branch}", base=base)),
+            f"listing pull requests for {branch}",
+        )
+        opened = [p for p in pulls if p.state == "open"]
+        if pulls and not opened:
+            return Publication(commit=commit)
+        return self._ensure_pull(branch, base, commit, pr, opened[0] if opened else None)
+
     def publish(
         self,
         repo: git.Repo,
@@ -547,6 +585,7 @@ class GitHubPublisher:
         import requests
 
         doing = "opening the pull request"
+        fault_point("before-pr-create")
         try:
             pull = self._api().create_pull(
                 title=pr.title, body=pr.body, base=base, head=branch, draft=pr.draft

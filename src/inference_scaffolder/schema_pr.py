@@ -29,6 +29,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from inference_scaffolder.errors import UserError
+from inference_scaffolder.faults import fault_point
 from inference_scaffolder.publish import (
     GitRemote,
     Publisher,
@@ -352,15 +353,25 @@ class _Run:
         )
         title, body = pull_request_text(self.wt)
         if changes.is_empty():
-            return self._unchanged(start, branch_tip, title, body)
+            return self._unchanged(repo, start, branch_tip, title, body)
         return self._propose(repo, changes, start, branch_tip, title, body, workdir)
 
     def _unchanged(
-        self, start: str, branch_tip: str | None, title: str, body: str
+        self, repo: git.Repo, start: str, branch_tip: str | None, title: str, body: str
     ) -> SchemaPrResult:
         pull = None
+        warnings: list[str] = []
         if branch_tip and not self.options.dry_run:
             pull = self.publisher.existing_pull_request(self.options.branch, self.options.base)
+            base_tip = repo.commit(f"origin/{self.options.base}").hexsha
+            if pull is None and not repo.is_ancestor(branch_tip, base_tip):
+                # The branch holds the change but has no pull request: a run was killed
+                # between its push and opening it. Finish that run's work.
+                draft = PullRequestDraft(title, body, self.options.labels, self.options.draft)
+                publication = self.publisher.open_missing_pull_request(
+                    self.options.branch, self.options.base, branch_tip, draft
+                )
+                pull, warnings = publication.pull_request, publication.warnings
         return SchemaPrResult(
             "unchanged",
             self.options.branch,
@@ -371,6 +382,7 @@ class _Run:
             body,
             dry_run=self.options.dry_run,
             diff="" if self.options.dry_run else None,
+            warnings=warnings,
         )
 
     def _propose(
@@ -405,6 +417,7 @@ class _Run:
                 warnings=warnings,
             )
         commit = self._commit(repo, title)
+        fault_point("after-branch-created")
         draft = PullRequestDraft(title, body, self.options.labels, self.options.draft)
         publication = self.publisher.publish(
             repo, self.options.branch, self.options.base, commit, branch_tip, draft

@@ -27,6 +27,7 @@ from inference_scaffolder.answers import (
 )
 from inference_scaffolder.chart import CHART_NAME, WORKLOAD_TYPE, chart_version, engine_defaults
 from inference_scaffolder.gitops import write_gitops_files
+from inference_scaffolder.go_yaml import quote_ambiguous_strings, safe_dump
 
 ANSWERS_RECORD = Path(".inference-scaffolder") / "answers.yaml"
 HF_TOKEN_SECRET_KEY = "hf-token"
@@ -150,7 +151,7 @@ def render_chart_values(base_values_text: str, answers: Answers) -> str:
     ruamel.indent(mapping=2, sequence=4, offset=2)
     ruamel.width = 100
     document = ruamel.load(base_values_text)
-    common = common_values(answers)
+    common = quote_ambiguous_strings(common_values(answers))  # Helm reads it with go-yaml
     # Identity keys lead the file, in the platform's order.
     for position, key in enumerate(("serviceName", "serviceCatalog", "namespace")):
         document.insert(1 + position, key, common.pop(key))
@@ -162,7 +163,7 @@ def render_chart_values(base_values_text: str, answers: Answers) -> str:
 
 def dump_yaml(data: Any, header: str = "") -> str:
     """Block-style YAML with keys in insertion order, behind an optional comment header."""
-    body = yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    body = safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True)
     comment = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
     return comment + body
 

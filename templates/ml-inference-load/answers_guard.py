@@ -6,12 +6,18 @@ cookiecutter's own Jinja environment (``_extensions`` in cookiecutter.json) and 
 template source before it is compiled: it lets through only sources that belong to this
 template (file and folder names, hook scripts) and refuses any other source that contains a
 template delimiter, i.e. an answer.
+
+It also keeps the project inside the output folder: cookiecutter creates the folder named by
+``{{cookiecutter.service_name}}`` (with any missing parents) before the pre-generation hook
+can refuse the answer, so a name such as ``../../elsewhere`` is refused while the folder
+name is rendered, before anything is created.
 """
 
 from __future__ import annotations
 
 import inspect
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -20,6 +26,7 @@ from jinja2.ext import Extension
 
 _TEMPLATE_ROOT = Path(__file__).resolve().parent
 _DELIMITERS = ("{{", "}}", "{%", "%}", "{#", "#}")
+_VARIABLE_IN_NAME = re.compile(r"\{\{\s*cookiecutter\.(\w+)\s*\}\}")
 
 
 def _own_sources() -> tuple[frozenset[str], frozenset[str]]:
@@ -34,6 +41,19 @@ def _own_sources() -> tuple[frozenset[str], frozenset[str]]:
         for part in path.relative_to(_TEMPLATE_ROOT).parts
     )
     return hooks, names
+
+
+def _refuse(key: str, rule: str) -> None:
+    print(f"error: {key}: {rule}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _single_path_component(value: object, key: str) -> str:
+    """The value of a variable used in a file or folder name: one name, never a path."""
+    text = str(value)
+    if text in ("", ".", "..") or "/" in text or "\\" in text or "\x00" in text:
+        _refuse(key, f"must be a single folder name, not {text!r}: it names the project folder")
+    return text
 
 
 def _answer_key_being_rendered() -> str:
@@ -52,6 +72,7 @@ class AnswersAreData(Extension):
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         self._hooks, self._names = _own_sources()
+        environment.filters["single_path_component"] = _single_path_component
 
     def _is_own_source(self, source: str, name: str | None) -> bool:
         if name is not None or source in self._hooks:
@@ -61,11 +82,13 @@ class AnswersAreData(Extension):
 
     def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
         if any(d in source for d in _DELIMITERS) and not self._is_own_source(source, name):
-            key = _answer_key_being_rendered()
-            print(
-                f"error: {key}: must not contain template delimiters ('{{{{', '{{%', '{{#'): "
+            _refuse(
+                _answer_key_being_rendered(),
+                "must not contain template delimiters ('{{', '{%', '{#'): "
                 "answers are data, never template source",
-                file=sys.stderr,
             )
-            raise SystemExit(2)
+        if name is None and source not in self._hooks:  # a file or folder name
+            return _VARIABLE_IN_NAME.sub(
+                r"{{ cookiecutter.\1 | single_path_component('\1') }}", source
+            )
         return source
