@@ -27,6 +27,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -376,6 +377,13 @@ class LocalPublisher:
     ) -> Publication:
         push_branch(repo, self.remote, branch, commit, expected)
         return Publication(commit=commit)
+
+
+class PublisherKind(StrEnum):
+    """The publishers a command can be told to use (``--publisher``)."""
+
+    local = "local"
+    github = "github"
 
 
 DEFAULT_GITHUB_API = "https://api.github.com"

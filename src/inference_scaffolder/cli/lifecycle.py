@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -20,6 +19,7 @@ from inference_scaffolder.publish import (
     DEFAULT_GITHUB_API,
     DEFAULT_TOKEN_ENV,
     GitHubSettings,
+    PublisherKind,
     make_publisher,
 )
 from inference_scaffolder.update import (
@@ -30,11 +30,6 @@ from inference_scaffolder.update import (
     update_repository,
 )
 from inference_scaffolder.validate import DEFAULT_KUBE_VERSION
-
-
-class PublisherKind(StrEnum):
-    local = "local"
-    github = "github"
 
 
 def _echo_json(data: object) -> None:

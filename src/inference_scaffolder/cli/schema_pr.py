@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 
 import typer
 
@@ -11,6 +10,7 @@ from inference_scaffolder.publish import (
     DEFAULT_GITHUB_API,
     DEFAULT_TOKEN_ENV,
     GitHubSettings,
+    PublisherKind,
     make_publisher,
     normalize_repo_argument,
 )
@@ -21,11 +21,6 @@ from inference_scaffolder.schema_pr import (
     SchemaPrResult,
     run_schema_pr,
 )
-
-
-class PublisherKind(StrEnum):
-    local = "local"
-    github = "github"
 
 
 def _print_human(result: SchemaPrResult) -> None:
