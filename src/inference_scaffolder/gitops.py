@@ -36,6 +36,7 @@ from inference_scaffolder.answers import Answers, repo_slug
 from inference_scaffolder.go_yaml import safe_dump
 from inference_scaffolder.tools import find_helm, find_tool, run_helm
 from inference_scaffolder.validate import (
+    KustomizeMode,
     ObjectResult,
     SchemaCatalog,
     default_crd_schema_dir,
@@ -66,8 +67,7 @@ def application_path(repo: Path, environment: str) -> Path:
 
 def repo_chart_version(repo: Path) -> str:
     """The version in the repository's own ``chart/Chart.yaml`` (not the template's)."""
-    chart = yaml.safe_load((repo / CHART_DIR / "Chart.yaml").read_text(encoding="utf-8"))
-    return str(chart["version"])
+    return str(yamlio.load_file_shared(repo / CHART_DIR / "Chart.yaml")["version"])
 
 
 def kustomization(answers: Answers, chart_version: str) -> dict[str, Any]:
@@ -318,17 +318,40 @@ def _compare_with_helm(repo: Path, environment: str, entry: dict[str, Any], buil
 
 
 _GENERATED_KEYS = {"apiVersion", "kind", "helmGlobals", "helmCharts"}
+_GENERATED_CHART_KEYS = {"name", "version", "releaseName", "namespace", "valuesFile", "skipTests"}
+
+
+def _is_generated_form(data: dict[str, Any]) -> bool:
+    """Only what ``kustomization()`` writes: no patches, resources or extra chart options,
+    so the build is ``helm template`` of the chart with these values and nothing else."""
+    charts = data.get("helmCharts")
+    return (set(data) <= _GENERATED_KEYS
+            and data.get("helmGlobals") == {"chartHome": "../.."}
+            and isinstance(charts, list) and len(charts) == 1 and isinstance(charts[0], dict)
+            and set(charts[0]) <= _GENERATED_CHART_KEYS
+            and isinstance(charts[0].get("skipTests", False), bool))
+
+
+def is_generated_kustomization(repo: Path, environment: str) -> bool:
+    """Whether the environment's Kustomization is still in the generated form."""
+    try:
+        data = yamlio.load_file_shared(kustomization_path(repo, environment))
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and _is_generated_form(data)
 
 
 def check_kustomization(
-    repo: Path, environment: str, catalog: SchemaCatalog, *, build: bool = True,
+    repo: Path, environment: str, catalog: SchemaCatalog, *, build: KustomizeMode = "always",
     helm_output: str | None = None,
 ) -> ObjectResult:
     """Structure of the environment's Kustomization, then a real ``kubectl kustomize``.
 
     As generated, the build must equal ``helm template`` for the environment (what the README
     promises). Once the team adds its own patches or resources, the build may differ; then
-    every object it produces is schema-checked instead.
+    every object it produces is schema-checked instead. ``build="auto"`` skips the build of
+    a Kustomization in the generated form: with the structure checked above, it is that
+    ``helm template`` by construction (validate still builds one such per run for real).
     """
     path = kustomization_path(repo, environment)
     result = ObjectResult(KUSTOMIZE_API_VERSION, "Kustomization", environment,
@@ -339,7 +362,9 @@ def check_kustomization(
     if data.get("apiVersion") != KUSTOMIZE_API_VERSION or data.get("kind") != "Kustomization":
         result.errors.append(f"must be apiVersion {KUSTOMIZE_API_VERSION}, kind Kustomization")
     entry = _check_helm_chart_entry(repo, environment, data, result.errors)
-    kubectl = find_kubectl() if build else None
+    if build == "never" or (build == "auto" and _is_generated_form(data)):
+        return result
+    kubectl = find_kubectl()
     if result.errors or kubectl is None:
         return result
     built = kustomize_build(kubectl, path.parent)
@@ -390,7 +415,7 @@ def check_application(repo: Path, environment: str, catalog: SchemaCatalog) -> O
 
 
 def gitops_objects(
-    repo: Path, environment: str, catalog: SchemaCatalog, *, build: bool = True,
+    repo: Path, environment: str, catalog: SchemaCatalog, *, build: KustomizeMode = "always",
     helm_output: str | None = None,
 ) -> list[ObjectResult]:
     """The GitOps files' results, appended to an environment's objects by ``validate``."""

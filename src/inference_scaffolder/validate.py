@@ -9,25 +9,40 @@ without a schema is an error: an object nothing checked is not "valid".
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
+import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import jsonschema
 from referencing import Registry, Resource
 
 from inference_scaffolder import yamlio
 from inference_scaffolder.errors import UserError
+from inference_scaffolder.helm_batch import (
+    EnvironmentRender,
+    chart_is_batchable,
+    lint_charts,
+    render_batch,
+)
 from inference_scaffolder.paths import find_upwards, source_checkout_root
 from inference_scaffolder.routing import routing_results
 from inference_scaffolder.tools import run_helm
 
 DEFAULT_KUBE_VERSION = "1.33"
+# "always": a real `kubectl kustomize` per environment; "auto": per environment whose
+# Kustomization the team changed, and once per run for the generated form; "never": structure
+# checks only.
+KustomizeMode = Literal["always", "auto", "never"]
+KUSTOMIZE_MODES: tuple[KustomizeMode, ...] = ("always", "auto", "never")
+# The most environments one `helm lint` process takes.
+LINT_BATCH_LIMIT = 64
 CRD_SCHEMAS_ENV = "INFERENCE_SCAFFOLDER_CRD_SCHEMAS"
 
 
@@ -258,14 +273,14 @@ def namespace_of(repo: Path, environment: str) -> str:
     for path in (repo / "environments" / environment / "values.yaml",
                  repo / "chart" / "values.yaml"):
         if path.is_file():
-            values = yamlio.load_file(path) or {}
+            values = yamlio.load_file_shared(path) or {}
             if isinstance(values, dict) and values.get("namespace"):
                 return str(values["namespace"])
     return ""
 
 
 def release_name(repo: Path) -> str:
-    values = yamlio.load_file(repo / "chart" / "values.yaml") or {}
+    values = yamlio.load_file_shared(repo / "chart" / "values.yaml") or {}
     return str(values.get("serviceName") or repo.name)
 
 
@@ -277,27 +292,40 @@ def lint_environment(repo: Path, environment: str, kube: str) -> tuple[bool, str
     return lint.ok, (lint.stdout + lint.stderr).strip()
 
 
-def check_environment(
-    repo: Path, environment: str, catalog: SchemaCatalog, release: str,
-    *, kustomize_build: bool = True,
-) -> EnvironmentResult:
-    """Render and schema-check one environment, then its routing and GitOps wiring."""
-    result = EnvironmentResult(environment)
+def render_environment(repo: Path, environment: str, release: str, kube: str) -> EnvironmentRender:
+    """``helm template`` of one environment on its own (when it cannot be batched)."""
     values = str(repo / "environments" / environment / "values.yaml")
-    kube = f"{catalog.kube_version}.0"
     # --namespace as Argo CD's Kustomize build passes it, so the two renders are comparable.
     rendered = run_helm(["template", release, str(repo / "chart"), "-f", values,
                          "--kube-version", kube,
                          "--namespace", namespace_of(repo, environment) or "default"])
+    return EnvironmentRender(rendered.ok, rendered.stdout, " ".join(rendered.stderr.split()))
+
+
+def check_environment(
+    repo: Path, environment: str, catalog: SchemaCatalog, release: str,
+    *, kustomize: KustomizeMode = "always",
+) -> EnvironmentResult:
+    """Render and check one environment (the unbatched path)."""
+    rendered = render_environment(repo, environment, release, f"{catalog.kube_version}.0")
+    return check_rendered(repo, environment, catalog, rendered, kustomize=kustomize)
+
+
+def check_rendered(
+    repo: Path, environment: str, catalog: SchemaCatalog, rendered: EnvironmentRender,
+    *, kustomize: KustomizeMode = "always",
+) -> EnvironmentResult:
+    """Schema-check one environment's render, then its routing and GitOps wiring."""
+    result = EnvironmentResult(environment)
     if not rendered.ok:
-        result.render_error = " ".join(rendered.stderr.split())
+        result.render_error = rendered.error
         return result
     docs = parse_rendered(rendered.stdout)
     result.rendered = [doc for doc, _ in docs]
     result.objects = validate_manifests(docs, catalog) + routing_results(docs)
     from inference_scaffolder.gitops import gitops_objects  # gitops imports this module
 
-    result.objects += gitops_objects(repo, environment, catalog, build=kustomize_build,
+    result.objects += gitops_objects(repo, environment, catalog, build=kustomize,
                                      helm_output=rendered.stdout)
     result.objects += capacity_results(repo, environment, result.rendered)
     return result
@@ -313,12 +341,12 @@ def capacity_results(
     record_file = repo / ".inference-scaffolder" / "answers.yaml"
     if not record_file.is_file():
         return []
-    answers = (yamlio.load_file(record_file) or {}).get("answers", {})
+    answers = (yamlio.load_file_shared(record_file) or {}).get("answers", {})
     config_path = answers.get("model_config") or ""
     if not (answers.get("gpu_type") and config_path and Path(config_path).is_file()):
         return []
     deployment = next((d for d in rendered if d.get("kind") == "Deployment"), None)
-    env_values = yamlio.load_file(repo / "environments" / environment / "values.yaml") or {}
+    env_values = yamlio.load_file_shared(repo / "environments" / environment / "values.yaml") or {}
     model = env_values.get("model") or {}
     if deployment is None or model.get("id") != answers.get("model_id"):
         return []  # another model is pinned here now: its config.json was not recorded
@@ -344,25 +372,138 @@ def _checked_repo(repo: Path) -> Path:
     return repo
 
 
+Job = tuple[Path, str, str]  # (repository, environment, release name)
+
+
+def _kustomize_modes(jobs: list[Job], mode: KustomizeMode) -> dict[tuple[Path, str], KustomizeMode]:
+    """What the Kustomize check does per environment.
+
+    In "auto" mode an environment whose Kustomization is exactly the generated one renders
+    by construction what its ``helm template`` renders, which is checked anyway; one such
+    environment per run still gets the real build, proving the generated form works with
+    this kubectl and helm. Environments the team changed always get the real build.
+    """
+    from inference_scaffolder.gitops import is_generated_kustomization
+
+    if mode != "auto":
+        return {(repo, env): mode for repo, env, _ in jobs}
+    modes: dict[tuple[Path, str], KustomizeMode] = {}
+    proven = False
+    for repo, env, _ in jobs:
+        generated = is_generated_kustomization(repo, env)
+        modes[(repo, env)] = "auto" if generated and proven else "always"
+        proven = proven or generated
+    return modes
+
+
+class _FleetRun:
+    """One validation run: renders, lints and checks on a shared pool of workers.
+
+    Environments of a repository are rendered by one batched helm call where possible (see
+    helm_batch); their lints are collected across repositories into few helm processes.
+    Everything else runs environment by environment, as before batching existed.
+    """
+
+    def __init__(self, pool: ThreadPoolExecutor, catalog: SchemaCatalog,
+                 modes: dict[tuple[Path, str], KustomizeMode], workdir: Path,
+                 lint_batch: int) -> None:
+        self.pool, self.catalog, self.modes, self.workdir = pool, catalog, modes, workdir
+        self.kube = f"{catalog.kube_version}.0"
+        self.lint_batch = lint_batch
+        self.checks: dict[tuple[Path, str], Future[EnvironmentResult]] = {}
+        self.lints: dict[tuple[Path, str], Future[tuple[bool, str]]] = {}
+        self.lint_chunks: list[tuple[list[tuple[Path, str]], Future]] = []
+        self.pending_lint: list[tuple[tuple[Path, str], Path]] = []
+
+    def run(self, groups: list[tuple[Path, str, str, list[str]]]) -> None:
+        renders: dict[Future, tuple[Path, str, list[str]]] = {}
+        for repo, release, namespace, envs in groups:
+            if len(envs) > 1:
+                future = self.pool.submit(self._render_group, repo, release, namespace, envs)
+                renders[future] = (repo, release, envs)
+            else:
+                self._one_by_one(repo, release, envs)
+        for future in as_completed(renders):
+            repo, release, envs = renders[future]
+            outcome = future.result()
+            if outcome is None:
+                self._one_by_one(repo, release, envs)
+                continue
+            for env, rendered in outcome.items():
+                self.checks[(repo, env)] = self.pool.submit(
+                    check_rendered, repo, env, self.catalog, rendered,
+                    kustomize=self.modes[(repo, env)])
+                self.pending_lint.append(((repo, env), rendered.lint_chart))
+                if len(self.pending_lint) >= self.lint_batch:
+                    self._flush_lints()
+        self._flush_lints()
+
+    def _render_group(self, repo: Path, release: str, namespace: str,
+                      envs: list[str]) -> dict[str, EnvironmentRender] | None:
+        if not chart_is_batchable(repo / "chart"):
+            return None
+        workdir = Path(tempfile.mkdtemp(dir=self.workdir))
+        files = {env: repo / "environments" / env / "values.yaml" for env in envs}
+        return render_batch(repo / "chart", files, release, namespace, self.kube, workdir)
+
+    def _one_by_one(self, repo: Path, release: str, envs: list[str]) -> None:
+        for env in envs:
+            self.lints[(repo, env)] = self.pool.submit(lint_environment, repo, env, self.kube)
+            self.checks[(repo, env)] = self.pool.submit(
+                check_environment, repo, env, self.catalog, release,
+                kustomize=self.modes[(repo, env)])
+
+    def _flush_lints(self) -> None:
+        if not self.pending_lint:
+            return
+        keys = [key for key, _ in self.pending_lint]
+        charts = [chart for _, chart in self.pending_lint]
+        shown = {chart: str(repo / "chart") for (repo, _), chart in self.pending_lint}
+        self.lint_chunks.append((keys, self.pool.submit(lint_charts, charts, self.kube, shown)))
+        self.pending_lint = []
+
+    def results(self, jobs: list[Job]) -> list[EnvironmentResult]:
+        lints = {key: future.result() for key, future in self.lints.items()}
+        for keys, future in self.lint_chunks:
+            by_chart = future.result()
+            lints.update(zip(keys, by_chart.values(), strict=True))
+        out = []
+        for repo, env, _ in jobs:
+            result = self.checks[(repo, env)].result()
+            result.lint_ok, result.lint_output = lints[(repo, env)]
+            out.append(result)
+        return out
+
+
+def _groups(jobs: list[Job]) -> list[tuple[Path, str, str, list[str]]]:
+    """Environments that one umbrella render can take: same repository, release, namespace."""
+    grouped: dict[tuple[Path, str, str], list[str]] = {}
+    for repo, env, release in jobs:
+        grouped.setdefault((repo, release, namespace_of(repo, env)), []).append(env)
+    return [(repo, release, ns, envs) for (repo, release, ns), envs in grouped.items()]
+
+
 def validate_repos(
     repos: list[Path],
     *,
     kube_version: str = DEFAULT_KUBE_VERSION,
     crd_schemas: Path | None = None,
     environments: list[str] | None = None,
-    kustomize_build: bool = True,
+    kustomize: KustomizeMode = "auto",
 ) -> list[ValidationReport]:
     """Validate every environment of several repositories.
 
-    One pool runs the helm processes for all (repository, environment) pairs, and one schema
-    catalog compiles each validator once for the whole fleet.
+    One pool runs the helm processes for the whole fleet, and one schema catalog compiles
+    each validator once.
     """
     checked = [_checked_repo(r) for r in repos]
     crd_dir = crd_schemas if crd_schemas is not None else default_crd_schema_dir()
     if crd_dir is not None and not crd_dir.is_dir():
         raise UserError("--crd-schemas", f"{crd_dir} is not a directory")
+    if kustomize not in KUSTOMIZE_MODES:
+        raise UserError("--kustomize-build", f"must be one of {', '.join(KUSTOMIZE_MODES)}")
     catalog = SchemaCatalog(kube_version, crd_dir)
-    jobs: list[tuple[Path, str, str]] = []
+    jobs: list[Job] = []
     for repo in checked:
         names = environments if environments is not None else list_environments(repo)
         if not names:
@@ -370,18 +511,12 @@ def validate_repos(
         release = release_name(repo)
         jobs += [(repo, name, release) for name in names]
     workers = max(1, min(len(jobs), 2 * (os.cpu_count() or 1)))
-    kube = f"{catalog.kube_version}.0"
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        lint_futures = [pool.submit(lint_environment, repo, name, kube) for repo, name, _ in jobs]
-        check_futures = [
-            pool.submit(check_environment, repo, name, catalog, release,
-                        kustomize_build=kustomize_build)
-            for repo, name, release in jobs
-        ]
-        lints = [future.result() for future in lint_futures]
-        results = [future.result() for future in check_futures]
-    for result, (lint_ok, lint_output) in zip(results, lints, strict=True):
-        result.lint_ok, result.lint_output = lint_ok, lint_output
+    lint_batch = max(4, min(LINT_BATCH_LIMIT, math.ceil(len(jobs) / workers)))
+    with (tempfile.TemporaryDirectory(prefix="inference-scaffolder-validate-") as tmp,
+          ThreadPoolExecutor(max_workers=workers) as pool):
+        run = _FleetRun(pool, catalog, _kustomize_modes(jobs, kustomize), Path(tmp), lint_batch)
+        run.run(_groups(jobs))
+        results = run.results(jobs)
     reports = []
     for repo in checked:
         mine = [r for (owner, _, _), r in zip(jobs, results, strict=True) if owner == repo]
@@ -396,8 +531,8 @@ def validate_repo(
     kube_version: str = DEFAULT_KUBE_VERSION,
     crd_schemas: Path | None = None,
     environments: list[str] | None = None,
-    kustomize_build: bool = True,
+    kustomize: KustomizeMode = "auto",
 ) -> ValidationReport:
     """Validate every environment of one generated repository."""
     return validate_repos([repo], kube_version=kube_version, crd_schemas=crd_schemas,
-                          environments=environments, kustomize_build=kustomize_build)[0]
+                          environments=environments, kustomize=kustomize)[0]

@@ -29,5 +29,11 @@ def _load_file_cached(path: str, mtime_ns: int, size: int) -> Any:
 
 def load_file(path: Path) -> Any:
     """A YAML file's content; a private copy, parsed once per version of the file."""
+    return copy.deepcopy(load_file_shared(path))
+
+
+def load_file_shared(path: Path) -> Any:
+    """Like ``load_file`` without the copy, for callers that only read: validating a fleet
+    asks for the same values files thousands of times and copying them was measurable."""
     stat = path.stat()
-    return copy.deepcopy(_load_file_cached(str(path.resolve()), stat.st_mtime_ns, stat.st_size))
+    return _load_file_cached(str(path.resolve()), stat.st_mtime_ns, stat.st_size)

@@ -100,17 +100,21 @@ def validate(
     directories: list[Path] = typer.Argument(..., help="Generated service repositories."),
     kube_version: str = typer.Option(DEFAULT_KUBE_VERSION, "--kube-version"),
     crd_schemas: Path | None = typer.Option(None, "--crd-schemas", help="CRD schema folder."),
+    kustomize_build: str = typer.Option(
+        "auto", "--kustomize-build",
+        help="`kubectl kustomize` per environment: always; auto = where the team changed "
+             "the Kustomization, plus one generated one per run; never = structure only."),
     skip_kustomize_build: bool = typer.Option(
-        False, "--skip-kustomize-build",
-        help="Check the Kustomizations' structure only, without `kubectl kustomize`."),
+        False, "--skip-kustomize-build", help="Same as --kustomize-build never."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """helm lint + helm template + schema checks for every environment of each repository.
 
     With several repositories, model names registered twice in one environment also fail.
     """
+    mode = "never" if skip_kustomize_build else kustomize_build
     reports = validate_repos(directories, kube_version=kube_version, crd_schemas=crd_schemas,
-                             kustomize_build=not skip_kustomize_build)
+                             kustomize=mode)  # type: ignore[arg-type]  # checked inside
     fleet = fleet_routing_problems(reports) if len(reports) > 1 else []
     ok = all(r.ok for r in reports) and not fleet
     if as_json:
