@@ -194,3 +194,14 @@ def test_command_table_matches_what_each_module_registers() -> None:
         import_module(f"inference_scaffolder.cli.{module}").register(app)
         registered = {c.name for c in app.registered_commands}
         assert registered == {k for k, v in cli.COMMANDS.items() if v == module}, module
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["new", "--bogus"], "error: No such option: --bogus (see inference-scaffolder new --help)"),
+    (["frobnicate"], "error: No such command 'frobnicate'. (see inference-scaffolder --help)"),
+])
+def test_usage_errors_are_one_line_with_exit_code_2(args: list[str], message: str) -> None:
+    done = run(CLI, *args)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [message]
+    assert "Traceback" not in done.stderr

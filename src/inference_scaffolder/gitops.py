@@ -24,6 +24,7 @@ import shlex
 import stat
 import subprocess
 import tempfile
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -343,7 +344,7 @@ def is_generated_kustomization(repo: Path, environment: str) -> bool:
 
 def check_kustomization(
     repo: Path, environment: str, catalog: SchemaCatalog, *, build: KustomizeMode = "always",
-    helm_output: str | None = None,
+    helm_output: str | None = None, started: Future[KustomizeBuild] | None = None,
 ) -> ObjectResult:
     """Structure of the environment's Kustomization, then a real ``kubectl kustomize``.
 
@@ -352,6 +353,7 @@ def check_kustomization(
     every object it produces is schema-checked instead. ``build="auto"`` skips the build of
     a Kustomization in the generated form: with the structure checked above, it is that
     ``helm template`` by construction (validate still builds one such per run for real).
+    ``started`` is the build when validate already started it, beside the helm renders.
     """
     path = kustomization_path(repo, environment)
     result = ObjectResult(KUSTOMIZE_API_VERSION, "Kustomization", environment,
@@ -367,7 +369,7 @@ def check_kustomization(
     kubectl = find_kubectl()
     if result.errors or kubectl is None:
         return result
-    built = kustomize_build(kubectl, path.parent)
+    built = started.result() if started is not None else kustomize_build(kubectl, path.parent)
     if not built.ok:
         result.errors.append(f"kubectl kustomize --enable-helm failed: {built.error}")
     elif set(data) <= _GENERATED_KEYS:
@@ -416,11 +418,11 @@ def check_application(repo: Path, environment: str, catalog: SchemaCatalog) -> O
 
 def gitops_objects(
     repo: Path, environment: str, catalog: SchemaCatalog, *, build: KustomizeMode = "always",
-    helm_output: str | None = None,
+    helm_output: str | None = None, started: Future[KustomizeBuild] | None = None,
 ) -> list[ObjectResult]:
     """The GitOps files' results, appended to an environment's objects by ``validate``."""
     return [check_kustomization(repo, environment, catalog, build=build,
-                               helm_output=helm_output),
+                               helm_output=helm_output, started=started),
             check_application(repo, environment, catalog)]
 
 

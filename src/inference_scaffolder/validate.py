@@ -304,18 +304,22 @@ def render_environment(repo: Path, environment: str, release: str, kube: str) ->
 
 def check_environment(
     repo: Path, environment: str, catalog: SchemaCatalog, release: str,
-    *, kustomize: KustomizeMode = "always",
+    *, kustomize: KustomizeMode = "always", started: Future[Any] | None = None,
 ) -> EnvironmentResult:
     """Render and check one environment (the unbatched path)."""
     rendered = render_environment(repo, environment, release, f"{catalog.kube_version}.0")
-    return check_rendered(repo, environment, catalog, rendered, kustomize=kustomize)
+    return check_rendered(repo, environment, catalog, rendered, kustomize=kustomize,
+                          started=started)
 
 
 def check_rendered(
     repo: Path, environment: str, catalog: SchemaCatalog, rendered: EnvironmentRender,
-    *, kustomize: KustomizeMode = "always",
+    *, kustomize: KustomizeMode = "always", started: Future[Any] | None = None,
 ) -> EnvironmentResult:
-    """Schema-check one environment's render, then its routing and GitOps wiring."""
+    """Schema-check one environment's render, then its routing and GitOps wiring.
+
+    ``started``: the environment's ``kubectl kustomize`` build, when validate started it
+    beside the helm renders."""
     result = EnvironmentResult(environment)
     if not rendered.ok:
         result.render_error = rendered.error
@@ -326,7 +330,7 @@ def check_rendered(
     from inference_scaffolder.gitops import gitops_objects  # gitops imports this module
 
     result.objects += gitops_objects(repo, environment, catalog, build=kustomize,
-                                     helm_output=rendered.stdout)
+                                     helm_output=rendered.stdout, started=started)
     result.objects += capacity_results(repo, environment, result.rendered)
     return result
 
@@ -414,8 +418,23 @@ class _FleetRun:
         self.lints: dict[tuple[Path, str], Future[tuple[bool, str]]] = {}
         self.lint_chunks: list[tuple[list[tuple[Path, str]], Future]] = []
         self.pending_lint: list[tuple[tuple[Path, str], Path]] = []
+        self.builds: dict[tuple[Path, str], Future] = {}
+
+    def _start_kustomize_builds(self) -> None:
+        """Start the real Kustomize builds first: they do not need the helm renders, and
+        submitted before every check that waits for them, they cannot starve the pool."""
+        from inference_scaffolder.gitops import find_kubectl, kustomization_path, kustomize_build
+
+        kubectl = find_kubectl()
+        if kubectl is None:
+            return
+        for (repo, env), mode in self.modes.items():
+            if mode == "always":
+                self.builds[(repo, env)] = self.pool.submit(
+                    kustomize_build, kubectl, kustomization_path(repo, env).parent)
 
     def run(self, groups: list[tuple[Path, str, str, list[str]]]) -> None:
+        self._start_kustomize_builds()
         renders: dict[Future, tuple[Path, str, list[str]]] = {}
         for repo, release, namespace, envs in groups:
             if len(envs) > 1:
@@ -432,7 +451,7 @@ class _FleetRun:
             for env, rendered in outcome.items():
                 self.checks[(repo, env)] = self.pool.submit(
                     check_rendered, repo, env, self.catalog, rendered,
-                    kustomize=self.modes[(repo, env)])
+                    kustomize=self.modes[(repo, env)], started=self.builds.get((repo, env)))
                 self.pending_lint.append(((repo, env), rendered.lint_chart))
                 if len(self.pending_lint) >= self.lint_batch:
                     self._flush_lints()
@@ -451,7 +470,7 @@ class _FleetRun:
             self.lints[(repo, env)] = self.pool.submit(lint_environment, repo, env, self.kube)
             self.checks[(repo, env)] = self.pool.submit(
                 check_environment, repo, env, self.catalog, release,
-                kustomize=self.modes[(repo, env)])
+                kustomize=self.modes[(repo, env)], started=self.builds.get((repo, env)))
 
     def _flush_lints(self) -> None:
         if not self.pending_lint:
@@ -510,7 +529,8 @@ def validate_repos(
             raise UserError("DIR", f"{repo} has no environments/<env>/values.yaml")
         release = release_name(repo)
         jobs += [(repo, name, release) for name in names]
-    workers = max(1, min(len(jobs), 2 * (os.cpu_count() or 1)))
+    # Threads mostly wait for helm and kubectl; even one environment has three processes.
+    workers = max(4, 2 * (os.cpu_count() or 1))
     lint_batch = max(4, min(LINT_BATCH_LIMIT, math.ceil(len(jobs) / workers)))
     with (tempfile.TemporaryDirectory(prefix="inference-scaffolder-validate-") as tmp,
           ThreadPoolExecutor(max_workers=workers) as pool):

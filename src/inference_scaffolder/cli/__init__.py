@@ -69,6 +69,15 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def _click_exception_type() -> type[Exception]:
+    """The base of the usage errors the app raises.
+
+    typer 0.26+ carries its own copy of click, whose exceptions do not derive from the
+    ``click`` package's; ``typer.BadParameter`` derives from whichever one typer uses.
+    """
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: maps user errors to one line and exit code 2."""
     _register_commands(argv)
@@ -87,10 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo("error: aborted", err=True)
         return 130
     except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
+        if isinstance(exc, _click_exception_type()):
+            context = getattr(exc, "ctx", None)
+            hint = f" (see {context.command_path} --help)" if context is not None else ""
+            typer.echo(f"error: {' '.join(exc.format_message().split())}{hint}", err=True)
             return 2
         raise
     return returned if isinstance(returned, int) else 0
