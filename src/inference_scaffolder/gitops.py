@@ -238,11 +238,12 @@ def _object_names(canonical: list[str]) -> set[str]:
 
 
 def _load_yaml(path: Path, errors: list[str]) -> dict[str, Any]:
+    """The file's mapping (shared with other readers: do not modify), or why there is none."""
     if not path.is_file():
         errors.append(f"missing {path.name}")
         return {}
     try:
-        data = yamlio.load(path.read_text(encoding="utf-8"))
+        data = yamlio.load_file_shared(path)
     except yaml.YAMLError as exc:
         errors.append(f"not valid YAML: {' '.join(str(exc).split())}")
         return {}

@@ -478,7 +478,8 @@ class _FleetRun:
         keys = [key for key, _ in self.pending_lint]
         charts = [chart for _, chart in self.pending_lint]
         shown = {chart: str(repo / "chart") for (repo, _), chart in self.pending_lint}
-        self.lint_chunks.append((keys, self.pool.submit(lint_charts, charts, self.kube, shown)))
+        self.lint_chunks.append((keys, self.pool.submit(lint_charts, charts, self.kube, shown,
+                                                        values_validated=True)))
         self.pending_lint = []
 
     def results(self, jobs: list[Job]) -> list[EnvironmentResult]:

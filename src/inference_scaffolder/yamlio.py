@@ -8,6 +8,7 @@ PyYAML was built with it, and remembers parsed files until they change on disk.
 from __future__ import annotations
 
 import copy
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -36,4 +37,4 @@ def load_file_shared(path: Path) -> Any:
     """Like ``load_file`` without the copy, for callers that only read: validating a fleet
     asks for the same values files thousands of times and copying them was measurable."""
     stat = path.stat()
-    return _load_file_cached(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    return _load_file_cached(os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
