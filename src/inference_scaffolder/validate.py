@@ -532,7 +532,8 @@ def validate_repos(
         jobs += [(repo, name, release) for name in names]
     # Threads mostly wait for helm and kubectl; even one environment has three processes.
     workers = max(4, 2 * (os.cpu_count() or 1))
-    lint_batch = max(4, min(LINT_BATCH_LIMIT, math.ceil(len(jobs) / workers)))
+    # Enough lint processes to keep every core busy, each taking as many charts as it can.
+    lint_batch = max(1, min(LINT_BATCH_LIMIT, math.ceil(len(jobs) / (os.cpu_count() or 1))))
     with (tempfile.TemporaryDirectory(prefix="inference-scaffolder-validate-") as tmp,
           ThreadPoolExecutor(max_workers=workers) as pool):
         run = _FleetRun(pool, catalog, _kustomize_modes(jobs, kustomize), Path(tmp), lint_batch)
