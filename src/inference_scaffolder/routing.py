@@ -557,13 +557,17 @@ def find_duplicate_registrations(
 
 def _render_environment(repo: Path, environment: str, release: str) -> tuple[list[Manifest],
                                                                              str]:
-    from inference_scaffolder.tools import run_helm
-    from inference_scaffolder.validate import parse_rendered
+    """The environment rendered exactly as ``validate`` renders it (namespace, Kubernetes
+    version), as objects, or the render error."""
+    from inference_scaffolder.validate import (
+        DEFAULT_KUBE_VERSION,
+        parse_rendered,
+        render_environment,
+    )
 
-    rendered = run_helm(["template", release, str(repo / "chart"), "-f",
-                         str(repo / "environments" / environment / "values.yaml")])
+    rendered = render_environment(repo, environment, release, f"{DEFAULT_KUBE_VERSION}.0")
     if not rendered.ok:
-        return [], " ".join(rendered.stderr.split())
+        return [], rendered.error
     return [d for d, _ in parse_rendered(rendered.stdout)], ""
 
 
