@@ -39,7 +39,7 @@ from inference_scaffolder.answers import (
 )
 from inference_scaffolder.chart import engine_defaults
 from inference_scaffolder.errors import UserError
-from inference_scaffolder.go_yaml import reads_as_string
+from inference_scaffolder.go_yaml import NON_STRING_NAME_PATTERN, reads_as_string
 from inference_scaffolder.render import generate
 
 CLI = str(Path(sys.executable).with_name("inference-scaffolder"))
@@ -379,3 +379,27 @@ def test_cli_refuses_invalid_answers_with_one_line(case: tuple[dict[str, Any], s
     assert re.match(rf"error: {re.escape(key)}[\[.:]", lines[0]), (key, lines[0])
     assert not (work / "out").exists()
 
+
+
+NAME_ALPHABETS = {
+    "kubernetes name": ("abcdefghijklmnopqrstuvwxyz0123456789-", r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"),
+    "environment variable": ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_",
+                             r"[A-Za-z_][A-Za-z0-9_]*"),
+}
+
+
+@pytest.mark.parametrize("alphabet", sorted(NAME_ALPHABETS))
+@settings(max_examples=400, deadline=None)
+@given(data=st.data())
+def test_the_schema_name_rule_is_the_yaml_reader_rule(alphabet: str, data: st.DataObject) -> None:
+    """The answers schema (and so the Backstage form) refuses exactly the names a YAML reader
+    would not read as text; names are drawn biased toward the tricky shapes."""
+    characters, name_pattern = NAME_ALPHABETS[alphabet]
+    tricky = st.sampled_from(["y", "N", "yes", "Off", "NULL", "true", "0x1f", "0o17", "0b10",
+                              "1e3", "1e-3", "12", "007", "1_000", "2024-01-31", "0bad", "e3",
+                              "yes-no", "on1", "nul", "Yes_", "x1e3"])
+    name = data.draw(st.one_of(tricky, st.text(characters, min_size=1, max_size=10)))
+    if not re.fullmatch(name_pattern, name):
+        return
+    schema_refuses = re.match(NON_STRING_NAME_PATTERN, name) is not None
+    assert schema_refuses == (not reads_as_string(name)), name

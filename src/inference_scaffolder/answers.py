@@ -22,7 +22,7 @@ import yaml
 
 from inference_scaffolder.chart import values_schema
 from inference_scaffolder.errors import UserError
-from inference_scaffolder.go_yaml import reads_as_string
+from inference_scaffolder.go_yaml import NON_STRING_NAME_PATTERN
 
 ENVIRONMENT_ORDER = ("dev", "syst", "uat", "prod")
 ENGINES = ("tgi", "vllm")
@@ -391,10 +391,26 @@ def _inline_refs(node: Any) -> Any:
     return node
 
 
+# Answers that become Kubernetes names or environment-variable names, written unquoted.
+_NAME_SCHEMA_PATHS = {
+    **{key: () for key in PLAIN_NAME_ANSWERS},
+    "environment_variables": ("items", "properties", "name"),
+    "extra_secrets": ("items", "properties", "name"),
+}
+_NOT_YAML_NON_STRING = {"pattern": NON_STRING_NAME_PATTERN}
+
+
 def _field_schema(answer: AnswerField) -> dict[str, Any]:
     base = _values_subschema(answer.values_path) if answer.values_path else {}
     own = _inline_refs(copy.deepcopy(dict(answer.schema)))
     merged = {**base, **own}
+    if answer.key in _NAME_SCHEMA_PATHS:
+        # Names such as "y", "on", "1e3" or "null" fit the name patterns, but Helm and kubectl
+        # read them unquoted as booleans, numbers or null, and the manifest breaks.
+        name_schema = merged
+        for step in _NAME_SCHEMA_PATHS[answer.key]:
+            name_schema = name_schema[step]
+        name_schema["not"] = dict(_NOT_YAML_NON_STRING)
     merged["title"] = answer.title
     merged["description"] = answer.help
     merged["default"] = copy.deepcopy(answer.default)
@@ -715,6 +731,9 @@ def _schema_error_to_user_error(error: jsonschema.ValidationError) -> UserError:
         return UserError(name, f"is not an answer (known: {', '.join(FIELDS_BY_KEY)})")
     answer = FIELDS_BY_KEY.get(key)
     where = key + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path[1:])
+    if error.validator == "not" and error.validator_value == _NOT_YAML_NON_STRING:
+        return UserError(where, f"{error.instance!r} reads as a boolean, number or null in "
+                                "YAML, so Kubernetes tools would not see a name; choose another")
     if answer is not None and len(path) == 1 and answer.rule:
         return UserError(where, f"{answer.rule} (got {_describe_value(error.instance)})")
     return UserError(where, f"{_plain_rule(error)} (got {_describe_value(error.instance)})")
@@ -734,19 +753,6 @@ def _plain_rule(error: jsonschema.ValidationError) -> str:
         "maxItems": f"must have at most {expected} entries",
     }
     return texts.get(v, error.message)
-
-
-def _check_names_read_as_text(answers: Answers) -> None:
-    """Names such as ``y``, ``on``, ``1e3`` or ``null`` pass the name patterns, but YAML tools
-    (Helm, kubectl) read them unquoted as booleans, numbers or null, and the manifest breaks."""
-    named = [(key, answers[key]) for key in PLAIN_NAME_ANSWERS]
-    named += [(f"{key}[{index}].name", entry["name"])
-              for key in ("environment_variables", "extra_secrets")
-              for index, entry in enumerate(answers[key])]
-    for where, name in named:
-        if not reads_as_string(name):
-            raise UserError(where, f"{name!r} reads as a boolean, number or null in YAML, "
-                                   "so Kubernetes tools would not see a name; choose another")
 
 
 def _check_cross_field_rules(answers: Answers) -> None:
@@ -836,7 +842,6 @@ def validate_answers(raw: Mapping[str, Any]) -> Answers:
     errors = sorted(_validator().iter_errors(answers), key=_error_order)
     if errors:
         raise _schema_error_to_user_error(errors[0])
-    _check_names_read_as_text(answers)
     _check_cross_field_rules(answers)
     return answers
 

@@ -42,6 +42,17 @@ def safe_dump(data: Any, **options: Any) -> str:
     return yaml.dump(data, Dumper=GoSafeDumper, **options)
 
 
+# The same rule as JSON Schema, for names (letters, digits, "-" and "_"): those a YAML reader
+# takes for a boolean, null, number or date. The answers schema forbids them, so Backstage's
+# form refuses a service called "y" as the CLI does; tests check it agrees with
+# ``reads_as_string`` over that alphabet.
+NON_STRING_NAME_PATTERN = (
+    "^(?:[yYnN]|yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF"
+    "|null|Null|NULL|[0-9][0-9_]*(?:[eE]-?[0-9_]+)?|0[bBoOxX][0-9a-fA-F_]+"
+    "|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?)$"
+)
+
+
 def reads_as_string(text: str) -> bool:
     """Whether ``text`` written as a plain scalar is a string for PyYAML and go-yaml v2."""
     return GoSafeDumper(io.StringIO()).resolve(yaml.ScalarNode, text, (True, False)) == STR_TAG
