@@ -19,7 +19,6 @@ with ``chart/Chart.yaml`` so it cannot drift into a lie.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import stat
 import subprocess
@@ -35,7 +34,7 @@ import yaml
 from inference_scaffolder import yamlio
 from inference_scaffolder.answers import Answers, repo_slug
 from inference_scaffolder.go_yaml import safe_dump
-from inference_scaffolder.tools import find_helm, find_tool, run_helm
+from inference_scaffolder.tools import find_helm, find_tool, run_helm, short_go_run_env
 from inference_scaffolder.validate import (
     KustomizeMode,
     ObjectResult,
@@ -209,7 +208,7 @@ def kustomize_build(kubectl: str, directory: Path) -> KustomizeBuild:
     """``kubectl kustomize --enable-helm DIR``, offline, with a throw-away helm home."""
     with tempfile.TemporaryDirectory(prefix="kustomize-") as tmp:
         helm = _helm_command_for_kustomize(Path(tmp))
-        env = {**os.environ, "HELM_CACHE_HOME": tmp, "HELM_CONFIG_HOME": tmp,
+        env = {**short_go_run_env(), "HELM_CACHE_HOME": tmp, "HELM_CONFIG_HOME": tmp,
                "HELM_DATA_HOME": tmp}
         try:
             done = subprocess.run(

@@ -53,6 +53,16 @@ def find_helm() -> str:
     return helm
 
 
+def short_go_run_env() -> dict[str, str]:
+    """The environment for a helm or kubectl run of a fraction of a second.
+
+    A lazier Go garbage collector saves a fifth to a third of such a run's CPU time for
+    <100 MB more memory (measured with helm 4.1: GOGC=800 beat 100, 400 and 1600). A GOGC the
+    caller set wins.
+    """
+    return {"GOGC": "800", **os.environ}
+
+
 @dataclass(frozen=True)
 class CommandResult:
     args: list[str]
@@ -69,10 +79,7 @@ def run_helm(args: list[str], *, timeout: float = 120.0) -> CommandResult:
     """Run helm with a clean, offline-friendly environment and capture its output."""
     command = [find_helm(), *args]
     env = {
-        # A helm run lives for a fraction of a second: a lazier Go garbage collector saves
-        # ~15% of its CPU time (see benchmarks/), unless the caller chose a GOGC.
-        "GOGC": "400",
-        **os.environ,
+        **short_go_run_env(),
         "HELM_CACHE_HOME": os.environ.get("HELM_CACHE_HOME", str(_helm_home() / "cache")),
         "HELM_CONFIG_HOME": os.environ.get("HELM_CONFIG_HOME", str(_helm_home() / "config")),
         "HELM_DATA_HOME": os.environ.get("HELM_DATA_HOME", str(_helm_home() / "data")),
