@@ -36,6 +36,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -83,7 +84,7 @@ def _values_nestable(values_file: Path) -> bool:
     if re.search(r"^(---|\.\.\.|%)", text, flags=re.MULTILINE) or "\t" in text:
         return False
     try:
-        data = yamlio.load(text)
+        data = yamlio.load_file_shared(values_file)
     except yaml.YAMLError:
         return False
     return data is None or isinstance(data, dict)
@@ -98,7 +99,7 @@ def _nested_values(chart_name: str, values_files: list[Path]) -> str:
     parts = []
     for index, path in enumerate(values_files):
         body = path.read_text(encoding="utf-8")
-        has_content = yamlio.load(body) is not None
+        has_content = yamlio.load_file_shared(path) is not None
         parts.append(f"env-{index}:\n  {json.dumps(chart_name)}:"
                      + ("\n" + "".join(f"    {line}\n" if line.strip() else "\n"
                                        for line in body.splitlines())
@@ -113,10 +114,10 @@ def _defines_global(chart_dir: Path, values_files: list[Path]) -> bool:
 
 
 def build_umbrella(
-    chart_dir: Path, values_files: list[Path], workdir: Path
+    chart_dir: Path, chart: dict[str, Any], values_files: list[Path], workdir: Path
 ) -> Path:
-    """Write the umbrella chart for these environments of one chart (see module docstring)."""
-    chart = yamlio.load_file_shared(chart_dir / "Chart.yaml")
+    """Write the umbrella chart for these environments of one chart (see module docstring);
+    ``chart`` is its Chart.yaml."""
     name = str(chart["name"])
     umbrella = workdir / UMBRELLA
     wrappers = [f"env-{index}" for index in range(len(values_files))]
@@ -155,14 +156,27 @@ def _link_chart(chart_dir: Path, target: Path) -> None:
             (target / entry.name).symlink_to(entry.absolute())
 
 
+def rendered_documents(stdout: str) -> list[tuple[str, str]]:
+    """``helm template`` output as (source template, document text without its
+    ``# Source:`` line) pairs; a document without that line keeps the previous source."""
+    documents = []
+    source = ""
+    for chunk in re.split(r"^---\s*$", stdout, flags=re.MULTILINE):
+        match = re.search(r"^# Source: (.+)$\n?", chunk, flags=re.MULTILINE)
+        if match:
+            source = match[1].strip()
+            chunk = chunk[:match.start()] + chunk[match.end():]
+        documents.append((source, chunk))
+    return documents
+
+
 def _split_by_wrapper(stdout: str) -> dict[str, list[tuple[str, str]]]:
     """Rendered documents per wrapper, as (source path inside the wrapper, document text)."""
     out: dict[str, list[tuple[str, str]]] = {}
-    for chunk in re.split(r"^---\s*$", stdout, flags=re.MULTILINE):
-        match = re.search(rf"^# Source: {UMBRELLA}/charts/(env-\d+)/(.+)$", chunk, re.MULTILINE)
-        if match:
-            body = chunk[match.end():].lstrip("\n")
-            out.setdefault(match[1], []).append((match[2].strip(), body))
+    for source, body in rendered_documents(stdout):
+        match = re.fullmatch(rf"{UMBRELLA}/charts/(env-\d+)/(.+)", source)
+        if match and body.strip():
+            out.setdefault(match[1], []).append((match[2], body.lstrip("\n")))
     return out
 
 
@@ -175,13 +189,13 @@ def render_batch(
     files = list(environments.values())
     if not all(_values_nestable(f) for f in files):
         return None
-    umbrella = build_umbrella(chart_dir, files, workdir)
+    chart = yamlio.load_file_shared(chart_dir / "Chart.yaml")
+    umbrella = build_umbrella(chart_dir, chart, files, workdir)
     rendered = run_helm(["template", release, str(umbrella), "--kube-version", kube,
                          "--namespace", namespace or "default"])
     if not rendered.ok:
         return None
     by_wrapper = _split_by_wrapper(rendered.stdout)
-    name = yamlio.load_file_shared(chart_dir / "Chart.yaml")["name"]
     results = {}
     for index, environment in enumerate(environments):
         wrapper = f"env-{index}"
@@ -193,7 +207,7 @@ def render_batch(
                 documents.append(f"---\n# Source: {source.removeprefix('charts/')}\n{body}")
         if computed is None:
             return None
-        copy = umbrella / "charts" / wrapper / "charts" / str(name)
+        copy = umbrella / "charts" / wrapper / "charts" / str(chart["name"])
         (copy / "values.yaml").write_text(computed, encoding="utf-8")
         results[environment] = EnvironmentRender(True, "".join(documents), lint_chart=copy)
     return results

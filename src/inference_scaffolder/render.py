@@ -99,9 +99,8 @@ _IDENTITY_ENV = {
 
 def _git(project_dir: Path, *args: str, stdin: str | None = None) -> str:
     """Run one git command in ``project_dir``; a failure carries git's own message."""
-    executable = os.environ.get("GIT_PYTHON_GIT_EXECUTABLE") or "git"  # as GitPython does
     done = subprocess.run(
-        [executable, *args],
+        ["git", *args],
         cwd=project_dir,
         env={**os.environ, **_IDENTITY_ENV},
         input=stdin,

@@ -30,6 +30,7 @@ from inference_scaffolder.helm_batch import (
     chart_is_batchable,
     lint_charts,
     render_batch,
+    rendered_documents,
 )
 from inference_scaffolder.paths import find_upwards, source_checkout_root
 from inference_scaffolder.routing import routing_results
@@ -248,12 +249,8 @@ def validate_manifests(
 def parse_rendered(stdout: str) -> list[tuple[dict[str, Any], str]]:
     """Split ``helm template`` output into (object, source template) pairs."""
     docs = []
-    source = ""
-    for chunk in re.split(r"^---\s*$", stdout, flags=re.MULTILINE):
-        match = re.search(r"^# Source: (.+)$", chunk, flags=re.MULTILINE)
-        if match:
-            source = match.group(1).strip()
-        data = yamlio.load(chunk)
+    for source, text in rendered_documents(stdout):
+        data = yamlio.load(text)
         if isinstance(data, dict):
             docs.append((data, source))
     return docs
