@@ -33,8 +33,8 @@ CLI = str(BIN / "inference-scaffolder")
 EXAMPLE = ROOT / "examples" / "tgi-tinyllama.yaml"
 sys.path.insert(0, str(ROOT / "src"))
 
+from inference_scaffolder.checks.manifests import default_crd_schema_dir  # noqa: E402
 from inference_scaffolder.tools import find_helm  # noqa: E402
-from inference_scaffolder.validate import default_crd_schema_dir  # noqa: E402
 
 
 def median_seconds(action: Callable[[], object], repeats: int) -> float:
@@ -123,7 +123,7 @@ def time_new(workdir: Path, environments: str, repeats: int) -> float:
 def build_fleet(workdir: Path, size: int) -> list[Path]:
     """``size`` distinct services, generated once without validation (that is measured)."""
     from inference_scaffolder.answers import collect_answers
-    from inference_scaffolder.render import generate
+    from inference_scaffolder.generation.generate import generate
 
     fleet_dir = workdir / f"fleet-{size}"
     repos = []
@@ -150,7 +150,7 @@ def time_schema_pr(workdir: Path, repeats: int) -> dict[str, float]:
     sys.path.insert(0, str(ROOT / "tests"))
     from schema_repo_fixture import checkout, make_bare_repo
 
-    from inference_scaffolder.typescript import find_tsc
+    from inference_scaffolder.platform_pr.typescript import find_tsc
 
     no_tsc = workdir / "no-tsc"
     no_tsc.write_text("#!/bin/sh\nexit 0\n")

@@ -9,7 +9,7 @@ import pytest
 from common import EXAMPLES
 
 from inference_scaffolder.answers import collect_answers
-from inference_scaffolder.render import GenerationResult, generate
+from inference_scaffolder.generation.generate import GenerationResult, generate
 
 
 @pytest.fixture(scope="session")

@@ -44,6 +44,15 @@ def find_tool(name: str, env_var: str) -> str | None:
     return None
 
 
+KUBECTL_ENV = "INFERENCE_SCAFFOLDER_KUBECTL"
+
+
+@cache
+def find_kubectl() -> str | None:
+    """kubectl (which embeds kustomize): $INFERENCE_SCAFFOLDER_KUBECTL, PATH, project tools."""
+    return find_tool("kubectl", KUBECTL_ENV)
+
+
 @cache
 def find_helm() -> str:
     """Path of the helm binary; a clear error when there is none."""

@@ -1,4 +1,7 @@
-"""Fast, safe YAML reading for the validation hot path.
+"""YAML reading and round-tripping.
+
+Fast, safe reading for the validation hot path, and ruamel's round-trip loader for edits
+that must keep a user's comments and quotes (promote, update).
 
 Validating a fleet parses thousands of rendered documents and re-reads the same values
 files; the pure-Python loader dominated that time. This uses libyaml's safe loader when
@@ -11,9 +14,12 @@ import copy
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
 
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -38,3 +44,13 @@ def load_file_shared(path: Path) -> Any:
     asks for the same values files thousands of times and copying them was measurable."""
     stat = path.stat()
     return _load_file_cached(os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
+
+
+def round_trip_yaml() -> YAML:
+    """A ruamel loader/dumper that keeps comments, quotes and the generated layout."""
+    from ruamel.yaml import YAML  # only the editing commands pay for ruamel's import
+
+    ruamel = YAML()
+    ruamel.preserve_quotes = True
+    ruamel.width = 4096  # never re-wrap a user's long lines
+    return ruamel

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from inference_scaffolder.capacity import (
+from inference_scaffolder.checks.capacity import (
     ENGINES,
     CapacityEstimate,
     default_dtype,

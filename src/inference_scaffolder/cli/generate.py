@@ -10,10 +10,14 @@ from rich.console import Console
 from rich.table import Table
 
 from inference_scaffolder.answers import answers_json_schema, collect_answers
+from inference_scaffolder.checks.routing import fleet_routing_problems
+from inference_scaffolder.checks.validate import (
+    DEFAULT_KUBE_VERSION,
+    ValidationReport,
+    validate_repos,
+)
 from inference_scaffolder.errors import ValidationFailed
-from inference_scaffolder.render import generate
-from inference_scaffolder.routing import fleet_routing_problems
-from inference_scaffolder.validate import DEFAULT_KUBE_VERSION, ValidationReport, validate_repos
+from inference_scaffolder.generation.generate import generate
 
 _err = Console(stderr=True)
 

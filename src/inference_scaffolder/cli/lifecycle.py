@@ -7,13 +7,21 @@ from pathlib import Path
 
 import typer
 
+from inference_scaffolder.checks.validate import DEFAULT_KUBE_VERSION
 from inference_scaffolder.errors import UserError
-from inference_scaffolder.history import HistoryEntry, environment_history
-from inference_scaffolder.promote import (
+from inference_scaffolder.lifecycle.history import HistoryEntry, environment_history
+from inference_scaffolder.lifecycle.promote import (
     PromotionResult,
     ValidationOptions,
     open_repository,
     promote,
+)
+from inference_scaffolder.lifecycle.update import (
+    DirectoryTemplate,
+    TemplateSource,
+    UpdateResult,
+    template_for_version,
+    update_repository,
 )
 from inference_scaffolder.publish import (
     DEFAULT_GITHUB_API,
@@ -22,14 +30,6 @@ from inference_scaffolder.publish import (
     PublisherKind,
     make_publisher,
 )
-from inference_scaffolder.update import (
-    DirectoryTemplate,
-    TemplateSource,
-    UpdateResult,
-    template_for_version,
-    update_repository,
-)
-from inference_scaffolder.validate import DEFAULT_KUBE_VERSION
 
 
 def _echo_json(data: object) -> None:
@@ -157,7 +157,7 @@ def _print_update(result: UpdateResult) -> None:
 
 
 def _recorded_version(directory: Path) -> str:
-    from inference_scaffolder.service_files import read_answers_record
+    from inference_scaffolder.service.files import read_answers_record
 
     return str(read_answers_record(directory.resolve()).get("template_version", ""))
 

@@ -6,6 +6,13 @@ import json
 
 import typer
 
+from inference_scaffolder.platform_pr.pull_request import (
+    DEFAULT_BASE,
+    DEFAULT_BRANCH,
+    SchemaPrOptions,
+    SchemaPrResult,
+    run_schema_pr,
+)
 from inference_scaffolder.publish import (
     DEFAULT_GITHUB_API,
     DEFAULT_TOKEN_ENV,
@@ -13,13 +20,6 @@ from inference_scaffolder.publish import (
     PublisherKind,
     make_publisher,
     normalize_repo_argument,
-)
-from inference_scaffolder.schema_pr import (
-    DEFAULT_BASE,
-    DEFAULT_BRANCH,
-    SchemaPrOptions,
-    SchemaPrResult,
-    run_schema_pr,
 )
 
 

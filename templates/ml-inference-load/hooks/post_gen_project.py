@@ -6,6 +6,6 @@ from pathlib import Path
 
 CONTEXT = json.loads(r'''{{ cookiecutter | tojson }}''')
 
-from inference_scaffolder.cookiecutter_hooks import post_generate  # noqa: E402
+from inference_scaffolder.generation.hooks import post_generate  # noqa: E402
 
 sys.exit(post_generate(CONTEXT, Path.cwd()))

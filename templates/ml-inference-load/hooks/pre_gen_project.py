@@ -8,7 +8,7 @@ import sys
 CONTEXT = json.loads(r'''{{ cookiecutter | tojson }}''')
 
 try:
-    from inference_scaffolder.cookiecutter_hooks import pre_generate
+    from inference_scaffolder.generation.hooks import pre_generate
 except ImportError:
     print(
         "error: inference-scaffolder is not installed in the Python running cookiecutter "

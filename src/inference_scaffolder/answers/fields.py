@@ -1,0 +1,387 @@
+"""Every answer, declared once: its title, page, help, default and where its rules come from.
+
+Where an answer becomes a chart value its rules are not written here: ``values_path`` points
+into the chart's values JSON Schema (see :mod:`inference_scaffolder.answers.schema`).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+ENVIRONMENT_ORDER = ("dev", "syst", "uat", "prod")
+ENGINES = ("tgi", "vllm")
+GPU_TYPES = ("", "L4", "A10G", "A100-40", "A100-80", "H100-80", "H200-141")
+TEMPLATE_DELIMITERS = ("{{", "}}", "{%", "%}", "{#", "#}")
+# Variables the chart derives from the model and gpu answers; setting them again would
+# silently fight the engine configuration.
+RESERVED_ENV_NAMES = frozenset(
+    {
+        "PORT",
+        "MODEL_ID",
+        "REVISION",
+        "MAX_INPUT_TOKENS",
+        "MAX_INPUT_LENGTH",
+        "MAX_TOTAL_TOKENS",
+        "NUM_SHARD",
+        "HF_HOME",
+        "HUGGINGFACE_HUB_CACHE",
+    }
+)
+# Variables that carry credentials: only ever from Vault (extra_secrets), never a plain value.
+CREDENTIAL_ENV_NAMES = frozenset({"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_API_TOKEN",
+                                  "VLLM_API_KEY"})
+MAX_ANSWER_LENGTH = 4096
+# Answers the chart writes unquoted as Kubernetes names (as charts do), with the env names.
+PLAIN_NAME_ANSWERS = ("service_name", "service_catalog", "namespace", "secret_store")
+# Far above any valid answers file (128 variables of 4096 characters, JSON-escaped), far
+# below what would keep the YAML parser busy for minutes or exhaust memory (/dev/zero).
+MAX_ANSWERS_FILE_BYTES = 8 * 1024 * 1024
+# Characters the deployment path cannot carry: kustomize (Argo CD's renderer) refuses DEL, the
+# C1 controls and U+FFFE/U+FFFF, and turns U+0085 into a space; a lone surrogate cannot even
+# be written as UTF-8.
+UNCARRIED_CHARACTER = re.compile("[\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+
+Answers = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AnswerField:
+    """One answer: its form metadata, its default and where its rules come from."""
+
+    key: str
+    title: str
+    page: str
+    help: str
+    default: Any = None
+    required: bool = False
+    values_path: str | None = None  # JSON pointer into the values schema's properties
+    schema: Mapping[str, Any] = field(default_factory=dict)  # own rules, or overrides
+    rule: str = ""  # the rule in words, for error messages
+    ui: Mapping[str, Any] = field(default_factory=dict)
+
+
+_DNS_LABEL_RULE = (
+    "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a "
+    "letter or digit"
+)
+_ENV_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
+
+ANSWER_FIELDS: tuple[AnswerField, ...] = (
+    # --- Service -------------------------------------------------------------------------
+    AnswerField(
+        "service_name", "Service name", "Service",
+        "Name of the service, its repository and every Kubernetes object it creates.",
+        default="", required=True, values_path="serviceName",
+        rule=_DNS_LABEL_RULE + ", at most 53 characters",
+        ui={"ui:autofocus": True},
+    ),
+    AnswerField(
+        "description", "Description", "Service",
+        "One sentence on what this service is for; shown in the catalog.",
+        default="Serves a Hugging Face model over an OpenAI-compatible HTTP API.",
+        schema={"type": "string", "minLength": 1, "maxLength": 300,
+                "pattern": "^[^\\n\\r\\t]*$"},
+        rule="must be one line of at most 300 characters",
+    ),
+    AnswerField(
+        "owner", "Owner", "Service",
+        "Backstage group (or user) that owns the service, as an entity reference.",
+        default="group:default/ml-platform", required=True,
+        schema={"type": "string", "maxLength": 253,
+                "pattern": "^((group|user):)?([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?"
+                           "[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"},
+        rule="must be a Backstage entity reference such as group:default/ml-platform",
+        ui={"ui:field": "OwnerPicker",
+            "ui:options": {"catalogFilter": [{"kind": ["Group", "User"]}]}},
+    ),
+    AnswerField(
+        "system", "System", "Service",
+        "Backstage system the service belongs to.",
+        default="ml-inference", required=True,
+        schema={"type": "string", "maxLength": 253,
+                "pattern": "^(system:)?([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?"
+                           "[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"},
+        rule="must be a Backstage system name or reference such as system:default/ml-inference",
+        ui={"ui:field": "EntityPicker", "ui:options": {"catalogFilter": [{"kind": "System"}]}},
+    ),
+    AnswerField(
+        "service_catalog", "Service catalog", "Service",
+        "Service catalog the workload is filed under (the platform's `catalog` label).",
+        default="ml-inference", required=True, values_path="serviceCatalog",
+        rule=_DNS_LABEL_RULE + ", at most 63 characters",
+    ),
+    AnswerField(
+        "namespace", "Namespace", "Service",
+        "Kubernetes namespace the service is deployed to in every environment.",
+        default="ml-inference", required=True, values_path="namespace",
+        rule=_DNS_LABEL_RULE + ", at most 63 characters",
+    ),
+    AnswerField(
+        "lifecycle", "Lifecycle", "Service",
+        "Backstage lifecycle of the component.",
+        default="experimental", schema={"enum": ["experimental", "production", "deprecated"]},
+        rule="must be one of experimental, production, deprecated",
+    ),
+    AnswerField(
+        "repo_slug", "Repository", "Service",
+        "GitHub owner/name of the service repository; empty means <owner name>/<service name>.",
+        default="",
+        schema={"type": "string", "maxLength": 140,
+                "pattern": "^$|^[A-Za-z0-9]([-A-Za-z0-9]{0,38})/[A-Za-z0-9._-]{1,100}$"},
+        rule="must be empty or a GitHub owner/name slug",
+    ),
+    AnswerField(
+        "environments", "Environments", "Service",
+        "Environments to deploy to, in promotion order (dev, syst, uat, prod).",
+        default=list(ENVIRONMENT_ORDER), required=True,
+        schema={"type": "array", "minItems": 1, "maxItems": 4, "uniqueItems": True,
+                "items": {"enum": list(ENVIRONMENT_ORDER)}},
+        rule="must be a non-empty subset of dev, syst, uat, prod without repeats",
+        ui={"ui:widget": "checkboxes"},
+    ),
+    # --- Model ---------------------------------------------------------------------------
+    AnswerField(
+        "engine", "Inference engine", "Model",
+        "tgi (Text Generation Inference) or vllm.",
+        default="tgi", required=True, values_path="engine",
+        rule="must be one of tgi, vllm",
+    ),
+    AnswerField(
+        "model_id", "Model id", "Model",
+        "Hugging Face model id, e.g. meta-llama/Llama-3.1-8B-Instruct. No default.",
+        default="", required=True, values_path="model/properties/id",
+        rule="must be a Hugging Face model id such as org/name (letters, digits, '.', '_', '-')",
+    ),
+    AnswerField(
+        "model_revision", "Model revision", "Model",
+        "Branch, tag or 40-hex commit of the model repository to serve. No default.",
+        default="", required=True, values_path="model/properties/revision",
+        rule="must be a branch, tag or 40-hex commit of the model repository",
+    ),
+    AnswerField(
+        "served_model_name", "Served model name", "Model",
+        "Name clients send as `model`; empty means the model id.",
+        default="", values_path="model/properties/servedModelName",
+        rule="must be empty or start with a letter or digit and use letters, digits, '._:/-'",
+    ),
+    AnswerField(
+        "max_input_tokens", "Max input tokens", "Model",
+        "Longest prompt accepted, in tokens.",
+        default=4096, required=True, values_path="model/properties/maxInputTokens",
+        rule="must be an integer from 1 to 1048576, lower than max_total_tokens",
+    ),
+    AnswerField(
+        "max_total_tokens", "Max total tokens", "Model",
+        "Prompt plus generated tokens per request: the context length served.",
+        default=8192, required=True, values_path="model/properties/maxTotalTokens",
+        rule="must be an integer from 2 to 1048576, higher than max_input_tokens",
+    ),
+    AnswerField(
+        "engine_image_tag", "Engine image tag", "Model",
+        "Image tag of the engine; empty means the chart's tested default for the engine.",
+        default="", values_path="container/properties/image/properties/tag",
+        rule="must be empty or a container image tag",
+    ),
+    AnswerField(
+        "environment_variables", "Environment variables", "Model",
+        "Extra variables for the engine, e.g. QUANTIZE=bitsandbytes (list of name/value).",
+        default=[],
+        schema={"type": "array", "maxItems": 128,
+                "items": {"type": "object", "additionalProperties": False,
+                          "required": ["name", "value"],
+                          "properties": {
+                              "name": {"type": "string", "pattern": _ENV_NAME_PATTERN,
+                                       "maxLength": 128},
+                              "value": {"type": "string", "maxLength": 4096}}}},
+        rule="must be a list of {name, value}; names are letters, digits and '_' and "
+             "do not start with a digit",
+    ),
+    AnswerField(
+        "quantization", "Quantisation", "Model",
+        "Quantisation method, e.g. awq, gptq, fp8, bitsandbytes (TGI's QUANTIZE, vLLM's "
+        "--quantization); empty means the model's own.",
+        default="", values_path="model/properties/quantization",
+        rule="must be empty or a method name such as awq, gptq, fp8 or bitsandbytes",
+    ),
+    # --- GPU -----------------------------------------------------------------------------
+    AnswerField(
+        "gpu_count", "GPUs", "GPU",
+        "NVIDIA GPUs per replica; the model is sharded across them.",
+        default=1, required=True, values_path="gpu/properties/count",
+        rule="must be an integer from 1 to 8",
+    ),
+    AnswerField(
+        "gpu_type", "GPU type", "GPU",
+        "GPU model the node pool offers; when set with model_config, a capacity check runs.",
+        default="", schema={"enum": list(GPU_TYPES)},
+        rule="must be empty or one of " + ", ".join(t for t in GPU_TYPES if t),
+    ),
+    AnswerField(
+        "model_config", "Model config.json", "GPU",
+        "Path to the model's config.json for the capacity check (read locally, never fetched).",
+        default="",
+        schema={"type": "string", "maxLength": 1024, "pattern": "^[^\\n\\r]*$"},
+        rule="must be empty or a path to a local config.json",
+    ),
+    AnswerField(
+        "cpu_request", "CPU request", "GPU",
+        "CPU cores requested for tokenisation and the HTTP server.",
+        default="4",
+        values_path="container/properties/resources/properties/requests/properties/cpu",
+        rule="must be a Kubernetes CPU quantity such as 4 or 500m",
+    ),
+    AnswerField(
+        "memory_request", "Memory request", "GPU",
+        "Host memory requested (the model is staged in host memory while loading).",
+        default="32Gi",
+        values_path="container/properties/resources/properties/requests/properties/memory",
+        rule="must be a Kubernetes memory quantity such as 32Gi",
+    ),
+    AnswerField(
+        "memory_limit", "Memory limit", "GPU",
+        "Host memory limit.",
+        default="64Gi",
+        values_path="container/properties/resources/properties/limits/properties/memory",
+        rule="must be a Kubernetes memory quantity such as 64Gi",
+    ),
+    AnswerField(
+        "model_cache_size", "Model cache volume", "GPU",
+        "Size of a shared volume (PersistentVolumeClaim, ReadWriteMany) for the Hugging Face "
+        "cache, so a rescheduled pod does not download the model again; empty means none.",
+        default="", values_path="modelCache/properties/size",
+        schema={"pattern": "^$|^[0-9]+(\\.[0-9]+)?(k|Ki|M|Mi|G|Gi|T|Ti|E|Ei)?$"},
+        rule="must be empty or a Kubernetes storage quantity such as 200Gi",
+    ),
+    AnswerField(
+        "autoscaling_max_replicas", "Autoscaling: max replicas", "GPU",
+        "Scale with KEDA on the engine's queue of waiting requests up to this many replicas; "
+        "0 means a fixed single replica.",
+        default=0, values_path="autoscaling/properties/maxReplicas",
+        schema={"minimum": 0, "not": {"const": 1}},
+        rule="must be 0 (no autoscaling) or an integer from 2 to 16",
+    ),
+    # --- Access --------------------------------------------------------------------------
+    AnswerField(
+        "ingress_host", "Public hostname", "Access",
+        "Hostname of the public HTTPS endpoint in prod (other environments get <env>.<host>); "
+        "empty means no ingress.",
+        default="", values_path="ingress/properties/host",
+        rule="must be empty or a lowercase fully qualified hostname",
+    ),
+    AnswerField(
+        "hf_token_vault_path", "Hugging Face token Vault path", "Access",
+        "Vault path of the Hugging Face token (gated models need one); empty means no token.",
+        default="/secret/shared/huggingface/token",
+        schema={"anyOf": [{"const": ""}, {"$ref": "#/$defs/vaultPath"}]},
+        rule="must be empty or a Vault path such as /secret/shared/huggingface/token",
+    ),
+    AnswerField(
+        "secret_store", "Secret store", "Access",
+        "ClusterSecretStore that External Secrets reads Vault through.",
+        default="vault-backend", required=True,
+        values_path="container/properties/secretStore/properties/name",
+        rule="must be a Kubernetes object name (DNS-1123 subdomain)",
+    ),
+    AnswerField(
+        "extra_secrets", "Extra secrets", "Access",
+        "More secrets from Vault as environment variables: list of {name, vaultPath, secretKey?}.",
+        default=[],
+        schema={"type": "array", "maxItems": 64,
+                "items": {"type": "object", "additionalProperties": False,
+                          "required": ["name", "vaultPath"],
+                          "properties": {
+                              "name": {"$ref": "#/$defs/envName"},
+                              "secretKey": {"type": "string", "pattern": "^[-._a-zA-Z0-9]+$",
+                                            "maxLength": 253},
+                              "vaultPath": {"$ref": "#/$defs/vaultPath"}}}},
+        rule="must be a list of {name, vaultPath, secretKey?} with environment-variable names "
+             "and Vault paths",
+    ),
+    AnswerField(
+        "image_pull_secret", "GHCR pull secret", "Access",
+        "Pull the engine image with a GHCR credential from Vault (private registries).",
+        default=False, values_path="imagePullSecret/properties/enabled",
+        rule="must be true or false",
+    ),
+    AnswerField(
+        "image_pull_secret_vault_path", "Pull secret Vault path", "Access",
+        "Vault path holding the dockerconfigjson, used when the pull secret is on.",
+        default="/secret/shared/ghcr/dockerconfigjson",
+        schema={"anyOf": [{"const": ""}, {"$ref": "#/$defs/vaultPath"}]},
+        rule="must be empty or a Vault path",
+    ),
+    AnswerField(
+        "basic_monitoring", "Basic monitoring", "Access",
+        "Annotate pods so the Prometheus agent scrapes the engine's /metrics.",
+        default=True, values_path="basicMonitoring/properties/enabled",
+        rule="must be true or false",
+    ),
+    # --- Routing -------------------------------------------------------------------------
+    AnswerField(
+        "routing", "Register for routing", "Routing",
+        "Register the served model name with the LiteLLM front door in every environment "
+        "(switch it per environment in environments/<env>/values.yaml).",
+        default=False, values_path="routing/properties/enabled",
+        rule="must be true or false",
+    ),
+    AnswerField(
+        "envoy_ai_gateway", "Envoy AI Gateway route", "Routing",
+        "Also route the model name through Envoy AI Gateway (AIGatewayRoute and backends).",
+        default=False, values_path="routing/properties/envoyAIGateway/properties/enabled",
+        rule="must be true or false",
+    ),
+    AnswerField(
+        "rate_limit_per_minute", "Rate limit (requests/minute)", "Routing",
+        "Kuadrant rate limit for this model on the Envoy AI Gateway route; 0 means none.",
+        default=0,
+        values_path="routing/properties/rateLimit/properties/requestsPerMinute",
+        schema={"minimum": 0},
+        rule="must be 0 (no limit) or an integer from 1 to 1000000",
+    ),
+    AnswerField(
+        "inference_pool", "InferencePool (endpoint picker)", "Routing",
+        "Render an InferencePool so the gateway's endpoint picker chooses pods by load "
+        "(vLLM only).",
+        default=False, values_path="routing/properties/inferencePool/properties/enabled",
+        rule="must be true or false",
+    ),
+)
+
+FIELDS_BY_KEY = {f.key: f for f in ANSWER_FIELDS}
+
+
+def answer_fields() -> tuple[AnswerField, ...]:
+    """The answers in form order, with their page and ``ui:`` hints."""
+    return ANSWER_FIELDS
+
+
+def default_answers() -> Answers:
+    """Every answer at its default (model_id and model_revision stay empty: no defaults)."""
+    return {f.key: copy.deepcopy(f.default) for f in ANSWER_FIELDS}
+
+
+def environment_host(answers: Answers, environment: str) -> str:
+    """Public hostname per environment: prod gets the answer, others ``<env>.<host>``."""
+    host = answers["ingress_host"]
+    if not host:
+        return ""
+    return host if environment == "prod" else f"{environment}.{host}"
+
+
+def owner_name(answers: Answers) -> str:
+    """The entity name part of the owner reference (``group:default/ml`` -> ``ml``)."""
+    return answers["owner"].split(":")[-1].split("/")[-1]
+
+
+def repo_slug(answers: Answers) -> str:
+    """GitHub owner/name of the service repository."""
+    return answers["repo_slug"] or f"{owner_name(answers)}/{answers['service_name']}"
+
+
+def served_model_name(answers: Answers) -> str:
+    """The model name clients send (defaults to the model id)."""
+    return answers["served_model_name"] or answers["model_id"]

@@ -1,0 +1,222 @@
+"""Checking answers: one line naming the first offending field and its rule."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from inference_scaffolder.answers.fields import (
+    ANSWER_FIELDS,
+    CREDENTIAL_ENV_NAMES,
+    FIELDS_BY_KEY,
+    MAX_ANSWER_LENGTH,
+    RESERVED_ENV_NAMES,
+    TEMPLATE_DELIMITERS,
+    UNCARRIED_CHARACTER,
+    Answers,
+)
+from inference_scaffolder.answers.loading import (
+    load_answers_file,
+    normalise,
+    parse_set_overrides,
+)
+from inference_scaffolder.answers.schema import NOT_YAML_NON_STRING, validator
+from inference_scaffolder.errors import UserError
+
+
+def _walk_strings(value: Any, path: str) -> Iterable[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _walk_strings(str(k), path)
+            yield from _walk_strings(v, f"{path}.{k}")
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            yield from _walk_strings(v, f"{path}[{i}]")
+
+
+def reject_template_source(raw: Mapping[str, Any]) -> None:
+    """Refuse any answer that carries template syntax.
+
+    Cookiecutter renders answer strings as Jinja, and a values file may reach Helm's ``tpl``:
+    an answer such as ``{{ cycler.__init__.__globals__.os.system(...) }}`` would run code.
+    Answers are data, so template delimiters are refused outright, before any rendering.
+    """
+    for key, value in raw.items():
+        for path, text in _walk_strings(value, str(key)):
+            for delimiter in TEMPLATE_DELIMITERS:
+                if delimiter in text:
+                    raise UserError(
+                        path,
+                        f"must not contain the template delimiter {delimiter!r}: "
+                        "answers are data, never template source",
+                    )
+            if len(text) > MAX_ANSWER_LENGTH:
+                raise UserError(path, f"is longer than {MAX_ANSWER_LENGTH} characters")
+            if "\x00" in text:
+                raise UserError(path, "must not contain NUL characters")
+            uncarried = UNCARRIED_CHARACTER.search(text)
+            if uncarried:
+                raise UserError(path, f"must not contain the character "
+                                      f"U+{ord(uncarried.group()):04X}: YAML and kustomize on "
+                                      "the way to the cluster drop or refuse it")
+
+
+def _describe_value(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _schema_error_to_user_error(error: jsonschema.ValidationError) -> UserError:
+    path = list(error.absolute_path)
+    key = str(path[0]) if path else ""
+    if error.validator == "required" and not path:
+        missing = re.search(r"'([^']+)' is a required property", error.message)
+        key = missing.group(1) if missing else key
+        answer = FIELDS_BY_KEY.get(key)
+        return UserError(key, "is required" + (" (no default)" if answer and answer.default in
+                                                ("", None) else ""))
+    if error.validator == "additionalProperties" and not path:
+        unknown = re.findall(r"'([^']+)'", error.message)
+        name = unknown[0] if unknown else "?"
+        return UserError(name, f"is not an answer (known: {', '.join(FIELDS_BY_KEY)})")
+    answer = FIELDS_BY_KEY.get(key)
+    where = key + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path[1:])
+    if error.validator == "not" and error.validator_value == NOT_YAML_NON_STRING:
+        return UserError(where, f"{error.instance!r} reads as a boolean, number or null in "
+                                "YAML, so Kubernetes tools would not see a name; choose another")
+    if answer is not None and len(path) == 1 and answer.rule:
+        return UserError(where, f"{answer.rule} (got {_describe_value(error.instance)})")
+    return UserError(where, f"{_plain_rule(error)} (got {_describe_value(error.instance)})")
+
+
+def _plain_rule(error: jsonschema.ValidationError) -> str:
+    """A short rule text for nested errors, where the field's own rule text is too broad."""
+    v, expected = error.validator, error.validator_value
+    texts = {
+        "pattern": f"must match {expected}",
+        "maxLength": f"must be at most {expected} characters",
+        "minLength": "must not be empty" if expected == 1 else f"needs {expected}+ characters",
+        "enum": "must be one of " + ", ".join(map(str, expected or [])),
+        "type": f"must be of type {expected}",
+        "required": error.message.replace("'", ""),
+        "additionalProperties": error.message.replace("'", ""),
+        "maxItems": f"must have at most {expected} entries",
+    }
+    return texts.get(v, error.message)
+
+
+def _check_cross_field_rules(answers: Answers) -> None:
+    if answers["max_input_tokens"] >= answers["max_total_tokens"]:
+        raise UserError(
+            "max_input_tokens",
+            f"must be lower than max_total_tokens ({answers['max_input_tokens']} >= "
+            f"{answers['max_total_tokens']}): generation needs room for output tokens",
+        )
+    seen: dict[str, str] = {}
+    if answers["hf_token_vault_path"]:
+        from inference_scaffolder.chart import engine_defaults
+
+        defaults = engine_defaults(answers["engine"])
+        for name in [defaults["hfTokenEnv"], *defaults.get("hfTokenAliases", [])]:
+            seen[name] = "hf_token_vault_path"
+    entries = [("environment_variables", e) for e in answers["environment_variables"]]
+    entries += [("extra_secrets", s) for s in answers["extra_secrets"]]
+    for index, (key, entry) in enumerate(entries):
+        name = entry["name"]
+        position = index if key == "environment_variables" else index - len(
+            answers["environment_variables"])
+        if name in RESERVED_ENV_NAMES:
+            raise UserError(
+                f"{key}[{position}].name",
+                f"{name} is set by the chart from the model and gpu answers; "
+                "change those answers instead",
+            )
+        if key == "environment_variables" and name in CREDENTIAL_ENV_NAMES:
+            raise UserError(f"{key}[{position}].name",
+                            f"{name} holds a credential: give its Vault path in extra_secrets, "
+                            "never a plain value")
+        if name in seen:
+            raise UserError(f"{key}[{position}].name",
+                            f"{name} is defined twice (also in {seen[name]})")
+        if key == "environment_variables" and name == "QUANTIZE" and answers["quantization"]:
+            raise UserError(f"{key}[{position}].name",
+                            "QUANTIZE is set from the quantization answer; give only one")
+        seen[name] = key
+    secret_keys: set[str] = {"hf-token"} if answers["hf_token_vault_path"] else set()
+    for index, secret in enumerate(answers["extra_secrets"]):
+        if secret["secretKey"] in secret_keys:
+            raise UserError(f"extra_secrets[{index}].secretKey",
+                            f"{secret['secretKey']} is used twice")
+        secret_keys.add(secret["secretKey"])
+    if answers["image_pull_secret"] and not answers["image_pull_secret_vault_path"]:
+        raise UserError("image_pull_secret_vault_path",
+                        "is required when image_pull_secret is true")
+    if answers["ingress_host"] and len(answers["ingress_host"]) + len("uat.") > 253:
+        raise UserError("ingress_host", "is too long to prefix with an environment name")
+    _check_routing_rules(answers)
+
+
+def _check_routing_rules(answers: Answers) -> None:
+    """Routing options that depend on each other or on the engine (the chart refuses the same)."""
+    if answers["inference_pool"] and answers["engine"] == "tgi":
+        raise UserError(
+            "inference_pool",
+            "needs engine vllm: the InferencePool's endpoint picker schedules on the model "
+            "server's queue and KV-cache metrics, which TGI does not export",
+        )
+    for key in ("envoy_ai_gateway", "inference_pool"):
+        if answers[key] and not answers["routing"]:
+            raise UserError(key, "needs routing: true (it registers the model for routing)")
+    if answers["rate_limit_per_minute"] and not answers["envoy_ai_gateway"]:
+        raise UserError("rate_limit_per_minute",
+                        "needs envoy_ai_gateway: true (the limit applies to the gateway route)")
+
+
+def validate_answers(raw: Mapping[str, Any]) -> Answers:
+    """Check every answer and return them complete and normalised.
+
+    Raises :class:`UserError` naming the first offending field and its rule.
+    """
+    if not isinstance(raw, Mapping):
+        raise UserError("answers", "must be a mapping of answer names to values")
+    for key in raw:
+        if key not in FIELDS_BY_KEY:
+            raise UserError(str(key), f"is not an answer (known: {', '.join(FIELDS_BY_KEY)})")
+    reject_template_source(raw)
+    answers = normalise(raw)
+    for answer in ANSWER_FIELDS:
+        if answer.required and answer.default in ("", None) and answers.get(answer.key) in (
+            "", None
+        ):
+            raise UserError(answer.key, "is required (no default)")
+    errors = sorted(validator().iter_errors(answers), key=_error_order)
+    if errors:
+        raise _schema_error_to_user_error(errors[0])
+    _check_cross_field_rules(answers)
+    return answers
+
+
+def _error_order(error: jsonschema.ValidationError) -> tuple[int, str]:
+    """Report errors in form order, so the first field a user sees is the first reported."""
+    path = list(error.absolute_path)
+    keys = list(FIELDS_BY_KEY)
+    key = str(path[0]) if path else ""
+    return (keys.index(key) if key in keys else -1, str(error.message))
+
+
+def collect_answers(
+    answers_file: Path | None, overrides: Iterable[str] = ()
+) -> Answers:
+    """Defaults, then the answers file, then ``--set`` overrides; validated."""
+    raw: Answers = {}
+    if answers_file is not None:
+        raw.update(load_answers_file(answers_file))
+    raw.update(parse_set_overrides(overrides))
+    return validate_answers(raw)
+

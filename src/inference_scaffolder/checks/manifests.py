@@ -1,0 +1,160 @@
+"""Checking rendered objects against their schemas: Kubernetes' own, or a CRD's.
+
+Core kinds are checked against the strict schemas kubernetes-validate bundles; custom
+resources against CRD JSON Schemas in kubeconform's layout
+(``<group>/<kind>_<version>.json``). A kind without a schema is an error: an object nothing
+checked is not "valid".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from referencing import Registry, Resource
+
+from inference_scaffolder.errors import UserError
+from inference_scaffolder.paths import find_upwards, source_checkout_root
+
+CRD_SCHEMAS_ENV = "INFERENCE_SCAFFOLDER_CRD_SCHEMAS"
+
+
+def default_crd_schema_dir() -> Path | None:
+    """``$INFERENCE_SCAFFOLDER_CRD_SCHEMAS``, else ``shared/crd-schemas`` beside the project."""
+    configured = os.environ.get(CRD_SCHEMAS_ENV)
+    if configured:
+        return Path(configured)
+    starts = [Path.cwd()]
+    root = source_checkout_root()
+    if root is not None:
+        starts.insert(0, root)
+    return find_upwards("shared/crd-schemas", starts)
+
+
+def _kube_schema_versions() -> list[str]:
+    base = resources.files("kubernetes_validate") / "kubernetes-json-schema"
+    found = []
+    for entry in base.iterdir():
+        match = re.fullmatch(r"v(\d+)\.(\d+)\.\d+-local-strict", entry.name)
+        if match:
+            found.append((int(match[1]), int(match[2])))
+    return [f"{major}.{minor}" for major, minor in sorted(found)]
+
+
+def resolve_kube_version(requested: str) -> str:
+    """The newest bundled Kubernetes schema version not newer than ``requested``."""
+    match = re.fullmatch(r"v?(\d+)\.(\d+)(\.\d+)?", requested.strip())
+    if not match:
+        raise UserError("--kube-version", f"must look like 1.33 (got {requested!r})")
+    wanted = (int(match[1]), int(match[2]))
+    available = _kube_schema_versions()
+    usable = [v for v in available if tuple(map(int, v.split("."))) <= wanted]
+    if not usable:
+        raise UserError("--kube-version", f"no bundled schemas for {requested}; "
+                        f"oldest is {available[0]}")
+    return usable[-1]
+
+
+class SchemaCatalog:
+    """Compiled validators, built once per (apiVersion, kind) and reused for every object."""
+
+    def __init__(self, kube_version: str, crd_dir: Path | None) -> None:
+        self.kube_version = resolve_kube_version(kube_version)
+        self.crd_dir = crd_dir
+        self._validators: dict[tuple[str, str], jsonschema.protocols.Validator | None] = {}
+
+    def validator_for(self, api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
+        key = (api_version, kind)
+        if key not in self._validators:
+            self._validators[key] = self._build(api_version, kind)
+        return self._validators[key]
+
+    def _build(self, api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
+        """Kubernetes' own kinds first; anything else must have a CRD schema."""
+        core = _core_validator(self.kube_version, api_version, kind)
+        if core is not None or self.crd_dir is None:
+            return core
+        group, _, version = api_version.rpartition("/")
+        path = self.crd_dir / group / f"{kind.lower()}_{version}.json"
+        return _crd_validator(str(path)) if path.is_file() else None
+
+
+@cache
+def _kube_definitions(schema_dir: str) -> Resource:
+    base = resources.files("kubernetes_validate") / "kubernetes-json-schema" / schema_dir
+    return Resource.from_contents(json.loads((base / "_definitions.json").read_text()))
+
+
+@cache
+def _core_validator(
+    kube_version: str, api_version: str, kind: str
+) -> jsonschema.protocols.Validator | None:
+    schema_dir = f"v{kube_version}.0-local-strict"
+    base = resources.files("kubernetes_validate") / "kubernetes-json-schema" / schema_dir
+    short_group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    schema_file = base / f"{kind.lower()}-{short_group}.json"
+    if not schema_file.is_file():
+        return None
+    schema = json.loads(schema_file.read_text())
+    registry = Resource.from_contents(schema) @ (_kube_definitions(schema_dir) @ Registry())
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+@cache
+def _crd_validator(path: str) -> jsonschema.protocols.Validator:
+    schema = json.loads(Path(path).read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+@dataclass
+class ObjectResult:
+    api_version: str
+    kind: str
+    name: str
+    source: str
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def crd_schema_dir(explicit: Path | None) -> Path | None:
+    """The CRD schema directory a run uses: the one given, else the default."""
+    return explicit if explicit is not None else default_crd_schema_dir()
+
+
+def validate_manifests(
+    docs: list[tuple[dict[str, Any], str]], catalog: SchemaCatalog
+) -> list[ObjectResult]:
+    """Check each rendered object against its Kubernetes or CRD schema."""
+    results = []
+    for doc, source in docs:
+        api_version = str(doc.get("apiVersion", ""))
+        kind = str(doc.get("kind", ""))
+        name = str((doc.get("metadata") or {}).get("name", ""))
+        result = ObjectResult(api_version, kind, name, source)
+        if not api_version or not kind:
+            result.errors.append("object has no apiVersion or kind")
+        else:
+            validator = catalog.validator_for(api_version, kind)
+            if validator is None:
+                result.errors.append(
+                    f"no schema for {api_version} {kind} (Kubernetes {catalog.kube_version}"
+                    + (f", CRD schemas in {catalog.crd_dir})" if catalog.crd_dir else
+                       ", and no CRD schema directory: pass --crd-schemas)")
+                )
+            else:
+                result.errors += [
+                    f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
+                    for e in sorted(validator.iter_errors(doc), key=lambda e: str(list(e.path)))
+                ]
+        results.append(result)
+    return results

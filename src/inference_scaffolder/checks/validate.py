@@ -1,0 +1,384 @@
+"""``validate``: every environment of one or many service repositories, offline, with the
+real tools and schemas.
+
+For every environment: ``helm lint`` and ``helm template`` with that environment's values,
+every rendered object against its schema (:mod:`.manifests`), the routing chains
+(:mod:`.routing`), the GitOps wiring (:mod:`.gitops`) and, when the answers name a GPU, the
+capacity (:mod:`.capacity`). One pool of workers and one schema catalog serve a whole fleet.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from inference_scaffolder import yamlio
+from inference_scaffolder.checks.capacity import check_service_capacity
+from inference_scaffolder.checks.gitops import (
+    KUSTOMIZE_MODES,
+    KustomizeMode,
+    gitops_objects,
+    is_generated_kustomization,
+)
+from inference_scaffolder.checks.manifests import (
+    ObjectResult,
+    SchemaCatalog,
+    crd_schema_dir,
+    validate_manifests,
+)
+from inference_scaffolder.checks.routing import routing_results
+from inference_scaffolder.errors import UserError
+from inference_scaffolder.rendering.helm import (
+    DEFAULT_KUBE_VERSION,
+    EnvironmentRender,
+    chart_is_batchable,
+    lint_chart,
+    lint_charts,
+    parse_rendered,
+    render_batch,
+    render_chart,
+)
+from inference_scaffolder.rendering.kustomize import kustomize_build
+from inference_scaffolder.service.layout import (
+    ANSWERS_RECORD,
+    chart_dir,
+    kustomization_path,
+    list_environments,
+    namespace_of,
+    release_name,
+    values_file,
+)
+from inference_scaffolder.tools import find_kubectl
+
+__all__ = ["DEFAULT_KUBE_VERSION", "KustomizeMode", "ValidationReport", "validate_repo",
+           "validate_repos"]
+
+# The most environments one `helm lint` process takes.
+LINT_BATCH_LIMIT = 64
+
+
+@dataclass
+class EnvironmentResult:
+    environment: str
+    lint_ok: bool = False
+    lint_output: str = ""
+    render_error: str = ""
+    objects: list[ObjectResult] = field(default_factory=list)
+    # What helm rendered, kept for checks across repositories (not part of the report).
+    rendered: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.lint_ok and not self.render_error and all(o.ok for o in self.objects)
+
+    def problems(self) -> list[str]:
+        out = []
+        if not self.lint_ok:
+            out.append(f"helm lint failed: {_last_error_line(self.lint_output)}")
+        if self.render_error:
+            out.append(f"helm template failed: {self.render_error}")
+        for obj in self.objects:
+            out += [f"{obj.kind}/{obj.name}: {e}" for e in obj.errors]
+        return out
+
+
+@dataclass
+class ValidationReport:
+    repo: str
+    kube_version: str
+    crd_schemas: str | None
+    environments: list[EnvironmentResult]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.environments) and all(e.ok for e in self.environments)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "repo": self.repo,
+            "kube_version": self.kube_version,
+            "crd_schemas": self.crd_schemas,
+            "environments": [
+                {
+                    "environment": e.environment,
+                    "ok": e.ok,
+                    "lint_ok": e.lint_ok,
+                    "render_error": e.render_error or None,
+                    "problems": e.problems(),
+                    "objects": [{**asdict(o), "ok": o.ok} for o in e.objects],
+                }
+                for e in self.environments
+            ],
+        }
+
+
+def _last_error_line(output: str) -> str:
+    lines = [ln.strip() for ln in output.splitlines() if "ERROR" in ln or "Error" in ln]
+    return lines[-1] if lines else " ".join(output.split())[-300:]
+
+
+def lint_environment(repo: Path, environment: str, kube: str) -> tuple[bool, str]:
+    """``helm lint`` of the chart with one environment's values."""
+    return lint_chart(chart_dir(repo), values_file(repo, environment), kube)
+
+
+def render_environment(repo: Path, environment: str, release: str, kube: str) -> EnvironmentRender:
+    """``helm template`` of one environment on its own (when it cannot be batched)."""
+    return render_chart(chart_dir(repo), values_file(repo, environment), release,
+                        namespace_of(repo, environment), kube)
+
+
+def check_environment(
+    repo: Path, environment: str, catalog: SchemaCatalog, release: str,
+    *, kustomize: KustomizeMode = "always", started: Future[Any] | None = None,
+) -> EnvironmentResult:
+    """Render and check one environment (the unbatched path)."""
+    rendered = render_environment(repo, environment, release, f"{catalog.kube_version}.0")
+    return check_rendered(repo, environment, catalog, rendered, kustomize=kustomize,
+                          started=started)
+
+
+def check_rendered(
+    repo: Path, environment: str, catalog: SchemaCatalog, rendered: EnvironmentRender,
+    *, kustomize: KustomizeMode = "always", started: Future[Any] | None = None,
+) -> EnvironmentResult:
+    """Schema-check one environment's render, then its routing and GitOps wiring.
+
+    ``started``: the environment's ``kubectl kustomize`` build, when validate started it
+    beside the helm renders."""
+    result = EnvironmentResult(environment)
+    if not rendered.ok:
+        result.render_error = rendered.error
+        return result
+    docs = parse_rendered(rendered.stdout)
+    result.rendered = [doc for doc, _ in docs]
+    result.objects = validate_manifests(docs, catalog) + routing_results(docs)
+    result.objects += gitops_objects(repo, environment, catalog, build=kustomize,
+                                     helm_output=rendered.stdout, started=started)
+    result.objects += capacity_results(repo, environment, result.rendered)
+    return result
+
+
+def capacity_results(
+    repo: Path, environment: str, rendered: list[dict[str, Any]]
+) -> list[ObjectResult]:
+    """The capacity check for an environment, when the recorded answers name a GPU type and
+    a model config.json that is still on disk and the environment serves that model."""
+    record_file = repo / ANSWERS_RECORD
+    if not record_file.is_file():
+        return []
+    answers = (yamlio.load_file_shared(record_file) or {}).get("answers", {})
+    config_path = answers.get("model_config") or ""
+    if not (answers.get("gpu_type") and config_path and Path(config_path).is_file()):
+        return []
+    deployment = next((d for d in rendered if d.get("kind") == "Deployment"), None)
+    env_values = yamlio.load_file_shared(values_file(repo, environment)) or {}
+    model = env_values.get("model") or {}
+    if deployment is None or model.get("id") != answers.get("model_id"):
+        return []  # another model is pinned here now: its config.json was not recorded
+    limits = deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+    result = ObjectResult("inference-scaffolder/v1", "CapacityCheck", environment, config_path)
+    try:
+        check_service_capacity(
+            model_config_path=config_path, gpu_type=answers["gpu_type"],
+            gpu_count=int(limits["nvidia.com/gpu"]),
+            max_total_tokens=int(model.get("maxTotalTokens", answers["max_total_tokens"])),
+            engine=str(answers["engine"]),
+            quantization=str(model.get("quantization") or answers.get("quantization") or ""),
+        )
+    except UserError as exc:
+        result.errors.append(exc.rule)
+    return [result]
+
+
+def _checked_repo(repo: Path) -> Path:
+    repo = repo.resolve()
+    if not (chart_dir(repo) / "Chart.yaml").is_file():
+        raise UserError("DIR", f"{repo} has no chart/Chart.yaml: not a generated service repo")
+    return repo
+
+
+Job = tuple[Path, str, str]  # (repository, environment, release name)
+
+
+def _kustomize_modes(jobs: list[Job], mode: KustomizeMode) -> dict[tuple[Path, str], KustomizeMode]:
+    """What the Kustomize check does per environment.
+
+    In "auto" mode an environment whose Kustomization is exactly the generated one renders
+    by construction what its ``helm template`` renders, which is checked anyway; one such
+    environment per run still gets the real build, proving the generated form works with
+    this kubectl and helm. Environments the team changed always get the real build.
+    """
+    if mode != "auto":
+        return {(repo, env): mode for repo, env, _ in jobs}
+    modes: dict[tuple[Path, str], KustomizeMode] = {}
+    proven = False
+    for repo, env, _ in jobs:
+        generated = is_generated_kustomization(repo, env)
+        modes[(repo, env)] = "auto" if generated and proven else "always"
+        proven = proven or generated
+    return modes
+
+
+class _FleetRun:
+    """One validation run: renders, lints and checks on a shared pool of workers.
+
+    Environments of a repository are rendered by one batched helm call where possible (see
+    helm_batch); their lints are collected across repositories into few helm processes.
+    Everything else runs environment by environment, as before batching existed.
+    """
+
+    def __init__(self, pool: ThreadPoolExecutor, catalog: SchemaCatalog,
+                 modes: dict[tuple[Path, str], KustomizeMode], workdir: Path,
+                 lint_batch: int) -> None:
+        self.pool, self.catalog, self.modes, self.workdir = pool, catalog, modes, workdir
+        self.kube = f"{catalog.kube_version}.0"
+        self.lint_batch = lint_batch
+        self.checks: dict[tuple[Path, str], Future[EnvironmentResult]] = {}
+        self.lints: dict[tuple[Path, str], Future[tuple[bool, str]]] = {}
+        self.lint_chunks: list[tuple[list[tuple[Path, str]], Future]] = []
+        self.pending_lint: list[tuple[tuple[Path, str], Path]] = []
+        self.builds: dict[tuple[Path, str], Future] = {}
+
+    def _start_kustomize_builds(self) -> None:
+        """Start the real Kustomize builds first: they do not need the helm renders, and
+        submitted before every check that waits for them, they cannot starve the pool."""
+        kubectl = find_kubectl()
+        if kubectl is None:
+            return
+        for (repo, env), mode in self.modes.items():
+            if mode == "always":
+                self.builds[(repo, env)] = self.pool.submit(
+                    kustomize_build, kubectl, kustomization_path(repo, env).parent)
+
+    def run(self, groups: list[tuple[Path, str, str, list[str]]]) -> None:
+        self._start_kustomize_builds()
+        renders: dict[Future, tuple[Path, str, list[str]]] = {}
+        for repo, release, namespace, envs in groups:
+            if len(envs) > 1:
+                future = self.pool.submit(self._render_group, repo, release, namespace, envs)
+                renders[future] = (repo, release, envs)
+            else:
+                self._one_by_one(repo, release, envs)
+        for future in as_completed(renders):
+            repo, release, envs = renders[future]
+            outcome = future.result()
+            if outcome is None:
+                self._one_by_one(repo, release, envs)
+                continue
+            for env, rendered in outcome.items():
+                self.checks[(repo, env)] = self.pool.submit(
+                    check_rendered, repo, env, self.catalog, rendered,
+                    kustomize=self.modes[(repo, env)], started=self.builds.get((repo, env)))
+                self.pending_lint.append(((repo, env), rendered.lint_chart))
+                if len(self.pending_lint) >= self.lint_batch:
+                    self._flush_lints()
+        self._flush_lints()
+
+    def _render_group(self, repo: Path, release: str, namespace: str,
+                      envs: list[str]) -> dict[str, EnvironmentRender] | None:
+        if not chart_is_batchable(chart_dir(repo)):
+            return None
+        workdir = Path(tempfile.mkdtemp(dir=self.workdir))
+        files = {env: values_file(repo, env) for env in envs}
+        return render_batch(chart_dir(repo), files, release, namespace, self.kube, workdir)
+
+    def _one_by_one(self, repo: Path, release: str, envs: list[str]) -> None:
+        for env in envs:
+            self.lints[(repo, env)] = self.pool.submit(lint_environment, repo, env, self.kube)
+            self.checks[(repo, env)] = self.pool.submit(
+                check_environment, repo, env, self.catalog, release,
+                kustomize=self.modes[(repo, env)], started=self.builds.get((repo, env)))
+
+    def _flush_lints(self) -> None:
+        if not self.pending_lint:
+            return
+        keys = [key for key, _ in self.pending_lint]
+        charts = [chart for _, chart in self.pending_lint]
+        shown = {chart: str(chart_dir(repo)) for (repo, _), chart in self.pending_lint}
+        self.lint_chunks.append((keys, self.pool.submit(lint_charts, charts, self.kube, shown,
+                                                        values_validated=True)))
+        self.pending_lint = []
+
+    def results(self, jobs: list[Job]) -> list[EnvironmentResult]:
+        lints = {key: future.result() for key, future in self.lints.items()}
+        for keys, future in self.lint_chunks:
+            by_chart = future.result()
+            lints.update(zip(keys, by_chart.values(), strict=True))
+        out = []
+        for repo, env, _ in jobs:
+            result = self.checks[(repo, env)].result()
+            result.lint_ok, result.lint_output = lints[(repo, env)]
+            out.append(result)
+        return out
+
+
+def _groups(jobs: list[Job]) -> list[tuple[Path, str, str, list[str]]]:
+    """Environments that one umbrella render can take: same repository, release, namespace."""
+    grouped: dict[tuple[Path, str, str], list[str]] = {}
+    for repo, env, release in jobs:
+        grouped.setdefault((repo, release, namespace_of(repo, env)), []).append(env)
+    return [(repo, release, ns, envs) for (repo, release, ns), envs in grouped.items()]
+
+
+def validate_repos(
+    repos: list[Path],
+    *,
+    kube_version: str = DEFAULT_KUBE_VERSION,
+    crd_schemas: Path | None = None,
+    environments: list[str] | None = None,
+    kustomize: KustomizeMode = "auto",
+) -> list[ValidationReport]:
+    """Validate every environment of several repositories.
+
+    One pool runs the helm processes for the whole fleet, and one schema catalog compiles
+    each validator once.
+    """
+    checked = [_checked_repo(r) for r in repos]
+    crd_dir = crd_schema_dir(crd_schemas)
+    if crd_dir is not None and not crd_dir.is_dir():
+        raise UserError("--crd-schemas", f"{crd_dir} is not a directory")
+    if kustomize not in KUSTOMIZE_MODES:
+        raise UserError("--kustomize-build", f"must be one of {', '.join(KUSTOMIZE_MODES)}")
+    catalog = SchemaCatalog(kube_version, crd_dir)
+    jobs: list[Job] = []
+    for repo in checked:
+        names = environments if environments is not None else list_environments(repo)
+        if not names:
+            raise UserError("DIR", f"{repo} has no environments/<env>/values.yaml")
+        release = release_name(repo)
+        jobs += [(repo, name, release) for name in names]
+    # Threads mostly wait for helm and kubectl; even one environment has three processes.
+    workers = max(4, 2 * (os.cpu_count() or 1))
+    # Enough lint processes to keep every core busy, each taking as many charts as it can.
+    lint_batch = max(1, min(LINT_BATCH_LIMIT, math.ceil(len(jobs) / (os.cpu_count() or 1))))
+    with (tempfile.TemporaryDirectory(prefix="inference-scaffolder-validate-") as tmp,
+          ThreadPoolExecutor(max_workers=workers) as pool):
+        run = _FleetRun(pool, catalog, _kustomize_modes(jobs, kustomize), Path(tmp), lint_batch)
+        run.run(_groups(jobs))
+        results = run.results(jobs)
+    reports = []
+    for repo in checked:
+        mine = [r for (owner, _, _), r in zip(jobs, results, strict=True) if owner == repo]
+        reports.append(ValidationReport(str(repo), catalog.kube_version,
+                                        str(crd_dir) if crd_dir else None, mine))
+    return reports
+
+
+def validate_repo(
+    repo: Path,
+    *,
+    kube_version: str = DEFAULT_KUBE_VERSION,
+    crd_schemas: Path | None = None,
+    environments: list[str] | None = None,
+    kustomize: KustomizeMode = "auto",
+) -> ValidationReport:
+    """Validate every environment of one generated repository."""
+    return validate_repos([repo], kube_version=kube_version, crd_schemas=crd_schemas,
+                          environments=environments, kustomize=kustomize)[0]

@@ -1,0 +1,122 @@
+"""What an environment ran when: the deploy history an operator rolls back along.
+
+An environment deploys ``chart/`` with ``environments/<env>/`` (values, kustomization) through
+``argocd/<env>.yaml``, from the branch Argo CD follows. Every commit on that branch's
+first-parent line that touched one of those paths changed what the environment runs, so
+``git log --first-parent`` over them is the environment's deploy history: for a pull request
+merged with a merge commit, the entry is the merge (when the change reached the branch), not
+the branch commit. Each entry carries the identity (see :mod:`promote`) as of that commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import git
+import yaml
+
+from inference_scaffolder.errors import UserError
+from inference_scaffolder.lifecycle.promote import (
+    PROMOTED_FROM_TRAILER,
+    Identity,
+    identity_from_text,
+)
+from inference_scaffolder.service.layout import ARGOCD_DIR, CHART_DIR
+from inference_scaffolder.vcs import open_repository
+
+_TRAILER_FORMAT = f"%(trailers:key={PROMOTED_FROM_TRAILER},valueonly,separator=%x2C)"
+_FIELD = "\x1f"
+_RECORD = "\x1e"
+
+
+@dataclass
+class HistoryEntry:
+    sha: str
+    date: str  # ISO 8601, committer date: when the change reached the branch
+    author: str
+    email: str
+    subject: str
+    identity: Identity | None  # None: the environment did not exist at this commit
+    identity_changed: bool = True
+    promoted_from: str | None = None  # "<env>@<sha>" from the commit's trailer
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sha": self.sha,
+            "date": self.date,
+            "author": self.author,
+            "email": self.email,
+            "subject": self.subject,
+            "identity": self.identity.to_json() if self.identity else None,
+            "identity_changed": self.identity_changed,
+            "promoted_from": self.promoted_from,
+        }
+
+
+def environment_paths(environment: str) -> list[str]:
+    """Every path whose change changes what ``environment`` deploys."""
+    return [f"environments/{environment}", CHART_DIR, f"{ARGOCD_DIR}/{environment}.yaml"]
+
+
+def _file_at(repo: git.Repo, sha: str, path: str) -> str | None:
+    status, out, _ = repo.git.execute(["git", "show", f"{sha}:{path}"], with_exceptions=False,
+                                      with_extended_output=True)
+    return out if status == 0 else None
+
+
+def identity_at(repo: git.Repo, sha: str, environment: str) -> Identity | None:
+    """The identity ``environment`` had at commit ``sha`` (chart version from the chart)."""
+    values = _file_at(repo, sha, f"environments/{environment}/values.yaml")
+    if values is None:
+        return None
+    chart_text = _file_at(repo, sha, f"{CHART_DIR}/Chart.yaml")
+    chart = yaml.safe_load(chart_text) if chart_text else None
+    version = str(chart["version"]) if isinstance(chart, dict) and "version" in chart else None
+    return identity_from_text(values, version)
+
+
+def _log(repo: git.Repo, environment: str, limit: int | None) -> list[list[str]]:
+    fmt = _FIELD.join(["%H", "%P", "%cI", "%an", "%ae", "%s", _TRAILER_FORMAT])
+    args = ["git", "log", "--first-parent", f"--format={fmt}{_RECORD}"]
+    if limit:
+        args.append(f"--max-count={limit}")
+    status, out, err = repo.git.execute([*args, "--", *environment_paths(environment)],
+                                        with_exceptions=False, with_extended_output=True)
+    if status != 0:
+        raise UserError("DIR", f"git log failed: {' '.join(str(err).split())[-200:]}")
+    return [r.strip("\n").split(_FIELD) for r in str(out).split(_RECORD) if r.strip()]
+
+
+def _merged_trailer(repo: git.Repo, parents: list[str]) -> str:
+    """For a merge commit: the promotion trailer of the newest commit it brought in."""
+    if len(parents) < 2:
+        return ""
+    status, out, _ = repo.git.execute(
+        ["git", "log", f"--format={_TRAILER_FORMAT}", f"{parents[0]}..{parents[1]}"],
+        with_exceptions=False, with_extended_output=True,
+    )
+    found = [line.strip() for line in str(out).splitlines() if line.strip()] if status == 0 else []
+    return found[0] if found else ""
+
+
+def environment_history(directory: Path, environment: str, *,
+                        limit: int | None = None) -> list[HistoryEntry]:
+    """Newest first: every commit that changed what ``environment`` deploys."""
+    repo = open_repository(directory.resolve())
+    if not repo.head.is_valid():
+        raise UserError("DIR", f"{directory} has no commits")
+    entries = []
+    for sha, parents, date, author, email, subject, trailer in _log(repo, environment, limit):
+        promoted_from = trailer.strip() or _merged_trailer(repo, parents.split())
+        entries.append(HistoryEntry(sha, date, author, email, subject,
+                                    identity_at(repo, sha, environment),
+                                    promoted_from=promoted_from or None))
+    if not any(entry.identity for entry in entries):
+        raise UserError("--env", f"environment {environment!r} has no history in this "
+                        "repository (no environments/<env>/values.yaml was ever committed)")
+    for newer, older in pairwise(entries):
+        newer.identity_changed = newer.identity != older.identity
+    return entries

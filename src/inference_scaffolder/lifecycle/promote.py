@@ -1,0 +1,415 @@
+"""Promotion: move the validated deployable identity one environment forward.
+
+The *identity* of a deployment is what was tested together in the source environment:
+
+- ``container.image.tag`` — the engine build;
+- the whole ``model`` block — id and revision, plus the limits (``maxInputTokens``,
+  ``maxTotalTokens``) and ``servedModelName`` that were validated with that model (a new
+  revision with a shorter context, or a renamed served model, must not reach an environment
+  half-applied);
+- the chart version the environment declares (``helmCharts[0].version`` in its
+  kustomization.yaml; one ``chart/`` serves every environment, so in a valid repository it
+  only differs while a template update is half-applied).
+
+Everything else in ``environments/<to>/values.yaml`` (hostname, replicas, resources, comments)
+is the target's own and is kept: the file is edited with ruamel's round-trip loader.
+
+Promotion only goes forward along dev → syst → uat → prod, never skips an environment the
+repository has (unless ``allow_skip``), validates the source before and the target after the
+edit, and commits on ``promote/<to>-<short sha of the promoted commit>`` without touching the
+user's working tree or index: the commit is built from a private export with a temporary
+index. Publishing (push, pull request) goes through :mod:`inference_scaffolder.publish`.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import git
+from ruamel.yaml import YAML
+
+from inference_scaffolder.answers import ENVIRONMENT_ORDER
+from inference_scaffolder.checks.gitops import validate_gitops
+from inference_scaffolder.checks.validate import (
+    DEFAULT_KUBE_VERSION,
+    ValidationReport,
+    validate_repo,
+)
+from inference_scaffolder.errors import UserError
+from inference_scaffolder.publish import (
+    PullRequestDraft,
+    PushRejected,
+    remote_heads,
+)
+from inference_scaffolder.service.layout import (
+    kustomization_path,
+    list_environments,
+    release_name,
+    values_file,
+)
+from inference_scaffolder.vcs import (
+    commit_files,
+    create_branch,
+    current_branch,
+    export_commit,
+    open_repository,
+    require_clean,
+)
+from inference_scaffolder.yamlio import round_trip_yaml
+
+PROMOTED_FROM_TRAILER = "Promoted-from"
+
+
+# --- identity ------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """ruamel containers as plain dicts/lists (for comparison and JSON)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a promotion moves; see the module docstring for why these fields."""
+
+    image_tag: str | None
+    model: dict[str, Any]
+    chart_version: str | None
+
+    def flat(self) -> dict[str, Any]:
+        """``{dotted key: value}``, the unit in which changes are reported."""
+        out: dict[str, Any] = {"container.image.tag": self.image_tag}
+        out.update({f"model.{k}": v for k, v in self.model.items()})
+        out["chart.version"] = self.chart_version
+        return out
+
+    def summary(self) -> str:
+        revision = str(self.model.get("revision", "?"))
+        short = revision[:12] if len(revision) == 40 else revision
+        return (f"{self.model.get('id', '?')}@{short}, image {self.image_tag or '?'}, "
+                f"chart {self.chart_version or '?'}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "image_tag": self.image_tag,
+            "model_id": self.model.get("id"),
+            "model_revision": self.model.get("revision"),
+            "model": self.model,
+            "chart_version": self.chart_version,
+        }
+
+
+def _image_tag(values: Any) -> str | None:
+    container = values.get("container") if isinstance(values, dict) else None
+    image = container.get("image") if isinstance(container, dict) else None
+    tag = image.get("tag") if isinstance(image, dict) else None
+    return None if tag is None else str(tag)
+
+
+def _declared_chart_version(kustomization: Any) -> str | None:
+    charts = kustomization.get("helmCharts") if isinstance(kustomization, dict) else None
+    if isinstance(charts, list) and charts and isinstance(charts[0], dict):
+        version = charts[0].get("version")
+        return None if version is None else str(version)
+    return None
+
+
+def identity_from_text(values_text: str, chart_version: str | None) -> Identity:
+    """The identity in an environment's values.yaml text (plus the chart version given)."""
+    values = round_trip_yaml().load(values_text) or {}
+    model = values.get("model") if isinstance(values, dict) else None
+    return Identity(_image_tag(values), _plain(model) if isinstance(model, dict) else {},
+                    chart_version)
+
+
+def read_identity(repo: Path, environment: str) -> Identity:
+    """The identity an environment of a checked-out repository declares."""
+    values = values_file(repo, environment).read_text(encoding="utf-8")
+    kustomization = kustomization_path(repo, environment)
+    declared = (_declared_chart_version(round_trip_yaml().load(kustomization.read_text(
+        encoding="utf-8"))) if kustomization.is_file() else None)
+    return identity_from_text(values, declared)
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str
+    old: Any
+    new: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "from": self.old, "to": self.new}
+
+
+def identity_changes(old: Identity, new: Identity) -> list[Change]:
+    """Per dotted key, what a promotion from ``new``'s environment would change in ``old``'s."""
+    before, after = old.flat(), new.flat()
+    if new.chart_version is None:  # a source without a kustomization declares no chart
+        del before["chart.version"], after["chart.version"]
+    keys = list(after) + [k for k in before if k not in after]
+    return [Change(k, before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)]
+
+
+# --- editing the target --------------------------------------------------------------------
+
+
+def _dump(ruamel: YAML, document: Any) -> str:
+    out = io.StringIO()
+    ruamel.dump(document, out)
+    return out.getvalue()
+
+
+def copy_identity_values(source_text: str, target_text: str) -> str:
+    """The target values.yaml text with the source's image tag and model block in it.
+
+    Edits in place so the target's comments, key order and other settings survive; model
+    keys the source no longer has are removed (the block moves as one unit).
+    """
+    ruamel = round_trip_yaml()
+    source = ruamel.load(source_text) or {}
+    target = ruamel.load(target_text)
+    if target is None:
+        target = ruamel.load("{}\n")
+    source_model = source.get("model")
+    if isinstance(source_model, dict):
+        target_model = target.get("model")
+        if not isinstance(target_model, dict):
+            target["model"] = copy.deepcopy(source_model)
+        else:
+            for key in [k for k in target_model if k not in source_model]:
+                del target_model[key]
+            for key, value in source_model.items():
+                if target_model.get(key) != value:
+                    target_model[key] = copy.deepcopy(value)
+    tag = _image_tag(source)
+    if tag is not None and _image_tag(target) != tag:
+        container = target.setdefault("container", {})
+        image = container.setdefault("image", {})
+        image["tag"] = source["container"]["image"]["tag"]
+    return _dump(ruamel, target)
+
+
+def copy_chart_version(target_text: str, version: str) -> str:
+    """The target kustomization.yaml text declaring chart ``version``."""
+    ruamel = round_trip_yaml()
+    document = ruamel.load(target_text)
+    document["helmCharts"][0]["version"] = version
+    return _dump(ruamel, document)
+
+
+# --- preconditions -------------------------------------------------------------------------
+
+
+def plan_route(source: str, target: str, present: list[str], allow_skip: bool) -> list[str]:
+    """Check the promotion goes forward between environments of the repository; returns the
+    environments it skips (refused unless ``allow_skip``)."""
+    order = list(ENVIRONMENT_ORDER)
+    for option, name in (("--from", source), ("--to", target)):
+        if name not in order:
+            raise UserError(option, f"unknown environment {name!r}; one of {', '.join(order)}")
+        if name not in present:
+            raise UserError(option, f"environment {name!r} is not in this repository "
+                            f"(it has {', '.join(present) or 'none'})")
+    if order.index(target) <= order.index(source):
+        raise UserError("--to", f"promotion goes forward only ({' → '.join(present)}); "
+                        f"{source} → {target} is not forward. To go back, revert a promotion "
+                        "(see `inference-scaffolder history`)")
+    skipped = [e for e in present if order.index(source) < order.index(e) < order.index(target)]
+    if skipped and not allow_skip:
+        raise UserError("--to", f"{source} → {target} skips {', '.join(skipped)}; promote "
+                        "through it first, or pass --allow-skip")
+    return skipped
+
+
+# --- the promotion -------------------------------------------------------------------------
+
+
+@dataclass
+class PromotionResult:
+    status: str  # "promoted" | "unchanged"
+    source: str
+    target: str
+    base: str
+    promoted_commit: str
+    identity: Identity
+    changes: list[Change] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    branch: str | None = None
+    commit: str | None = None
+    branch_existed: bool = False
+    publisher: str | None = None
+    pushed: bool = False
+    pull_request: str | None = None
+    title: str = ""
+    body: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "from": self.source,
+            "to": self.target,
+            "base": self.base,
+            "promoted_commit": self.promoted_commit,
+            "identity": self.identity.to_json(),
+            "changes": [c.to_json() for c in self.changes],
+            "skipped": self.skipped,
+            "branch": self.branch,
+            "commit": self.commit,
+            "branch_existed": self.branch_existed,
+            "publisher": self.publisher,
+            "pushed": self.pushed,
+            "pull_request": self.pull_request,
+            "title": self.title,
+            "warnings": self.warnings,
+        }
+
+
+@dataclass(frozen=True)
+class ValidationOptions:
+    kube_version: str = DEFAULT_KUBE_VERSION
+    crd_schemas: Path | None = None
+
+
+def first_problem(report: ValidationReport, tree: Path, environment: str,
+                  options: ValidationOptions) -> str | None:
+    """The first problem of ``environment``: helm + schemas, and the GitOps files when
+    ``validate_repo`` does not check them itself yet."""
+    for env in report.environments:
+        problems = env.problems()
+        if problems:
+            return problems[0]
+    checked_gitops = any(o.kind == "Kustomization" for e in report.environments for o in e.objects)
+    if not checked_gitops and kustomization_path(tree, environment).is_file():
+        gitops = validate_gitops(tree, [environment], kube_version=options.kube_version,
+                                 crd_schemas=options.crd_schemas)
+        problems = gitops.problems(environment)
+        if problems:
+            return problems[0]
+    return None
+
+
+def check_environment(tree: Path, environment: str, options: ValidationOptions) -> str | None:
+    report = validate_repo(tree, environments=[environment], kube_version=options.kube_version,
+                           crd_schemas=options.crd_schemas)
+    return first_problem(report, tree, environment, options)
+
+
+def pull_request_text(service: str, result: PromotionResult) -> tuple[str, str]:
+    """Title and body of the promotion's pull request (also its commit message)."""
+    title = f"Promote {service} to {result.target}: {result.identity.summary()}"
+    rows = "\n".join(f"| `{c.key}` | `{c.old}` | `{c.new}` |" for c in result.changes)
+    skipped = (f"\n\nSkipped (explicitly allowed): {', '.join(result.skipped)}."
+               if result.skipped else "")
+    body = (
+        f"Promotes what `{result.source}` runs at {result.promoted_commit[:12]} to "
+        f"`{result.target}`.\n\n| value | {result.target} now | after |\n|---|---|---|\n{rows}"
+        f"{skipped}\n\nValidated with `inference-scaffolder validate` (helm lint, helm template, "
+        f"schemas, kustomize) for `{result.source}` before and `{result.target}` after the "
+        "change. To roll back after merging, revert this commit "
+        f"(`inference-scaffolder history . --env {result.target}` lists earlier states)."
+    )
+    return title, body
+
+
+def promote(
+    directory: Path,
+    source: str,
+    target: str,
+    *,
+    allow_skip: bool = False,
+    publisher: Any | None = None,
+    validation: ValidationOptions | None = None,
+) -> PromotionResult:
+    """Promote ``source``'s identity to ``target`` on a new branch; see the module docstring."""
+    options = validation or ValidationOptions()
+    directory = directory.resolve()
+    repo = open_repository(directory)
+    if not repo.head.is_valid():
+        raise UserError("DIR", f"{directory} has no commits")
+    skipped = plan_route(source, target, list_environments(directory), allow_skip)
+    require_clean(repo, "promoting")
+    base = current_branch(repo)
+    head = repo.head.commit.hexsha
+    with tempfile.TemporaryDirectory(prefix="promote-") as tmp_name:
+        tmp = Path(tmp_name)
+        tree = tmp / "tree"
+        export_commit(repo, head, tree)
+        source_identity = read_identity(tree, source)
+        changes = identity_changes(read_identity(tree, target), source_identity)
+        result = PromotionResult("unchanged", source, target, base, head, source_identity,
+                                 changes, skipped)
+        if not changes:
+            return result
+        problem = check_environment(tree, source, options)
+        if problem:
+            raise UserError("--from", f"{source} does not validate, so it cannot be promoted: "
+                            f"{problem}")
+        edited = _edit_target(tree, source, target, source_identity)
+        problem = check_environment(tree, target, options)
+        if problem:
+            raise UserError("--to", f"{target} does not validate after the promotion; nothing "
+                            f"was committed: {problem}")
+        result.status = "promoted"
+        result.title, result.body = pull_request_text(release_name(tree), result)
+        message = (f"{result.title}\n\n{result.body}\n\n"
+                   f"{PROMOTED_FROM_TRAILER}: {source}@{head}")
+        result.commit = commit_files(repo, head, edited, message, tmp)
+    result.branch = f"promote/{target}-{head[:7]}"
+    result.branch_existed = create_branch(repo, result.branch, result.commit)
+    if result.branch_existed:
+        result.commit = repo.git.rev_parse(f"refs/heads/{result.branch}")
+    if publisher is not None:
+        _publish(repo, publisher, result)
+    return result
+
+
+def _edit_target(tree: Path, source: str, target: str, identity: Identity) -> dict[str, Path]:
+    """Write the promoted identity into the exported tree; returns the files changed."""
+    edited: dict[str, Path] = {}
+    source_values = values_file(tree, source)
+    target_values = values_file(tree, target)
+    text = copy_identity_values(source_values.read_text(encoding="utf-8"),
+                                target_values.read_text(encoding="utf-8"))
+    target_values.write_text(text, encoding="utf-8")
+    edited[f"environments/{target}/values.yaml"] = target_values
+    target_kustomization = kustomization_path(tree, target)
+    if identity.chart_version is not None and target_kustomization.is_file():
+        current = target_kustomization.read_text(encoding="utf-8")
+        updated = copy_chart_version(current, identity.chart_version)
+        if updated != current:
+            target_kustomization.write_text(updated, encoding="utf-8")
+            edited[f"environments/{target}/kustomization.yaml"] = target_kustomization
+    return edited
+
+
+def _publish(repo: git.Repo, publisher: Any, result: PromotionResult) -> None:
+    """Push the branch (and open the pull request) through the shared publishers."""
+    result.publisher = publisher.name
+    publisher.preflight()
+    cwd = Path(repo.working_dir)
+    heads = remote_heads(publisher.remote, cwd, result.base, result.branch or "")
+    if heads.get(result.base) not in (None, result.promoted_commit):
+        result.warnings.append(
+            f"{result.base} on the remote is not at the promoted commit "
+            f"{result.promoted_commit[:12]}; the pull request shows the difference"
+        )
+    draft = PullRequestDraft(result.title, result.body, ("promotion",))
+    try:
+        publication = publisher.publish(repo, result.branch, result.base, result.commit,
+                                        heads.get(result.branch or ""), draft)
+    except PushRejected:
+        raise UserError("--publisher", f"{result.branch} moved on the remote while pushing; "
+                        "nothing was pushed, run promote again") from None
+    result.pushed = True
+    result.pull_request = publication.pull_request
+    result.warnings += publication.warnings

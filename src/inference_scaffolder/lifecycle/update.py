@@ -1,0 +1,289 @@
+"""Template updates: bring a generated repository to a newer template without losing edits.
+
+The recorded answers (``.inference-scaffolder/answers.yaml``) are rendered twice, with the
+template version the repository was generated from (*base*) and with the new one. Both
+renders are committed into the repository's object store as a throw-away two-commit history
+(no branch, no ref), and the second commit is cherry-picked onto the user's working tree with
+``--no-commit``: git's three-way merge takes every template change the user did not touch,
+keeps every user edit the template did not touch, and leaves conflict markers (and unmerged
+index entries) where both changed the same lines. Nothing is committed; the user reviews,
+resolves and commits. The new template version is written into the answers record.
+
+Where a template version comes from (:class:`TemplateSource`):
+
+- the installed package's own template, when it is the version asked for;
+- otherwise tag ``v<version>`` of an inference-scaffolder git repository (``--template-repo``,
+  default: the source checkout this package runs from): that tag's ``src/`` and ``templates/``
+  are exported and run in a separate Python process, so an old version renders with its own
+  code, exactly as it rendered when the repository was generated;
+- an explicit template folder (``--template-dir`` / ``--base-template-dir``), rendered by the
+  installed code (cookiecutter, then the template's hook functions in this process, as
+  ``new`` does): for template development and the tests.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import git
+
+from inference_scaffolder import TEMPLATE_VERSION
+from inference_scaffolder.answers import Answers, validate_answers
+from inference_scaffolder.errors import UserError
+from inference_scaffolder.generation.generate import generate, run_template
+from inference_scaffolder.paths import source_checkout_root, template_dir
+from inference_scaffolder.service.files import read_answers_record
+from inference_scaffolder.service.layout import ANSWERS_RECORD
+from inference_scaffolder.vcs import (
+    SCAFFOLDER_IDENTITY,
+    commit_directory,
+    open_repository,
+    require_clean,
+)
+from inference_scaffolder.yamlio import round_trip_yaml
+
+# --- template sources ------------------------------------------------------------------------
+
+
+class TemplateSource(Protocol):
+    """One version of the template, able to render a repository from answers."""
+
+    version: str
+
+    def describe(self) -> str:
+        """Where this version comes from, for messages."""
+
+    def render(self, answers: Answers, workdir: Path) -> Path:
+        """Render the repository for ``answers`` under ``workdir``; returns its folder."""
+
+
+def directory_version(path: Path) -> str:
+    """The template version a template folder declares (``_template_version``)."""
+    config = path / "cookiecutter.json"
+    if not config.is_file():
+        raise UserError("--template-dir", f"{path} is not a cookiecutter template "
+                        "(no cookiecutter.json)")
+    version = json.loads(config.read_text(encoding="utf-8")).get("_template_version")
+    if not version:
+        raise UserError("--template-dir", f"{config} declares no _template_version")
+    return str(version)
+
+
+@dataclass(frozen=True)
+class DirectoryTemplate:
+    """A template folder rendered by the installed code (cookiecutter + the hook functions)."""
+
+    path: Path
+    version: str
+
+    @classmethod
+    def at(cls, path: Path, version: str | None = None) -> DirectoryTemplate:
+        return cls(path.resolve(), version or directory_version(path))
+
+    def describe(self) -> str:
+        return f"template folder {self.path} ({self.version})"
+
+    def render(self, answers: Answers, workdir: Path) -> Path:
+        workdir.mkdir(parents=True, exist_ok=True)
+        if self.path == template_dir().resolve():
+            # The installed template: exactly what `new` does, through the same function.
+            return generate(validate_answers(answers), workdir / "out", git_init=False,
+                            validate=False, force=True).output
+        return run_template(validate_answers(answers), workdir, self.path)
+
+
+_RENDER_SCRIPT = """
+import json, sys
+from pathlib import Path
+from inference_scaffolder.answers import validate_answers
+try:
+    from inference_scaffolder.generation.generate import generate
+except ImportError:  # releases made before the subsystem packages
+    from inference_scaffolder.render import generate
+request = json.load(sys.stdin)
+result = generate(validate_answers(request["answers"]), Path(request["output"]),
+                  git_init=False, validate=False, force=True)
+print(json.dumps({"output": str(result.output)}))
+"""
+
+
+@dataclass(frozen=True)
+class ProjectRevisionTemplate:
+    """A released version: tag ``v<version>`` of an inference-scaffolder repository, rendered
+    by that revision's own code in a separate Python process."""
+
+    project: Path
+    ref: str
+    version: str
+
+    def describe(self) -> str:
+        return f"{self.ref} of {self.project}"
+
+    def _export(self, dest: Path) -> None:
+        data = io.BytesIO()
+        try:
+            git.Repo(self.project).git.archive(self.ref, "src", "templates", format="tar",
+                                               output_stream=data)
+        except git.GitCommandError as exc:
+            reason = " ".join(str(exc.stderr).split())[-200:]
+            raise UserError("--template-repo", f"cannot export {self.describe()}: {reason}"
+                            ) from None
+        data.seek(0)
+        with tarfile.open(fileobj=data) as archive:
+            archive.extractall(dest, filter="data")
+
+    def render(self, answers: Answers, workdir: Path) -> Path:
+        code = workdir / "code"
+        self._export(code)
+        env = {**os.environ, "PYTHONPATH": str(code / "src")}
+        request = json.dumps({"answers": answers, "output": str(workdir / "out")})
+        done = subprocess.run([sys.executable, "-c", _RENDER_SCRIPT], input=request, text=True,
+                              capture_output=True, env=env, cwd=workdir, timeout=300,
+                              check=False)
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise UserError("--to", f"rendering {self.describe()} failed: {last}")
+        return Path(json.loads(done.stdout.strip().splitlines()[-1])["output"])
+
+
+def _has_tag(project: Path, ref: str) -> bool:
+    try:
+        git.Repo(project).git.rev_parse("--verify", "--quiet", f"refs/tags/{ref}^{{commit}}")
+    except (git.GitCommandError, git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return False
+    return True
+
+
+def template_for_version(version: str, *, template_repo: Path | None = None,
+                         option: str = "--to") -> TemplateSource:
+    """The template source for a released ``version`` (see the module docstring)."""
+    if not version:
+        raise UserError(str(ANSWERS_RECORD), "records no template_version; pass "
+                        "--base-template-dir with the template it was generated from")
+    if version == TEMPLATE_VERSION:
+        return DirectoryTemplate(template_dir().resolve(), TEMPLATE_VERSION)
+    project = template_repo or source_checkout_root()
+    ref = f"v{version}"
+    if project is None or not _has_tag(project, ref):
+        where = f"{project} has no tag {ref}" if project else "no inference-scaffolder checkout"
+        raise UserError(option, f"template version {version} is not available ({where}; this "
+                        f"installation is {TEMPLATE_VERSION}); pass --template-repo with a "
+                        "clone that has the tag, or a template folder")
+    return ProjectRevisionTemplate(project.resolve(), ref, version)
+
+
+# --- git plumbing ----------------------------------------------------------------------------
+
+
+def _tree(repo: git.Repo, commit: str) -> str:
+    return repo.git.rev_parse(f"{commit}^{{tree}}")
+
+
+def apply_three_way(repo: git.Repo, change: str) -> list[str]:
+    """Cherry-pick ``change`` (new render on top of the base render) onto the working tree
+    without committing; returns the conflicted paths (left with markers)."""
+    status, _, stderr = repo.git.execute(
+        ["git", "cherry-pick", "--no-commit", "--no-rerere-autoupdate", change],
+        with_exceptions=False, with_extended_output=True, env={**os.environ, **SCAFFOLDER_IDENTITY},
+    )
+    conflicted = [p for p in repo.git.diff("--name-only", "--diff-filter=U").splitlines() if p]
+    # Keep the merged files and unmerged entries, but leave no cherry-pick in progress: the
+    # user resolves and commits as with any edit.
+    repo.git.execute(["git", "cherry-pick", "--quit"], with_exceptions=False)
+    if status != 0 and not conflicted:
+        raise UserError("DIR", f"applying the template change failed: "
+                        f"{' '.join(str(stderr).split())[-300:]}")
+    return conflicted
+
+
+def record_template_version(project_dir: Path, version: str) -> bool:
+    """Write the new template version into the answers record (comments kept)."""
+    path = project_dir / ANSWERS_RECORD
+    text = path.read_text(encoding="utf-8")
+    if "<<<<<<<" in text:
+        return False
+    ruamel = round_trip_yaml()
+    record = ruamel.load(text)
+    if record.get("template_version") == version:
+        return True
+    record["template_version"] = version
+    out = io.StringIO()
+    ruamel.dump(record, out)
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return True
+
+
+# --- the update ------------------------------------------------------------------------------
+
+
+@dataclass
+class UpdateResult:
+    status: str  # "unchanged" | "updated" | "conflicts"
+    from_version: str
+    to_version: str
+    base: str
+    target: str
+    changed: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "from_version": self.from_version,
+            "to_version": self.to_version,
+            "base_template": self.base,
+            "new_template": self.target,
+            "changed": self.changed,
+            "conflicts": self.conflicts,
+            "warnings": self.warnings,
+        }
+
+
+def update_repository(directory: Path, base: TemplateSource,
+                      target: TemplateSource) -> UpdateResult:
+    """Apply the change from ``base`` to ``target`` template onto the repository in
+    ``directory`` as a three-way merge; see the module docstring."""
+    directory = directory.resolve()
+    repo = open_repository(directory)
+    if not repo.head.is_valid():
+        raise UserError("DIR", f"{directory} has no commits")
+    require_clean(repo, "updating the template (so the update can be reviewed and undone)")
+    record = read_answers_record(directory)
+    recorded = str(record.get("template_version", ""))
+    answers = record.get("answers")
+    if not isinstance(answers, dict):
+        raise UserError(str(ANSWERS_RECORD), "has no answers mapping")
+    result = UpdateResult("unchanged", recorded, target.version, base.describe(),
+                          target.describe())
+    if base.version != recorded:
+        result.warnings.append(f"the repository records template {recorded}, but the base "
+                               f"render uses {base.version}")
+    with tempfile.TemporaryDirectory(prefix="template-update-") as tmp_name:
+        tmp = Path(tmp_name)
+        old_dir = base.render(answers, tmp / "base")
+        new_dir = target.render(answers, tmp / "target")
+        old = commit_directory(repo, old_dir, [], f"ml-inference-load {base.version} "
+                               "(recorded answers)", tmp / "base.index")
+        new = commit_directory(repo, new_dir, [old], f"ml-inference-load {target.version} "
+                               "(recorded answers)", tmp / "target.index")
+    if _tree(repo, old) != _tree(repo, new):
+        result.conflicts = apply_three_way(repo, new)
+    if recorded != target.version and record_template_version(directory, target.version):
+        repo.git.add("--", str(ANSWERS_RECORD))
+    staged = [p for p in repo.git.diff("--cached", "--name-only").splitlines() if p]
+    result.changed = sorted(set(staged) | set(result.conflicts))
+    if result.conflicts:
+        result.status = "conflicts"
+    elif result.changed:
+        result.status = "updated"
+    return result

@@ -1,0 +1,469 @@
+"""``schema-pr``: propose the ML_INFERENCE_LOAD workload type to platform-schemas-types.
+
+One run: clone the target into a temporary directory, start from the pull-request branch if it
+exists (else from the base branch), apply the edits of :mod:`schema_repo`, run the checks the
+target's own CI would run (``tsc --noEmit``, ``helm lint``, values against schema), commit,
+and hand the commit to a publisher. Nothing reaches the remote unless every check passed.
+
+Concurrency: runs against the same repository and branch on one machine take a file lock;
+across machines the push itself is compare-and-swap, and a run that loses the race starts
+over from the winner's branch, where the edits usually find nothing left to do.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import git
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from inference_scaffolder.errors import UserError
+from inference_scaffolder.faults import fault_point
+from inference_scaffolder.platform_pr.edits import (
+    ML_INFERENCE_LOAD,
+    ChangeSet,
+    WorkloadType,
+    apply_change_set,
+    plan_change_set,
+)
+from inference_scaffolder.platform_pr.typescript import TscResult, find_tsc, run_tsc
+from inference_scaffolder.publish import (
+    GitRemote,
+    Publisher,
+    PullRequestDraft,
+    PushRejected,
+    check_git,
+    clone_branch,
+    fetch_branch,
+    remote_heads,
+    run_git,
+)
+
+DEFAULT_BRANCH = "inference-scaffolder/ml-inference-load"
+DEFAULT_BASE = "main"
+MAX_ATTEMPTS = 3
+LOCK_TIMEOUT_SECONDS = 900.0
+FALLBACK_AUTHOR = ("inference-scaffolder", "inference-scaffolder@users.noreply.localhost")
+
+ChartWriter = Callable[[Path], None]
+
+
+@dataclass(frozen=True)
+class SchemaPrOptions:
+    """What to propose; where to (the repository) is the publisher's remote."""
+
+    base: str = DEFAULT_BASE
+    branch: str = DEFAULT_BRANCH
+    dry_run: bool = False
+    labels: tuple[str, ...] = ("inference-scaffolder",)
+    draft: bool = False
+
+
+@dataclass
+class SchemaPrResult:
+    """What the command reports (``--json`` prints :meth:`as_json`)."""
+
+    status: str  # opened | updated | unchanged (for a dry run: what a real run would report)
+    branch: str
+    commit: str | None
+    files: list[str]
+    pull_request: str | None
+    title: str
+    body: str
+    dry_run: bool = False
+    diff: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        data = asdict(self)
+        if not self.dry_run:
+            data.pop("diff")
+        return data
+
+
+# --------------------------------------------------------------------------------------------
+# Pull request text
+# --------------------------------------------------------------------------------------------
+
+
+def pull_request_text(wt: WorkloadType = ML_INFERENCE_LOAD) -> tuple[str, str]:
+    """Title and body: what the change adds, what was checked, what a reviewer confirms."""
+    title = f"feat: add the {wt.screaming} workload type"
+    body = f"""\
+Adds the `{wt.screaming}` workload type: a base chart that serves a Hugging Face model over \
+HTTP (Text Generation Inference or vLLM) on an NVIDIA GPU node, its values schema, the \
+TypeScript interface generated from that schema, and its catalog entry.
+
+Opened by `inference-scaffolder schema-pr`; re-running it updates this branch in place.
+
+### Checked before the push
+- [x] `tsc --noEmit` passes on the edited tree
+- [x] `helm lint` passes for `{wt.chart_path}` (with its `ci/` values)
+- [x] the chart's `values.yaml` validates against its `values.schema.json` (draft 2020-12)
+
+### Acceptance checklist
+- [x] chart at `{wt.chart_path}/` with a semver version (CI bumps it after merge)
+- [x] `{wt.interface}` in `{wt.module_path}`, generated from the values schema and using the \
+shared types where the shapes are the same
+- [x] `{wt.interface}` added to the `WorkloadSchema` union, the index exports and \
+`PlatformBaseCharts`
+- [x] JSON Schema for the values (`values.schema.json`, `workloadType` const `{wt.screaming}`)
+- [x] Backstage entry `{wt.catalog_path}` following the other base charts
+- [ ] renders a Deployment, Service, Gateway, HTTPRoute and ExternalSecret (plus the TLS \
+Certificate when `ingress.enabled`, and the GHCR pull ExternalSecret only when \
+`imagePullSecret.enabled`, which is off by default)
+- [ ] GPU scheduling: `runtimeClassName: nvidia`, node selector \
+`nvidia.com/gpu.present: "true"`, `nvidia.com/gpu` limit taken from `gpu.count`
+- [ ] the Hugging Face token comes from Vault through the `secrets` array \
+(`HUGGING_FACE_HUB_TOKEN`, secretKey `hf-token`), never as a value
+- [ ] `model.id` and `model.revision` have no defaults: a render without them fails
+- [ ] values keep the existing charts' camelCase layout; quantisation only through \
+`environment`; monitoring through `basicMonitoring`
+
+### Not in this version
+Model cache volume, a dedicated quantisation field, autoscaling / several replicas.
+"""
+    return title, body
+
+
+# --------------------------------------------------------------------------------------------
+# Checks the target repository's CI would run
+# --------------------------------------------------------------------------------------------
+
+
+def validate_chart_values(chart_dir: Path, label: str) -> None:
+    """values.yaml must validate against values.schema.json (draft 2020-12)."""
+    schema = json.loads((chart_dir / "values.schema.json").read_text(encoding="utf-8"))
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise UserError(
+            f"{label}/values.schema.json", f"not a valid 2020-12 schema: {exc.message}"
+        ) from None
+    values = yaml.safe_load((chart_dir / "values.yaml").read_text(encoding="utf-8")) or {}
+    errors = sorted(Draft202012Validator(schema).iter_errors(values), key=lambda e: list(e.path))
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.path) or "(root)"
+        raise UserError(
+            f"{label}/values.yaml",
+            f"does not validate against values.schema.json at {where}: {first.message}"
+            + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""),
+        )
+
+
+def lint_values_files(chart_dir: Path) -> list[Path]:
+    """chart-testing lints a chart once per ``ci/*-values.yaml``; without any, once plainly."""
+    ci = chart_dir / "ci"
+    return sorted(ci.glob("*-values.yaml")) if ci.is_dir() else []
+
+
+def helm_lint(chart_dir: Path, label: str) -> None:
+    from inference_scaffolder.tools import run_helm
+
+    for values in lint_values_files(chart_dir) or [None]:
+        args = ["lint", str(chart_dir)] + (["--values", str(values)] if values else [])
+        result = run_helm(args)
+        if not result.ok:
+            detail = _lint_errors(result.stdout + "\n" + result.stderr)
+            using = f" with ci/{values.name}" if values else ""
+            raise UserError(
+                "helm lint",
+                f"{label}{using} failed: "
+                + ("; ".join(detail[:5]) or result.stderr.strip()[-400:]),
+            )
+
+
+def _lint_errors(output: str) -> list[str]:
+    """Each ``[ERROR]`` of helm lint with its indented continuation lines, one string each."""
+    errors: list[str] = []
+    collecting = False
+    for line in output.splitlines():
+        if "[ERROR]" in line:
+            errors.append(line.strip())
+            collecting = True
+        elif collecting and line[:1].isspace() and line.strip():
+            errors[-1] += " " + line.strip()
+        else:
+            collecting = False
+    return errors
+
+
+def type_check(tree: Path, baseline_tree: Callable[[], Path], warnings: list[str]) -> None:
+    """``tsc --noEmit`` on the edited tree. Errors the base tree already has (typically
+    modules that need an ``npm ci`` this clone never ran) are reported as warnings; any error
+    the edits introduce aborts the run with the compiler's own message."""
+    tsc = find_tsc()
+    edited = run_tsc(tree, tsc)
+    if edited.ok:
+        return
+    before = run_tsc(baseline_tree(), tsc)
+    new_errors = _new_diagnostics(edited, before)
+    if new_errors or (not edited.diagnostics and edited.output):
+        shown = [str(d) for d in new_errors[:5]] or [edited.output[-600:]]
+        more = f" (and {len(new_errors) - 5} more)" if len(new_errors) > 5 else ""
+        raise UserError("tsc", "type check failed: " + "; ".join(shown) + more)
+    warnings.append(
+        f"tsc: {len(edited.diagnostics)} error(s) already present before the change were ignored "
+        f"(first: {edited.diagnostics[0]})"
+    )
+
+
+def _new_diagnostics(edited: TscResult, before: TscResult) -> list:
+    remaining = Counter(d.identity() for d in before.diagnostics)
+    new = []
+    for diagnostic in edited.diagnostics:
+        if remaining[diagnostic.identity()] > 0:
+            remaining[diagnostic.identity()] -= 1
+        else:
+            new.append(diagnostic)
+    return new
+
+
+# --------------------------------------------------------------------------------------------
+# Lock
+# --------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def repo_lock(key: str, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
+    """Serialise runs on this machine that target the same repository and branch."""
+    directory = Path(tempfile.gettempdir()) / "inference-scaffolder-locks"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".lock")
+    with open(path, "a+") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise UserError(
+                        "--repo",
+                        "another schema-pr run on this repository and "
+                        f"branch held the lock for {int(timeout)} s",
+                    ) from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# --------------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------------
+
+
+def default_chart_writer() -> tuple[ChartWriter, tuple[str, ...]]:
+    """The chart as the cookiecutter template ships it, and the values it requires at render."""
+    from inference_scaffolder import chart
+
+    return chart.write_base_chart, tuple(chart.RENDER_REQUIRED_VALUES)
+
+
+def _check_ref_name(name: str, option: str, cwd: Path) -> None:
+    out = run_git(["check-ref-format", "--branch", name], cwd, GitRemote(""))
+    if out.status != 0 or name.startswith("-"):
+        raise UserError(option, f"{name!r} is not a valid branch name")
+
+
+def run_schema_pr(
+    options: SchemaPrOptions,
+    publisher: Publisher,
+    *,
+    chart_writer: ChartWriter | None = None,
+    render_required: tuple[str, ...] | None = None,
+    wt: WorkloadType = ML_INFERENCE_LOAD,
+) -> SchemaPrResult:
+    """Prepare, check and publish the change; see the module docstring."""
+    if chart_writer is None:
+        chart_writer, default_required = default_chart_writer()
+        render_required = default_required if render_required is None else render_required
+    with tempfile.TemporaryDirectory(prefix="schema-pr-") as tmp_name:
+        tmp = Path(tmp_name)
+        _check_ref_name(options.base, "--base", tmp)
+        _check_ref_name(options.branch, "--branch", tmp)
+        if options.base == options.branch:
+            raise UserError("--branch", "must differ from --base")
+        chart_dir = tmp / "chart"
+        chart_writer(chart_dir)
+        if not options.dry_run:
+            publisher.preflight()
+        run = _Run(options, publisher, chart_dir, tuple(render_required or ()), wt, tmp)
+        if options.dry_run:
+            return run.attempt(0)
+        with repo_lock(f"{publisher.remote.display}\n{options.branch}"):
+            for attempt in range(MAX_ATTEMPTS):
+                try:
+                    return run.attempt(attempt)
+                except PushRejected:
+                    continue
+        raise UserError(
+            "--branch",
+            f"{options.branch} kept moving on the remote during "
+            f"{MAX_ATTEMPTS} attempts; nothing was pushed, try again",
+        )
+
+
+@dataclass
+class _Run:
+    options: SchemaPrOptions
+    publisher: Publisher
+    chart_dir: Path
+    render_required: tuple[str, ...]
+    wt: WorkloadType
+    tmp: Path
+
+    @property
+    def remote(self) -> GitRemote:
+        return self.publisher.remote
+
+    def attempt(self, number: int) -> SchemaPrResult:
+        workdir = self.tmp / f"attempt-{number}"
+        workdir.mkdir()
+        heads = remote_heads(self.remote, workdir, self.options.base, self.options.branch)
+        if self.options.base not in heads:
+            raise UserError(
+                "--base", f"branch {self.options.base!r} does not exist in {self.remote.display}"
+            )
+        repo = clone_branch(self.remote, self.options.base, workdir / "repo")
+        branch_tip = (
+            fetch_branch(repo, self.remote, self.options.branch)
+            if self.options.branch in heads
+            else None
+        )
+        start = branch_tip or repo.head.commit.hexsha
+        repo.git.checkout("-q", "-B", self.options.branch, start)
+        tree = Path(repo.working_dir)
+        changes = plan_change_set(
+            tree, self.chart_dir, self.wt, render_required=self.render_required
+        )
+        title, body = pull_request_text(self.wt)
+        if changes.is_empty():
+            return self._unchanged(repo, start, branch_tip, title, body)
+        return self._propose(repo, changes, start, branch_tip, title, body, workdir)
+
+    def _unchanged(
+        self, repo: git.Repo, start: str, branch_tip: str | None, title: str, body: str
+    ) -> SchemaPrResult:
+        pull = None
+        warnings: list[str] = []
+        if branch_tip and not self.options.dry_run:
+            pull = self.publisher.existing_pull_request(self.options.branch, self.options.base)
+            base_tip = repo.commit(f"origin/{self.options.base}").hexsha
+            if pull is None and not repo.is_ancestor(branch_tip, base_tip):
+                # The branch holds the change but has no pull request: a run was killed
+                # between its push and opening it. Finish that run's work.
+                draft = PullRequestDraft(title, body, self.options.labels, self.options.draft)
+                publication = self.publisher.open_missing_pull_request(
+                    self.options.branch, self.options.base, branch_tip, draft
+                )
+                pull, warnings = publication.pull_request, publication.warnings
+        return SchemaPrResult(
+            "unchanged",
+            self.options.branch,
+            start,
+            [],
+            pull,
+            title,
+            body,
+            dry_run=self.options.dry_run,
+            diff="" if self.options.dry_run else None,
+            warnings=warnings,
+        )
+
+    def _propose(
+        self,
+        repo: git.Repo,
+        changes: ChangeSet,
+        start: str,
+        branch_tip: str | None,
+        title: str,
+        body: str,
+        workdir: Path,
+    ) -> SchemaPrResult:
+        tree = Path(repo.working_dir)
+        apply_change_set(tree, changes)
+        repo.git.add("-A")
+        files = [f for f in repo.git.diff("--cached", "--name-only").splitlines() if f]
+        status = "updated" if branch_tip else "opened"
+        warnings: list[str] = []
+        self._run_checks(repo, tree, start, workdir, warnings)
+        if self.options.dry_run:
+            diff = repo.git.diff("--cached", "--no-color", "--no-ext-diff")
+            return SchemaPrResult(
+                status,
+                self.options.branch,
+                None,
+                files,
+                None,
+                title,
+                body,
+                dry_run=True,
+                diff=diff + "\n",
+                warnings=warnings,
+            )
+        commit = self._commit(repo, title)
+        fault_point("after-branch-created")
+        draft = PullRequestDraft(title, body, self.options.labels, self.options.draft)
+        publication = self.publisher.publish(
+            repo, self.options.branch, self.options.base, commit, branch_tip, draft
+        )
+        return SchemaPrResult(
+            status,
+            self.options.branch,
+            commit,
+            files,
+            publication.pull_request,
+            title,
+            body,
+            warnings=warnings + publication.warnings,
+        )
+
+    def _run_checks(
+        self, repo: git.Repo, tree: Path, start: str, workdir: Path, warnings: list[str]
+    ) -> None:
+        chart = tree / self.wt.chart_path
+        validate_chart_values(chart, self.wt.chart_path)
+        helm_lint(chart, self.wt.chart_path)
+
+        def baseline() -> Path:
+            base_tree = workdir / "baseline"
+            check_git(
+                ["worktree", "add", "--quiet", "--detach", str(base_tree), start],
+                tree,
+                self.remote,
+                "git",
+                "preparing the baseline tree",
+            )
+            return base_tree
+
+        type_check(tree, baseline, warnings)
+
+    def _commit(self, repo: git.Repo, message: str) -> str:
+        identity: list[str] = []
+        reader = repo.config_reader()
+        if not reader.has_option("user", "email"):
+            name, email = FALLBACK_AUTHOR
+            identity = ["-c", f"user.name={name}", "-c", f"user.email={email}"]
+        check_git(
+            [*identity, "commit", "--quiet", "--no-verify", "-m", message],
+            Path(repo.working_dir),
+            self.remote,
+            "git",
+            "committing the change",
+        )
+        return repo.head.commit.hexsha

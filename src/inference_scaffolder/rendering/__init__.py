@@ -1,0 +1,1 @@
+"""Rendering charts and Kustomizations with the real tools (helm, kubectl); no checking here."""

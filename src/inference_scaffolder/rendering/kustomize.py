@@ -1,0 +1,64 @@
+"""``kubectl kustomize --enable-helm``: what Argo CD renders from an environment's folder."""
+
+from __future__ import annotations
+
+import shlex
+import stat
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from inference_scaffolder.tools import find_helm, run_helm, short_go_run_env
+
+BUILD_TIMEOUT_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class KustomizeBuild:
+    ok: bool
+    stdout: str
+    error: str
+
+
+@cache
+def _helm_major_version() -> str:
+    out = run_helm(["version", "--short"])
+    return out.stdout.strip().lstrip("v").split(".")[0] if out.ok else ""
+
+
+def _helm_command_for_kustomize(workdir: Path) -> str:
+    """The helm kustomize should run. Kustomize 5.7 probes ``helm version -c`` and accepts
+    only Helm 3; with Helm 4 (same ``template`` behaviour) a tiny shim answers the probe
+    and hands every other call to the real helm."""
+    helm = find_helm()
+    if _helm_major_version() == "3":
+        return helm
+    shim = workdir / "helm"
+    shim.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = version ]; then echo v3.99.0+helm4; exit 0; fi\n'
+        f'exec {shlex.quote(helm)} "$@"\n',
+        encoding="utf-8",
+    )
+    shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
+    return str(shim)
+
+
+def kustomize_build(kubectl: str, directory: Path) -> KustomizeBuild:
+    """``kubectl kustomize --enable-helm DIR``, offline, with a throw-away helm home."""
+    with tempfile.TemporaryDirectory(prefix="kustomize-") as tmp:
+        helm = _helm_command_for_kustomize(Path(tmp))
+        env = {**short_go_run_env(), "HELM_CACHE_HOME": tmp, "HELM_CONFIG_HOME": tmp,
+               "HELM_DATA_HOME": tmp}
+        try:
+            done = subprocess.run(
+                [kubectl, "kustomize", "--enable-helm", "--helm-command", helm, str(directory)],
+                capture_output=True, text=True, timeout=BUILD_TIMEOUT_SECONDS, env=env,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return KustomizeBuild(False, "", f"timed out after {BUILD_TIMEOUT_SECONDS} s")
+    error = " ".join(done.stderr.split())[-400:] if done.returncode else ""
+    return KustomizeBuild(done.returncode == 0, done.stdout, error)

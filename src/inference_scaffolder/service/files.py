@@ -1,0 +1,328 @@
+"""What a generated service repository contains, computed from validated answers.
+
+Structured files (Helm values, catalog-info, mkdocs) are built as data and dumped with a YAML
+library, never by pasting answers into text, so no answer can change the YAML's structure.
+Prose files (README, docs) are ``*.j2`` files in the template, rendered here in a sandboxed
+Jinja environment with the answers as plain context values.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+from ruamel.yaml import YAML
+
+from inference_scaffolder import TEMPLATE_VERSION
+from inference_scaffolder.answers import (
+    Answers,
+    environment_host,
+    repo_slug,
+    served_model_name,
+)
+from inference_scaffolder.chart import CHART_NAME, WORKLOAD_TYPE, chart_version, engine_defaults
+from inference_scaffolder.errors import UserError
+from inference_scaffolder.go_yaml import quote_ambiguous_strings, safe_dump
+from inference_scaffolder.service.gitops_files import write_gitops_files
+from inference_scaffolder.service.layout import ANSWERS_RECORD, chart_dir, values_file
+
+HF_TOKEN_SECRET_KEY = "hf-token"
+
+
+# --- Helm values -----------------------------------------------------------------------------
+
+
+def common_values(answers: Answers) -> dict[str, Any]:
+    """This service's values shared by every environment (overlaid on the chart defaults)."""
+    secrets = []
+    if answers["hf_token_vault_path"]:
+        secrets.append(
+            {
+                "name": engine_defaults(answers["engine"])["hfTokenEnv"],
+                "secretKey": HF_TOKEN_SECRET_KEY,
+                "vaultPath": answers["hf_token_vault_path"],
+            }
+        )
+    secrets += [
+        {"name": s["name"], "secretKey": s["secretKey"], "vaultPath": s["vaultPath"]}
+        for s in answers["extra_secrets"]
+    ]
+    return {
+        "serviceName": answers["service_name"],
+        "serviceCatalog": answers["service_catalog"],
+        "namespace": answers["namespace"],
+        "engine": answers["engine"],
+        "gpu": {"count": answers["gpu_count"]},
+        "container": {
+            "secretStore": {"name": answers["secret_store"]},
+            "secrets": secrets,
+            "environment": [
+                {"name": e["name"], "value": e["value"]} for e in answers["environment_variables"]
+            ],
+            "resources": {
+                "requests": {"cpu": answers["cpu_request"], "memory": answers["memory_request"]},
+                "limits": {"memory": answers["memory_limit"]},
+            },
+        },
+        "ingress": {"enabled": bool(answers["ingress_host"])},
+        "basicMonitoring": {"enabled": answers["basic_monitoring"]},
+        "imagePullSecret": {
+            "enabled": answers["image_pull_secret"],
+            "vaultPath": answers["image_pull_secret_vault_path"]
+            if answers["image_pull_secret"]
+            else "",
+        },
+        **_serving_option_values(answers),
+    }
+
+
+def _serving_option_values(answers: Answers) -> dict[str, Any]:
+    """The optional chart features the answers switch on (model cache, autoscaling, routing)."""
+    values: dict[str, Any] = {}
+    if answers["model_cache_size"]:
+        values["modelCache"] = {"enabled": True, "size": answers["model_cache_size"]}
+    if answers["autoscaling_max_replicas"]:
+        values["autoscaling"] = {"enabled": True,
+                                 "maxReplicas": answers["autoscaling_max_replicas"]}
+    if answers["routing"]:
+        values["routing"] = {
+            "enabled": True,
+            "litellm": {"enabled": True},
+            "envoyAIGateway": {"enabled": answers["envoy_ai_gateway"]},
+            "rateLimit": {"enabled": bool(answers["rate_limit_per_minute"]),
+                          "requestsPerMinute": answers["rate_limit_per_minute"] or 60},
+            "inferencePool": {"enabled": answers["inference_pool"]},
+        }
+    return values
+
+
+def model_values(answers: Answers) -> dict[str, Any]:
+    """The model block: what is served, pinned per environment so it can be promoted."""
+    model: dict[str, Any] = {
+        "id": answers["model_id"],
+        "revision": answers["model_revision"],
+        "maxInputTokens": answers["max_input_tokens"],
+        "maxTotalTokens": answers["max_total_tokens"],
+    }
+    if answers["served_model_name"]:
+        model["servedModelName"] = answers["served_model_name"]
+    if answers["quantization"]:
+        model["quantization"] = answers["quantization"]
+    return model
+
+
+def engine_image_tag(answers: Answers) -> str:
+    """The engine image tag to pin: the answer, else the chart's default for the engine."""
+    return answers["engine_image_tag"] or str(engine_defaults(answers["engine"])["image"]["tag"])
+
+
+def environment_values(answers: Answers, environment: str) -> dict[str, Any]:
+    """Overrides for one environment: its name, the pinned identity and its hostname."""
+    values: dict[str, Any] = {
+        "environment": environment,
+        "model": model_values(answers),
+        "container": {"image": {"tag": engine_image_tag(answers)}},
+    }
+    if answers["ingress_host"]:
+        values["ingress"] = {"host": environment_host(answers, environment)}
+    if answers["routing"]:
+        # The per-environment registration switch: false deregisters the model here only.
+        values["routing"] = {"enabled": True}
+    return values
+
+
+def _deep_update(target: Any, updates: dict[str, Any]) -> None:
+    """Merge ``updates`` into a ruamel mapping in place, keeping its comments and order."""
+    for key, value in updates.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _deep_update(target[key], value)
+        else:
+            target[key] = value
+
+
+def render_chart_values(base_values_text: str, answers: Answers) -> str:
+    """The chart's documented values.yaml with this service's values set in it."""
+    ruamel = YAML()
+    ruamel.preserve_quotes = True
+    ruamel.indent(mapping=2, sequence=4, offset=2)
+    ruamel.width = 100
+    document = ruamel.load(base_values_text)
+    common = quote_ambiguous_strings(common_values(answers))  # Helm reads it with go-yaml
+    # Identity keys lead the file, in the platform's order.
+    for position, key in enumerate(("serviceName", "serviceCatalog", "namespace")):
+        document.insert(1 + position, key, common.pop(key))
+    _deep_update(document, common)
+    out = io.StringIO()
+    ruamel.dump(document, out)
+    return out.getvalue()
+
+
+def dump_yaml(data: Any, header: str = "") -> str:
+    """Block-style YAML with keys in insertion order, behind an optional comment header."""
+    body = safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    comment = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
+    return comment + body
+
+
+def environment_values_text(answers: Answers, environment: str) -> str:
+    header = (
+        f"{environment} overrides for {answers['service_name']}.\n"
+        f"helm template {answers['service_name']} chart -f environments/{environment}/values.yaml\n"
+        "renders exactly what this environment deploys. The model and image tag are pinned\n"
+        "here so that `inference-scaffolder promote` can move them from one environment to\n"
+        "the next."
+    )
+    return dump_yaml(environment_values(answers, environment), header)
+
+
+# --- Backstage and TechDocs --------------------------------------------------------------------
+
+
+def catalog_info(answers: Answers) -> dict[str, Any]:
+    """The Backstage Component for the service, with the annotations plugins read."""
+    slug = repo_slug(answers)
+    name = answers["service_name"]
+    return {
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "Component",
+        "metadata": {
+            "name": name,
+            "title": f"{name} ({answers['model_id']})",
+            "description": answers["description"],
+            "annotations": {
+                "github.com/project-slug": slug,
+                "backstage.io/source-location": f"url:https://github.com/{slug}/tree/main/",
+                "backstage.io/techdocs-ref": "dir:.",
+                "backstage.io/kubernetes-id": name,
+                "backstage.io/kubernetes-namespace": answers["namespace"],
+                "backstage.io/kubernetes-label-selector": f"app={name}",
+                "platform/workload-type": WORKLOAD_TYPE,
+                "platform/chart": f"{CHART_NAME}@{chart_version()}",
+                "platform/model-id": answers["model_id"],
+                "platform/model-revision": answers["model_revision"],
+                "platform/template-version": TEMPLATE_VERSION,
+            },
+            "labels": {
+                "workload-type": CHART_NAME,
+                "engine": answers["engine"],
+                "service-catalog": answers["service_catalog"],
+            },
+            "tags": ["ml-inference", "llm", answers["engine"], "gpu"],
+            "links": [
+                {
+                    "url": f"https://huggingface.co/{answers['model_id']}",
+                    "title": "Model card",
+                    "icon": "docs",
+                }
+            ],
+        },
+        "spec": {
+            "type": "service",
+            "lifecycle": answers["lifecycle"],
+            "owner": answers["owner"],
+            "system": answers["system"],
+        },
+    }
+
+
+def mkdocs_config(answers: Answers) -> dict[str, Any]:
+    return {
+        "site_name": answers["service_name"],
+        "site_description": answers["description"],
+        "nav": [{"Overview": "index.md"}, {"Runbook": "runbook.md"}],
+        "plugins": ["techdocs-core"],
+    }
+
+
+def answers_record(answers: Answers, rendered_chart_version: str | None = None
+                   ) -> dict[str, Any]:
+    """What ``update`` and replays need: the template, its version and every answer."""
+    return {
+        "template": CHART_NAME,
+        "template_version": TEMPLATE_VERSION,
+        "chart_version": rendered_chart_version or chart_version(),
+        "answers": answers,
+    }
+
+
+# --- prose -----------------------------------------------------------------------------------
+
+
+def prose_context(answers: Answers) -> dict[str, Any]:
+    """Everything the README and docs templates may use, as plain data."""
+    defaults = engine_defaults(answers["engine"])
+    return {
+        "a": answers,
+        "served_model_name": served_model_name(answers),
+        "repo_slug": repo_slug(answers),
+        "engine_label": {"tgi": "Text Generation Inference", "vllm": "vLLM"}[answers["engine"]],
+        "engine_port": defaults["port"],
+        "readiness_path": defaults["readinessPath"],
+        "image_tag": engine_image_tag(answers),
+        "hosts": {env: environment_host(answers, env) for env in answers["environments"]},
+        "chart_version": chart_version(),
+        "template_version": TEMPLATE_VERSION,
+    }
+
+
+def _prose_environment() -> SandboxedEnvironment:
+    return SandboxedEnvironment(
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_prose_templates(project_dir: Path, answers: Answers) -> None:
+    """Render every ``*.j2`` file of the template in place and drop the ``.j2`` source."""
+    env = _prose_environment()
+    context = prose_context(answers)
+    for source in sorted(project_dir.rglob("*.j2")):
+        text = env.from_string(source.read_text(encoding="utf-8")).render(context)
+        source.with_suffix("").write_text(text, encoding="utf-8")
+        source.unlink()
+
+
+# --- the whole repository ----------------------------------------------------------------------
+
+
+def write_service_files(project_dir: Path, answers: Answers) -> None:
+    """Turn the copied template tree into this service's repository."""
+    render_prose_templates(project_dir, answers)
+    # The base chart's lint values name a stand-in model; a service lints with its own.
+    shutil.rmtree(chart_dir(project_dir) / "ci", ignore_errors=True)
+    chart_values = chart_dir(project_dir) / "values.yaml"
+    chart_values.write_text(
+        render_chart_values(chart_values.read_text(encoding="utf-8"), answers), encoding="utf-8"
+    )
+    for environment in answers["environments"]:
+        target = values_file(project_dir, environment)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(environment_values_text(answers, environment), encoding="utf-8")
+    (project_dir / "catalog-info.yaml").write_text(
+        dump_yaml(catalog_info(answers)), encoding="utf-8"
+    )
+    (project_dir / "mkdocs.yml").write_text(dump_yaml(mkdocs_config(answers)), encoding="utf-8")
+    record = project_dir / ANSWERS_RECORD
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(
+        dump_yaml(answers_record(answers, chart_version(chart_dir(project_dir))),
+                  "Answers this repository was generated from."),
+        encoding="utf-8",
+    )
+    write_gitops_files(project_dir, answers)
+
+
+def read_answers_record(project_dir: Path) -> dict[str, Any]:
+    """The recorded answers of a generated repository."""
+    path = project_dir / ANSWERS_RECORD
+    if not path.is_file():
+        raise UserError("DIR", f"{project_dir} has no {ANSWERS_RECORD}: not a generated repository")
+    return yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -1,0 +1,134 @@
+"""How Argo CD deploys a generated service: the Kustomization and Application of each
+environment.
+
+- ``environments/<env>/kustomization.yaml``: a Kustomize ``helmCharts`` entry that inflates
+  the repository's own ``chart/`` folder (``helmGlobals.chartHome: ../..`` + ``name: chart``)
+  with that folder's ``values.yaml``. ``kubectl kustomize --enable-helm environments/<env>``
+  renders offline exactly what Argo CD applies.
+- ``argocd/<env>.yaml``: the Argo CD ``Application`` whose single source is that folder
+  (``path: environments/<env>``), synced automatically into the environment's cluster,
+  addressed by name (``destination.name: <env>``).
+
+Argo CD renders Kustomize with Helm only when ``kustomize.buildOptions: --enable-helm`` is set
+in ``argocd-cm``; docs/lifecycle.md says so. The chart is local, so ``helmCharts[].version`` is
+a statement (kustomize does not read it for a local chart); :mod:`..checks.gitops` makes it
+agree with ``chart/Chart.yaml`` so it cannot drift into a lie.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from inference_scaffolder.answers import Answers, repo_slug
+from inference_scaffolder.go_yaml import safe_dump
+from inference_scaffolder.service.layout import (
+    ARGOCD_DIR,
+    CHART_DIR,
+    application_path,
+    kustomization_path,
+    repo_chart_version,
+)
+
+KUSTOMIZE_API_VERSION = "kustomize.config.k8s.io/v1beta1"
+APPLICATION_API_VERSION = "argoproj.io/v1alpha1"
+ARGOCD_NAMESPACE = "argocd"
+# What ``kustomization()`` writes: a Kustomization with only these keys is the generated form.
+GENERATED_KEYS = frozenset({"apiVersion", "kind", "helmGlobals", "helmCharts"})
+GENERATED_CHART_KEYS = frozenset(
+    {"name", "version", "releaseName", "namespace", "valuesFile", "skipTests"})
+GENERATED_HELM_GLOBALS = {"chartHome": "../.."}
+
+
+def kustomization(answers: Answers, chart_version: str) -> dict[str, Any]:
+    """One environment's Kustomization: the in-repo chart with its folder's values.yaml."""
+    return {
+        "apiVersion": KUSTOMIZE_API_VERSION,
+        "kind": "Kustomization",
+        "helmGlobals": dict(GENERATED_HELM_GLOBALS),
+        "helmCharts": [
+            {
+                "name": CHART_DIR,
+                "version": chart_version,
+                "releaseName": answers["service_name"],
+                "namespace": answers["namespace"],
+                "valuesFile": "values.yaml",
+                "skipTests": True,
+            }
+        ],
+    }
+
+
+def application(answers: Answers, environment: str) -> dict[str, Any]:
+    """One environment's Argo CD Application, pointing at that environment's folder."""
+    name = answers["service_name"]
+    return {
+        "apiVersion": APPLICATION_API_VERSION,
+        "kind": "Application",
+        "metadata": {
+            "name": f"{name}-{environment}",
+            "namespace": ARGOCD_NAMESPACE,
+            "labels": {
+                "app.kubernetes.io/part-of": name,
+                "environment": environment,
+                "service-catalog": answers["service_catalog"],
+            },
+        },
+        "spec": {
+            "project": "default",
+            "source": {
+                "repoURL": f"https://github.com/{repo_slug(answers)}.git",
+                "targetRevision": "main",
+                "path": f"environments/{environment}",
+            },
+            "destination": {"name": environment, "namespace": answers["namespace"]},
+            "syncPolicy": {
+                "automated": {"prune": True, "selfHeal": True},
+                "retry": {
+                    "limit": 3,
+                    "backoff": {"duration": "30s", "factor": 2, "maxDuration": "5m"},
+                },
+            },
+            "revisionHistoryLimit": 10,
+        },
+    }
+
+
+def _dump(data: dict[str, Any], header: str) -> str:
+    comment = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
+    return comment + safe_dump(data, sort_keys=False, default_flow_style=False)
+
+
+def kustomization_text(answers: Answers, environment: str, chart_version: str) -> str:
+    header = (
+        f"{environment}: what Argo CD deploys for {answers['service_name']} "
+        f"({ARGOCD_DIR}/{environment}.yaml points here).\n"
+        f"Render it offline: kubectl kustomize --enable-helm environments/{environment}\n"
+        "The chart is this repository's chart/ folder (chartHome + name); `version` must equal\n"
+        "chart/Chart.yaml (`inference-scaffolder validate` checks it). Kustomize patches added\n"
+        "here apply to this environment only (validate then schema-checks the patched build)."
+    )
+    return _dump(kustomization(answers, chart_version), header)
+
+
+def application_text(answers: Answers, environment: str) -> str:
+    header = (
+        f"Argo CD Application for {answers['service_name']} in {environment}: syncs\n"
+        f"environments/{environment} (Kustomize + Helm; argocd-cm needs\n"
+        "`kustomize.buildOptions: --enable-helm`) into the cluster Argo CD knows as\n"
+        f"`{environment}`. Apply it to the Argo CD namespace, or let an app-of-apps pick up\n"
+        f"the {ARGOCD_DIR}/ folder."
+    )
+    return _dump(application(answers, environment), header)
+
+
+def write_gitops_files(project_dir: Path, answers: Answers) -> None:
+    """Write every environment's Kustomization and Argo CD Application."""
+    version = repo_chart_version(project_dir)
+    for environment in answers["environments"]:
+        target = kustomization_path(project_dir, environment)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(kustomization_text(answers, environment, version), encoding="utf-8")
+        app = application_path(project_dir, environment)
+        app.parent.mkdir(parents=True, exist_ok=True)
+        app.write_text(application_text(answers, environment), encoding="utf-8")

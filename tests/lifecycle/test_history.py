@@ -1,0 +1,118 @@
+"""``history``: what an environment ran when, to know what to roll back to."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import git
+import pytest
+
+from inference_scaffolder.cli import main
+from inference_scaffolder.errors import UserError
+from inference_scaffolder.lifecycle.history import environment_history
+from inference_scaffolder.lifecycle.promote import promote
+
+OLD_REVISION = "fe8a4ea1ffedaf415f4da2f062534de366a451e6"
+NEW_REVISION = "0123456789abcdef0123456789abcdef01234567"
+
+
+@pytest.fixture
+def service(repo_copy: Path) -> Path:
+    with git.Repo(repo_copy).config_writer() as config:
+        config.set_value("user", "name", "Ada Operator")
+        config.set_value("user", "email", "ada@example.com")
+    return repo_copy
+
+
+def edit(repo_dir: Path, path: str, old: str, new: str, message: str) -> str:
+    target = repo_dir / path
+    text = target.read_text(encoding="utf-8")
+    assert old in text
+    target.write_text(text.replace(old, new), encoding="utf-8")
+    repo = git.Repo(repo_dir)
+    repo.git.commit("-q", "-am", message)
+    return repo.head.commit.hexsha
+
+
+def promote_and_merge(repo_dir: Path, source: str, target: str) -> tuple[str, str]:
+    """Promote, then merge the branch with a merge commit as a pull request would."""
+    result = promote(repo_dir, source, target)
+    repo = git.Repo(repo_dir)
+    repo.git.merge("-q", "--no-ff", "-m", f"Merge {result.branch}", result.branch)
+    return result.promoted_commit, repo.head.commit.hexsha
+
+
+def test_lists_promotions_newest_first_with_identity_and_origin(service: Path) -> None:
+    generated = git.Repo(service).head.commit.hexsha
+    edit(service, "environments/dev/values.yaml", OLD_REVISION, NEW_REVISION, "dev: new rev")
+    promoted, merge = promote_and_merge(service, "dev", "syst")
+
+    entries = environment_history(service, "syst")
+
+    assert [e.sha for e in entries] == [merge, generated]
+    latest, first = entries
+    assert latest.identity and latest.identity.model["revision"] == NEW_REVISION
+    assert latest.promoted_from == f"dev@{promoted}"
+    assert latest.author == "Ada Operator" and latest.email == "ada@example.com"
+    assert latest.subject.startswith("Merge promote/syst-")
+    assert first.identity and first.identity.model["revision"] == OLD_REVISION
+    assert first.identity.image_tag == "3.3.4" and first.identity.chart_version == "0.1.0"
+    assert first.author == "inference-scaffolder" and first.promoted_from is None
+    assert latest.date >= first.date
+
+
+def test_a_revert_shows_the_earlier_identity_back_on_top(service: Path) -> None:
+    edit(service, "environments/dev/values.yaml", OLD_REVISION, NEW_REVISION, "dev: new rev")
+    _, merge = promote_and_merge(service, "dev", "syst")
+    git.Repo(service).git.revert("--no-edit", "-m", "1", merge)
+
+    entries = environment_history(service, "syst")
+
+    assert [e.identity.model["revision"] for e in entries if e.identity] == [
+        OLD_REVISION, NEW_REVISION, OLD_REVISION]
+    assert entries[0].subject.startswith('Revert "Merge promote/syst-')
+
+
+def test_settings_only_changes_are_listed_but_marked(service: Path) -> None:
+    edit(service, "environments/prod/values.yaml", "host: tinyllama.ml.example.com",
+         "host: chat.ml.example.com", "prod: new hostname")
+    latest, first = environment_history(service, "prod")
+    assert latest.subject == "prod: new hostname" and not latest.identity_changed
+    assert first.identity_changed
+
+
+def test_a_chart_change_is_in_every_environment_history(service: Path) -> None:
+    sha = edit(service, "chart/values.yaml", "serviceName: tinyllama-chat",
+               "serviceName: tinyllama-chat  # renamed never", "chart: comment")
+    for env in ("dev", "syst", "uat", "prod"):
+        assert environment_history(service, env)[0].sha == sha
+
+
+def test_other_environments_changes_are_not_listed(service: Path) -> None:
+    edit(service, "environments/dev/values.yaml", OLD_REVISION, NEW_REVISION, "dev: new rev")
+    assert len(environment_history(service, "prod")) == 1
+
+
+def test_unknown_environment_is_refused(service: Path) -> None:
+    with pytest.raises(UserError) as refused:
+        environment_history(service, "staging")
+    assert refused.value.field == "--env"
+
+
+def test_cli_json_and_text(service: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    edit(service, "environments/dev/values.yaml", "tag: 3.3.4", "tag: 3.3.5", "dev: engine")
+    assert main(["history", str(service), "--env", "dev", "--json"]) == 0
+    entries = json.loads(capsys.readouterr().out)
+    assert [e["identity"]["image_tag"] for e in entries] == ["3.3.5", "3.3.4"]
+    assert set(entries[0]) >= {"sha", "date", "author", "email", "subject", "identity"}
+
+    assert main(["history", str(service), "--env", "dev", "--limit", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("what dev ran, newest first")
+    assert len(out) == 2 and "Ada Operator" in out[1] and "image 3.3.5" in out[1]
+
+
+def test_cli_not_a_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["history", str(tmp_path), "--env", "prod"]) == 2
+    assert "is not a git repository" in capsys.readouterr().err

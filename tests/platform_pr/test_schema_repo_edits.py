@@ -1,0 +1,416 @@
+"""The file edits: minimal, style-preserving, idempotent, and refusing unexpected shapes."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from schema_repo_fixture import INDEX_TS, WORKLOAD_SCHEMA_TS, fixture_files, write_tree
+
+from inference_scaffolder.errors import UserError
+from inference_scaffolder.platform_pr.edits import (
+    ML_INFERENCE_LOAD,
+    WorkloadType,
+    add_platform_base_chart,
+    add_to_index,
+    add_to_workload_schema,
+    apply_change_set,
+    keep_published_version,
+    plan_change_set,
+    render_catalog_entry,
+)
+
+NEW = "MlInferenceLoadSchema"
+
+
+def changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:
+    """(removed, added) lines of a line diff."""
+    removed, added = [], []
+    for line in difflib.ndiff(before.splitlines(), after.splitlines()):
+        if line.startswith("- "):
+            removed.append(line[2:])
+        elif line.startswith("+ "):
+            added.append(line[2:])
+    return removed, added
+
+
+# -- workloadSchema.ts ----------------------------------------------------------------------
+
+
+def test_workload_schema_gets_one_import_and_one_union_member() -> None:
+    after = add_to_workload_schema(WORKLOAD_SCHEMA_TS)
+    removed, added = changed_lines(WORKLOAD_SCHEMA_TS, after)
+    assert removed == [
+        "export type WorkloadSchema = BasicContainerLoadSchema | BasicContainerRolloutSchema"
+        " | StatefulContainerLoadSchema;"
+    ]
+    assert added == [
+        # two of three imports use double quotes: the majority style wins
+        'import { MlInferenceLoadSchema } from "./mlInferenceLoad";',
+        "export type WorkloadSchema = BasicContainerLoadSchema | BasicContainerRolloutSchema"
+        " | StatefulContainerLoadSchema | MlInferenceLoadSchema;",
+    ]
+    assert after.splitlines()[3] == 'import { MlInferenceLoadSchema } from "./mlInferenceLoad";'
+
+
+def test_workload_schema_edit_is_idempotent() -> None:
+    once = add_to_workload_schema(WORKLOAD_SCHEMA_TS)
+    assert add_to_workload_schema(once) == once
+
+
+def test_quote_tie_follows_the_last_import_and_semicolons_follow_the_majority() -> None:
+    text = (
+        "import { ASchema } from './a'\n"
+        'import { BSchema } from "./b"\n'
+        "\n"
+        "export type WorkloadSchema = ASchema | BSchema\n"
+    )
+    after = add_to_workload_schema(text)
+    assert 'import { MlInferenceLoadSchema } from "./mlInferenceLoad"\n' in after
+    assert "export type WorkloadSchema = ASchema | BSchema | MlInferenceLoadSchema\n" in after
+
+
+def test_crlf_and_missing_final_newline_are_kept() -> None:
+    text = "import { ASchema } from './a';\r\n\r\nexport type WorkloadSchema = ASchema;"
+    after = add_to_workload_schema(text)
+    assert after == (
+        "import { ASchema } from './a';\r\n"
+        "import { MlInferenceLoadSchema } from './mlInferenceLoad';\r\n"
+        "\r\n"
+        "export type WorkloadSchema = ASchema | MlInferenceLoadSchema;"
+    )
+
+
+def test_union_separator_spacing_is_mirrored() -> None:
+    text = "import { ASchema } from './a';\nexport type WorkloadSchema = ASchema|BSchema;\n"
+    assert add_to_workload_schema(text).endswith(
+        "export type WorkloadSchema = ASchema|BSchema|MlInferenceLoadSchema;\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("import { ASchema } from './a';\n", "no `export type WorkloadSchema"),
+        ("export type WorkloadSchema = ASchema;\n", "no `import"),
+        (
+            "import { ASchema } from './a';\n"
+            "export type WorkloadSchema =\n  | ASchema\n  | BSchema;\n",
+            "one-line union",
+        ),
+        (
+            "import { ASchema } from './a';\nexport type WorkloadSchema = ASchema;\n"
+            "export type WorkloadSchema = ASchema;\n",
+            "more than once",
+        ),
+        (
+            "import { ASchema } from './a';\nimport { MlInferenceLoadSchema } from './elsewhere';\n"
+            "export type WorkloadSchema = ASchema;\n",
+            "expected './mlInferenceLoad'",
+        ),
+        (
+            "import { ASchema } from './a';\nexport type WorkloadSchema = Omit<ASchema, 'x'>;\n",
+            "one-line union",
+        ),
+    ],
+)
+def test_workload_schema_with_unexpected_shape_is_refused(text: str, message: str) -> None:
+    with pytest.raises(UserError) as caught:
+        add_to_workload_schema(text)
+    assert caught.value.field == "src/workloadChartValues/workloadSchema.ts"
+    assert message in caught.value.rule
+
+
+# -- index.ts -------------------------------------------------------------------------------
+
+
+def test_index_gets_import_variant_and_export_with_its_own_style() -> None:
+    after = add_to_index(INDEX_TS)
+    expected = (
+        "import { BasicContainerLoadSchema } from './basicContainerLoad'\n"
+        'import { BasicContainerRolloutSchema } from "./basicContainerRollout";\n'
+        "import { StatefulContainerLoadSchema } from './statefulContainerLoad'\n"
+        # single quotes and no semicolon: the majority of the file's schema imports
+        "import { MlInferenceLoadSchema } from './mlInferenceLoad'\n"
+        "\n"
+        "export { WorkloadSchema } from './workloadSchema';\n"
+        "\n"
+        "export type BasicContainerLoadVariants = BasicContainerLoadSchema"
+        " | BasicContainerRolloutSchema | StatefulContainerLoadSchema | MlInferenceLoadSchema;\n"
+        "\n"
+        "export {\n"
+        "  BasicContainerLoadSchema,\n"
+        "  BasicContainerRolloutSchema,\n"
+        "  StatefulContainerLoadSchema,\n"
+        "  MlInferenceLoadSchema\n"
+        "}"
+    )
+    assert after == expected
+    assert add_to_index(after) == after
+
+
+def test_export_block_with_trailing_comma_and_semicolon() -> None:
+    text = (
+        "import { ASchema } from './a';\n"
+        "export type Variants = ASchema;\n"
+        "export {\n    ASchema,\n};\n"
+    )
+    assert add_to_index(text).endswith("export {\n    ASchema,\n    MlInferenceLoadSchema,\n};\n")
+
+
+def test_single_line_export_block() -> None:
+    text = "import { ASchema } from './a';\nexport type Variants = ASchema;\nexport { ASchema };\n"
+    assert add_to_index(text).endswith("export { ASchema, MlInferenceLoadSchema };\n")
+
+
+def test_export_block_closing_on_the_last_entrys_line() -> None:
+    text = "import { ASchema } from './a';\nexport type V = ASchema;\nexport {\n  ASchema }"
+    assert add_to_index(text).endswith("export {\n  ASchema,\n  MlInferenceLoadSchema\n}")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("import { ASchema } from './a';\nexport { ASchema };\n", "variants union"),
+        ("import { ASchema } from './a';\nexport type V = ASchema;\n", "export { ... }"),
+        (
+            "import { ASchema } from './a';\nexport type V =\n  | ASchema;\nexport { ASchema };\n",
+            "one-line union",
+        ),
+        (
+            "import { ASchema } from './a';\nexport type V = ASchema;\n"
+            "export { ASchema };\nexport {\n  ASchema\n}\n",
+            "several",
+        ),
+        (
+            "import { ASchema } from './a';\n"
+            "export type V = ASchema;\nexport { ASchema, ...rest };\n",
+            "unexpected entry",
+        ),
+    ],
+)
+def test_index_with_unexpected_shape_is_refused(text: str, message: str) -> None:
+    with pytest.raises(UserError) as caught:
+        add_to_index(text)
+    assert caught.value.field == "src/workloadChartValues/index.ts"
+    assert message in caught.value.rule
+
+
+# -- platform.ts ----------------------------------------------------------------------------
+
+
+def test_platform_base_charts_gets_one_entry_in_a_large_file() -> None:
+    before = fixture_files()["src/shared/platform.ts"]
+    assert len(before.splitlines()) > 700
+    after = add_platform_base_chart(before)
+    removed, added = changed_lines(before, after)
+    assert removed == ["  KAFKA_CONNECT: 'KAFKA_CONNECT'"]
+    # mixed quotes, 3 single vs 2 double: single wins; no trailing comma after the new entry
+    assert added == [
+        "  KAFKA_CONNECT: 'KAFKA_CONNECT',",
+        "  ML_INFERENCE_LOAD: 'ML_INFERENCE_LOAD'",
+    ]
+    assert after.endswith("\n") == before.endswith("\n")
+    assert add_platform_base_chart(after) == after
+
+
+def test_platform_base_charts_with_trailing_comma_and_quoted_keys() -> None:
+    text = 'export const PlatformBaseCharts = {\n\t"A_LOAD": "A_LOAD",\n} as const;\n'
+    assert add_platform_base_chart(text) == (
+        'export const PlatformBaseCharts = {\n\t"A_LOAD": "A_LOAD",\n'
+        '\t"ML_INFERENCE_LOAD": "ML_INFERENCE_LOAD",\n} as const;\n'
+    )
+
+
+def test_platform_base_charts_on_one_line() -> None:
+    text = "export const PlatformBaseCharts = { A_LOAD: 'A_LOAD' } as const"
+    assert add_platform_base_chart(text) == (
+        "export const PlatformBaseCharts = { A_LOAD: 'A_LOAD', "
+        "ML_INFERENCE_LOAD: 'ML_INFERENCE_LOAD' } as const"
+    )
+
+
+def test_platform_entry_before_a_trailing_comment_keeps_the_comment() -> None:
+    text = "export const PlatformBaseCharts = {\n  A_LOAD: 'A_LOAD' // first\n} as const;\n"
+    assert add_platform_base_chart(text) == (
+        "export const PlatformBaseCharts = {\n  A_LOAD: 'A_LOAD', // first\n"
+        "  ML_INFERENCE_LOAD: 'ML_INFERENCE_LOAD'\n} as const;\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("export const Other = {} as const;\n", "no `export const PlatformBaseCharts"),
+        ("export const PlatformBaseCharts = { A: 'A' };\n", "as const"),
+        ("export const PlatformBaseCharts = { ...Base, A: 'A' } as const;\n", "unexpected entry"),
+        ("export const PlatformBaseCharts = { A: { x: 1 } } as const;\n", "flat object"),
+        (
+            "export const PlatformBaseCharts = { ML_INFERENCE_LOAD: 'ml' } as const;\n",
+            "expected 'ML_INFERENCE_LOAD'",
+        ),
+        ("export const PlatformBaseCharts = { A: 'A' B: 'B' } as const;\n", "commas"),
+    ],
+)
+def test_platform_with_unexpected_shape_is_refused(text: str, message: str) -> None:
+    with pytest.raises(UserError) as caught:
+        add_platform_base_chart(text)
+    assert caught.value.field == "src/shared/platform.ts"
+    assert message in caught.value.rule
+
+
+# -- catalog entry --------------------------------------------------------------------------
+
+
+def test_catalog_entry_follows_its_sibling() -> None:
+    sibling = fixture_files()[".cat/backstage/basic-container-load.catalog-info.yaml"]
+    text = render_catalog_entry(
+        sibling,
+        WorkloadType("BASIC_CONTAINER_LOAD"),
+        ML_INFERENCE_LOAD,
+        "Serves a model: over HTTP.",
+        ".cat/backstage/ml-inference-load.catalog-info.yaml",
+    )
+    entry = yaml.safe_load(text)
+    assert entry["metadata"]["name"] == "ml-inference-load"
+    assert entry["metadata"]["title"] == "ML Inference Load"
+    assert entry["metadata"]["description"] == "Serves a model: over HTTP."
+    assert entry["metadata"]["labels"] == {"scaffold-eligible": "true"}
+    annotations = entry["metadata"]["annotations"]
+    assert annotations["platform.example.com/chart-path"] == "charts/ml-inference-load"
+    assert annotations["platform.example.com/workload-type"] == "ML_INFERENCE_LOAD"
+    assert entry["spec"] == yaml.safe_load(sibling)["spec"]
+    assert "basic" not in text.lower()
+    # same layout as the sibling: only the lines naming the chart changed
+    removed, _ = changed_lines(sibling, text)
+    assert len(removed) == 6  # name, title, description, chart path, type, tag
+
+
+def test_catalog_sibling_without_chart_path_is_refused() -> None:
+    sibling = fixture_files()[".cat/backstage/basic-container-load.catalog-info.yaml"]
+    sibling = sibling.replace("charts/basic-container-load", "somewhere-else")
+    with pytest.raises(UserError, match="chart path"):
+        render_catalog_entry(
+            sibling, WorkloadType("BASIC_CONTAINER_LOAD"), ML_INFERENCE_LOAD, "d", "x.yaml"
+        )
+
+
+# -- chart version --------------------------------------------------------------------------
+
+
+def test_existing_chart_keeps_the_version_ci_published() -> None:
+    new = "apiVersion: v2\nname: ml-inference-load\nversion: 0.1.0\n"
+    assert keep_published_version(new, None, "Chart.yaml") == new
+    existing = "apiVersion: v2\nname: ml-inference-load\nversion: 0.1.3\n"
+    assert keep_published_version(new, existing, "Chart.yaml") == existing
+    with pytest.raises(UserError, match="semver"):
+        keep_published_version("version: 1.0\n", None, "Chart.yaml")
+
+
+# -- the whole change set -------------------------------------------------------------------
+
+
+def _stand_in_chart(root: Path, *, version: str = "0.1.0", description: str = "Demo.") -> Path:
+    """A tiny chart standing in for the real one, for the planning tests only."""
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["workloadType", "container"],
+        "properties": {
+            "workloadType": {"const": "ML_INFERENCE_LOAD"},
+            "environment": {"enum": ["dev", "syst", "uat", "prod", "core", "core-dev"]},
+            "container": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["secrets"],
+                "properties": {
+                    "secrets": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["name", "secretKey", "vaultPath"],
+                            "properties": {
+                                "name": {"type": "string"},
+                                "secretKey": {"type": "string"},
+                                "vaultPath": {"type": "string"},
+                            },
+                        },
+                    }
+                },
+            },
+        },
+    }
+    write_tree(
+        root,
+        {
+            "Chart.yaml": f"apiVersion: v2\nname: ml-inference-load\ndescription: {description}\n"
+            f"version: {version}\n",
+            "values.yaml": "workloadType: ML_INFERENCE_LOAD\ncontainer:\n  secrets: []\n",
+            "values.schema.json": json.dumps(schema, indent=2),
+            "templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\n",
+        },
+    )
+    return root
+
+
+def test_plan_lists_every_file_and_a_second_plan_is_empty(tmp_path: Path) -> None:
+    tree = write_tree(tmp_path / "tree", fixture_files())
+    chart = _stand_in_chart(tmp_path / "chart")
+    changes = plan_change_set(tree, chart)
+    assert changes.paths == [
+        ".cat/backstage/ml-inference-load.catalog-info.yaml",
+        "charts/ml-inference-load/Chart.yaml",
+        "charts/ml-inference-load/templates/cm.yaml",
+        "charts/ml-inference-load/values.schema.json",
+        "charts/ml-inference-load/values.yaml",
+        "src/shared/platform.ts",
+        "src/workloadChartValues/index.ts",
+        "src/workloadChartValues/mlInferenceLoad.ts",
+        "src/workloadChartValues/workloadSchema.ts",
+    ]
+    module = changes.writes["src/workloadChartValues/mlInferenceLoad.ts"].decode()
+    assert 'import { Environment, SecretObj } from "../shared";' in module
+    apply_change_set(tree, changes)
+    assert plan_change_set(tree, chart).is_empty()
+
+
+def test_changed_chart_updates_only_what_differs_and_removes_stale_files(tmp_path: Path) -> None:
+    tree = write_tree(tmp_path / "tree", fixture_files())
+    apply_change_set(tree, plan_change_set(tree, _stand_in_chart(tmp_path / "chart-1")))
+    chart = _stand_in_chart(tmp_path / "chart-2", version="0.2.0", description="Changed.")
+    (chart / "templates/cm.yaml").unlink()
+    (chart / "templates/svc.yaml").write_text("apiVersion: v1\nkind: Service\n")
+    changes = plan_change_set(tree, chart)
+    # version stays as published; the catalog entry is not rewritten once it exists
+    assert changes.paths == [
+        "charts/ml-inference-load/Chart.yaml",
+        "charts/ml-inference-load/templates/cm.yaml",
+        "charts/ml-inference-load/templates/svc.yaml",
+    ]
+    assert changes.deletes == ["charts/ml-inference-load/templates/cm.yaml"]
+    assert b"version: 0.1.0" in changes.writes["charts/ml-inference-load/Chart.yaml"]
+
+
+def test_plan_refuses_a_tree_that_is_not_the_schema_repository(tmp_path: Path) -> None:
+    files = fixture_files(overrides={"src/shared/platform.ts": None})
+    tree = write_tree(tmp_path / "tree", files)
+    with pytest.raises(UserError, match="platform-schemas-types") as caught:
+        plan_change_set(tree, _stand_in_chart(tmp_path / "chart"))
+    assert caught.value.field == "src/shared/platform.ts"
+
+
+def test_aliases_that_use_a_schema_without_being_unions_are_left_alone() -> None:
+    text = (
+        "import { ASchema } from './a';\n"
+        "export type Partial_ = Partial<ASchema>;\n"
+        "export type V = ASchema;\n"
+        "export { ASchema };\n"
+    )
+    after = add_to_index(text)
+    assert "export type Partial_ = Partial<ASchema>;\n" in after
+    assert "export type V = ASchema | MlInferenceLoadSchema;\n" in after
