@@ -33,7 +33,7 @@ CLI = str(BIN / "inference-scaffolder")
 EXAMPLE = ROOT / "examples" / "tgi-tinyllama.yaml"
 sys.path.insert(0, str(ROOT / "src"))
 
-from inference_scaffolder.checks.manifests import default_crd_schema_dir  # noqa: E402
+from inference_scaffolder.checks.manifests import bundled_crd_schema_dir  # noqa: E402
 from inference_scaffolder.tools import find_helm  # noqa: E402
 
 
@@ -84,7 +84,7 @@ def floor_steps(workdir: Path, repo: Path, repeats: int) -> dict[str, float]:
     core.write_text(yaml.safe_dump_all([d for d in docs if "." not in d["apiVersion"]
                                         .rpartition("/")[0]]))
     custom = [d for d in docs if "." in d["apiVersion"].rpartition("/")[0]]
-    crd_dir = default_crd_schema_dir()
+    crd_dir = bundled_crd_schema_dir()
     custom_checks = []
     for index, doc in enumerate(custom):
         group, _, version = doc["apiVersion"].rpartition("/")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up everything the project needs on a fresh machine: a virtualenv with the package and
-# its dev tools, a real helm, and the pinned Node tools (TypeScript compiler).
+# Set up what the main job needs on a fresh machine (README command 1): a virtualenv with
+# the package and its runtime dependencies at the versions in requirements/constraints.txt,
+# and the pinned helm + kubectl. Nothing for the tests (scripts/test.sh adds those).
 # Idempotent: re-running only fills in what is missing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,16 +11,12 @@ python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[dev,serve-test]"
+pip=(.venv/bin/python -m pip --disable-pip-version-check)
+"${pip[@]}" install --quiet -c requirements/constraints.txt -e .
 
-bash scripts/install-helm.sh
-# Make helm visible to anything run from the venv (tests, the CLI, the hooks).
+bash scripts/install-helm.sh >/dev/null
+# Make the pinned helm and kubectl the ones the CLI, the hooks and the tests find first.
 for tool in helm kubectl; do
-  if [ -x ".tools/bin/$tool" ]; then ln -sf "$root/.tools/bin/$tool" ".venv/bin/$tool"; fi
+  ln -sf "$root/.tools/bin/$tool" ".venv/bin/$tool"
 done
-
-if [ ! -x tools/node_modules/.bin/tsc ]; then
-  (cd tools && npm ci --silent --no-audit --no-fund)
-fi
-echo "bootstrap complete: $(.venv/bin/inference-scaffolder --version 2>/dev/null || echo 'package installed')"
+echo "bootstrap complete: $(.venv/bin/inference-scaffolder --version)" >&2

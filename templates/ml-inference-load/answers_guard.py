@@ -15,7 +15,9 @@ name is rendered, before anything is created.
 
 from __future__ import annotations
 
+import difflib
 import inspect
+import json
 import os
 import re
 import sys
@@ -56,6 +58,33 @@ def _single_path_component(value: object, key: str) -> str:
     return text
 
 
+def _known_variables() -> list[str]:
+    data = json.loads((_TEMPLATE_ROOT / "cookiecutter.json").read_text(encoding="utf-8"))
+    return [key for key in data if not key.startswith("_")]
+
+
+def _extra_context_given() -> dict:
+    """The ``extra_context`` cookiecutter was called with (``cookiecutter tmpl key=value``),
+    found on the call stack: cookiecutter drops unknown keys without a word."""
+    frame = inspect.currentframe()
+    while frame is not None:
+        if frame.f_code.co_name == "cookiecutter" and "extra_context" in frame.f_locals:
+            return dict(frame.f_locals["extra_context"] or {})
+        frame = frame.f_back
+    return {}
+
+
+def _refuse_unknown_answers() -> None:
+    """A typo (``gpu_cont=2``) would otherwise generate with ``gpu_count`` at its default."""
+    known = _known_variables()
+    for key in _extra_context_given():
+        if key.startswith("_") or key in known:
+            continue
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}? " if close else ""
+        _refuse(key, f"is not an answer ({hint}known: {', '.join(known)})")
+
+
 def _answer_key_being_rendered() -> str:
     """The cookiecutter variable whose value is being rendered, found on the call stack."""
     frame = inspect.currentframe()
@@ -71,6 +100,7 @@ class AnswersAreData(Extension):
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
+        _refuse_unknown_answers()
         self._hooks, self._names = _own_sources()
         environment.filters["single_path_component"] = _single_path_component
 

@@ -13,7 +13,7 @@ from inference_scaffolder.checks.gitops import (
     check_kustomization,
     validate_gitops,
 )
-from inference_scaffolder.checks.manifests import SchemaCatalog, default_crd_schema_dir
+from inference_scaffolder.checks.manifests import SchemaCatalog
 from inference_scaffolder.generation.generate import GenerationResult
 from inference_scaffolder.rendering.helm import parse_rendered
 from inference_scaffolder.rendering.kustomize import kustomize_build
@@ -34,7 +34,7 @@ def edit_yaml(path: Path, change: Callable[[dict], object]) -> None:
 
 @pytest.fixture(scope="module")
 def catalog() -> SchemaCatalog:
-    return SchemaCatalog("1.33", default_crd_schema_dir())
+    return SchemaCatalog("1.33", None)  # the bundled CRD schemas
 
 
 def test_kubectl_with_kustomize_is_available() -> None:

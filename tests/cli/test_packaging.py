@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,7 +11,6 @@ from pathlib import Path
 
 from common import EXAMPLES, PROJECT_ROOT
 
-from inference_scaffolder.checks.manifests import default_crd_schema_dir
 from inference_scaffolder.tools import find_helm
 
 
@@ -38,9 +38,9 @@ def test_wheel_install_works_from_any_directory(tmp_path: Path) -> None:
          str(EXAMPLES / "tgi-tinyllama.yaml"), "--no-input", "--output-dir", str(elsewhere),
          "--set", "environments=dev", "--json"],
         capture_output=True, text=True, cwd=elsewhere, timeout=300,
-        # Outside the checkout, tools and CRD schemas come from configuration.
-        env={**os.environ, "INFERENCE_SCAFFOLDER_HELM": find_helm(),
-             "INFERENCE_SCAFFOLDER_CRD_SCHEMAS": str(default_crd_schema_dir())})
+        # Outside the checkout helm comes from configuration; the CRD schemas are the wheel's.
+        env={**{k: v for k, v in os.environ.items() if k != "INFERENCE_SCAFFOLDER_CRD_SCHEMAS"},
+             "INFERENCE_SCAFFOLDER_HELM": find_helm()})
     assert done.returncode == 0, done.stderr
     located = subprocess.check_output(
         [str(venv / "bin" / "python"), "-c",
@@ -48,3 +48,9 @@ def test_wheel_install_works_from_any_directory(tmp_path: Path) -> None:
         text=True, cwd=elsewhere).strip()
     assert located.startswith(str(site)), located  # the wheel's copy, not the checkout
     assert (elsewhere / "tinyllama-chat" / "chart" / "values.schema.json").is_file()
+    # Validated with the CRD schemas inside the wheel, which carries their provenance.
+    assert json.loads(done.stdout)["validation"]["crd_schemas"] == "bundled"
+    bundled = site / "inference_scaffolder" / "checks" / "crd_schemas"
+    assert (bundled / "PROVENANCE.md").is_file()
+    assert (bundled / "LICENSE-Apache-2.0.txt").is_file()
+    assert (bundled / "cert-manager.io" / "certificate_v1.json").is_file()

@@ -35,7 +35,7 @@ def new(tmp_path: Path, *sets: str) -> subprocess.CompletedProcess[str]:
 
 def test_new_refuses_a_70b_model_on_one_80gb_gpu(tmp_path: Path) -> None:
     done = new(tmp_path, "--set", "gpu_count=1")
-    assert done.returncode == 2
+    assert done.returncode == 1  # valid answers, failed check
     line = done.stderr.strip()
     assert line.startswith("error: gpu_type: meta-llama/Meta-Llama-3-70B-Instruct does not fit:")
     assert "GiB usable on 1×H100-80" in line
@@ -61,3 +61,28 @@ def test_new_accepts_it_on_four_and_validate_rechecks_each_environment(tmp_path:
     assert by_env["dev"]["ok"] is True
     assert any(p.startswith("CapacityCheck/prod:") and "does not fit" in p
                for p in by_env["prod"]["problems"]), by_env["prod"]["problems"]
+
+
+def test_the_model_config_travels_with_the_repository(tmp_path: Path) -> None:
+    """The capacity check reruns on another machine (or after the original file is gone);
+    when it cannot run, validate says so instead of passing silently."""
+    done = new(tmp_path, "--set", "gpu_count=4")
+    assert done.returncode == 0, done.stderr
+    repo = Path(json.loads(done.stdout)["output"])
+    (tmp_path / "config.json").unlink()  # the path given to `new` no longer exists
+    record = yaml.safe_load((repo / ".inference-scaffolder" / "answers.yaml").read_text())
+    assert record["answers"]["model_config"] == ".inference-scaffolder/model-config.json"
+    assert json.loads((repo / ".inference-scaffolder" / "model-config.json").read_text()) == \
+        LLAMA_70B
+    report = subprocess.run([CLI, "validate", str(repo), "--json", "--skip-kustomize-build"],
+                            capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stdout
+    environments = json.loads(report.stdout)["environments"]
+    assert [o["kind"] for e in environments for o in e["objects"]].count("CapacityCheck") == 2
+
+    (repo / ".inference-scaffolder" / "model-config.json").unlink()
+    report = subprocess.run([CLI, "validate", str(repo), "--skip-kustomize-build"],
+                            capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0
+    assert "note: dev: capacity check skipped: the model config" in report.stderr
+    assert "model-config.json is missing" in " ".join(report.stderr.split())

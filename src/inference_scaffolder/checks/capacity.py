@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from inference_scaffolder.errors import UserError
+from inference_scaffolder.errors import CheckFailed, UserError
 
 GIB = 2**30
 MIB = 2**20
@@ -459,8 +459,8 @@ def check_service_capacity(
                       dtype_for(config, quantization), engine)
     reason = result.refusal()
     if reason:
-        raise UserError("gpu_type", f"{config.get('_name_or_path') or 'the model'} does not fit: "
-                        f"{reason}")
+        raise CheckFailed("gpu_type", f"{config.get('_name_or_path') or 'the model'} does not "
+                          f"fit: {reason}")
     return result
 
 

@@ -212,7 +212,7 @@ def check_application(repo: Path, environment: str, catalog: SchemaCatalog) -> O
     validator = catalog.validator_for(str(data.get("apiVersion", "")), str(data.get("kind", "")))
     if validator is None:
         result.errors.append(f"no schema for {data.get('apiVersion')} {data.get('kind')} "
-                             "(pass --crd-schemas with the argoproj.io CRD schemas)")
+                             "(add its schema with --crd-schemas DIR)")
     else:
         result.errors += [
             f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"

@@ -21,21 +21,36 @@ import jsonschema
 from referencing import Registry, Resource
 
 from inference_scaffolder.errors import UserError
-from inference_scaffolder.paths import find_upwards, source_checkout_root
 
 CRD_SCHEMAS_ENV = "INFERENCE_SCAFFOLDER_CRD_SCHEMAS"
+BUNDLED_DIR_NAME = "crd_schemas"
 
 
-def default_crd_schema_dir() -> Path | None:
-    """``$INFERENCE_SCAFFOLDER_CRD_SCHEMAS``, else ``shared/crd-schemas`` beside the project."""
+def bundled_crd_schema_dir() -> Path:
+    """The CRD schemas this package carries: every custom resource the chart and the GitOps
+    files can render (see crd_schemas/PROVENANCE.md)."""
+    return Path(__file__).resolve().parent / BUNDLED_DIR_NAME
+
+
+def crd_schema_dir(explicit: Path | None) -> Path | None:
+    """The user's own CRD schema folder, added to (and overriding) the bundled ones:
+    ``--crd-schemas``, else ``$INFERENCE_SCAFFOLDER_CRD_SCHEMAS``, else none. A folder that
+    does not exist is refused before any work starts."""
     configured = os.environ.get(CRD_SCHEMAS_ENV)
-    if configured:
-        return Path(configured)
-    starts = [Path.cwd()]
-    root = source_checkout_root()
-    if root is not None:
-        starts.insert(0, root)
-    return find_upwards("shared/crd-schemas", starts)
+    if explicit is not None:
+        path, source = explicit, "--crd-schemas"
+    elif configured:
+        path, source = Path(configured), CRD_SCHEMAS_ENV
+    else:
+        return None
+    if not path.is_dir():
+        raise UserError(source, f"{path} is not a directory")
+    return path
+
+
+def describe_schema_sources(crd_dir: Path | None) -> str:
+    """Where custom resource schemas came from, for reports."""
+    return f"{crd_dir} (then bundled)" if crd_dir else "bundled"
 
 
 def _kube_schema_versions() -> list[str]:
@@ -77,13 +92,22 @@ class SchemaCatalog:
         return self._validators[key]
 
     def _build(self, api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
-        """Kubernetes' own kinds first; anything else must have a CRD schema."""
+        """Kubernetes' own kinds first; anything else needs a CRD schema: the user's folder,
+        then the bundled ones. Only the schemas a run meets are read and compiled."""
         core = _core_validator(self.kube_version, api_version, kind)
-        if core is not None or self.crd_dir is None:
+        if core is not None:
             return core
         group, _, version = api_version.rpartition("/")
-        path = self.crd_dir / group / f"{kind.lower()}_{version}.json"
-        return _crd_validator(str(path)) if path.is_file() else None
+        relative = Path(group) / f"{kind.lower()}_{version}.json"
+        for directory in (self.crd_dir, bundled_crd_schema_dir()):
+            if directory is not None and (directory / relative).is_file():
+                return _crd_validator(str(directory / relative))
+        return None
+
+
+def has_core_schema(kube_version: str, api_version: str, kind: str) -> bool:
+    """Whether the kind is one of Kubernetes' own (kubernetes-validate has its schema)."""
+    return _core_validator(resolve_kube_version(kube_version), api_version, kind) is not None
 
 
 @cache
@@ -126,11 +150,6 @@ class ObjectResult:
         return not self.errors
 
 
-def crd_schema_dir(explicit: Path | None) -> Path | None:
-    """The CRD schema directory a run uses: the one given, else the default."""
-    return explicit if explicit is not None else default_crd_schema_dir()
-
-
 def validate_manifests(
     docs: list[tuple[dict[str, Any], str]], catalog: SchemaCatalog
 ) -> list[ObjectResult]:
@@ -147,9 +166,9 @@ def validate_manifests(
             validator = catalog.validator_for(api_version, kind)
             if validator is None:
                 result.errors.append(
-                    f"no schema for {api_version} {kind} (Kubernetes {catalog.kube_version}"
-                    + (f", CRD schemas in {catalog.crd_dir})" if catalog.crd_dir else
-                       ", and no CRD schema directory: pass --crd-schemas)")
+                    f"no schema for {api_version} {kind} (Kubernetes {catalog.kube_version}, "
+                    f"CRD schemas: {describe_schema_sources(catalog.crd_dir)}; add its schema "
+                    "with --crd-schemas DIR)"
                 )
             else:
                 result.errors += [

@@ -29,6 +29,7 @@ from inference_scaffolder.checks.manifests import (
     ObjectResult,
     SchemaCatalog,
     crd_schema_dir,
+    describe_schema_sources,
     validate_manifests,
 )
 from inference_scaffolder.checks.routing import routing_results
@@ -50,6 +51,7 @@ from inference_scaffolder.service.layout import (
     kustomization_path,
     list_environments,
     namespace_of,
+    recorded_path,
     release_name,
     values_file,
 )
@@ -69,6 +71,8 @@ class EnvironmentResult:
     lint_output: str = ""
     render_error: str = ""
     objects: list[ObjectResult] = field(default_factory=list)
+    # Checks that could not run, and why (shown, never counted as passed or failed).
+    notes: list[str] = field(default_factory=list)
     # What helm rendered, kept for checks across repositories (not part of the report).
     rendered: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
@@ -91,7 +95,7 @@ class EnvironmentResult:
 class ValidationReport:
     repo: str
     kube_version: str
-    crd_schemas: str | None
+    crd_schemas: str  # where custom resource schemas came from: "bundled", or "DIR (then bundled)"
     environments: list[EnvironmentResult]
 
     @property
@@ -111,6 +115,7 @@ class ValidationReport:
                     "lint_ok": e.lint_ok,
                     "render_error": e.render_error or None,
                     "problems": e.problems(),
+                    "notes": e.notes,
                     "objects": [{**asdict(o), "ok": o.ok} for o in e.objects],
                 }
                 for e in self.environments
@@ -161,32 +166,42 @@ def check_rendered(
     result.objects = validate_manifests(docs, catalog) + routing_results(docs)
     result.objects += gitops_objects(repo, environment, catalog, build=kustomize,
                                      helm_output=rendered.stdout, started=started)
-    result.objects += capacity_results(repo, environment, result.rendered)
+    result.objects += capacity_results(repo, environment, result.rendered, result.notes)
     return result
 
 
 def capacity_results(
-    repo: Path, environment: str, rendered: list[dict[str, Any]]
+    repo: Path, environment: str, rendered: list[dict[str, Any]], notes: list[str]
 ) -> list[ObjectResult]:
     """The capacity check for an environment, when the recorded answers name a GPU type and
-    a model config.json that is still on disk and the environment serves that model."""
+    the model's config.json, and the environment still serves that model. When it cannot
+    run, ``notes`` says why (a skipped check is not a passed one)."""
     record_file = repo / ANSWERS_RECORD
     if not record_file.is_file():
         return []
     answers = (yamlio.load_file_shared(record_file) or {}).get("answers", {})
-    config_path = answers.get("model_config") or ""
-    if not (answers.get("gpu_type") and config_path and Path(config_path).is_file()):
+    if not answers.get("gpu_type"):
+        return []  # no GPU type named: the team did not ask for the check
+    if not answers.get("model_config"):
+        notes.append("capacity check skipped: the answers name gpu_type but no model_config")
+        return []
+    config_path = recorded_path(repo, str(answers["model_config"]))
+    if not config_path.is_file():
+        notes.append(f"capacity check skipped: the model config {config_path} is missing")
         return []
     deployment = next((d for d in rendered if d.get("kind") == "Deployment"), None)
     env_values = yamlio.load_file_shared(values_file(repo, environment)) or {}
     model = env_values.get("model") or {}
     if deployment is None or model.get("id") != answers.get("model_id"):
-        return []  # another model is pinned here now: its config.json was not recorded
+        notes.append(f"capacity check skipped: {environment} serves {model.get('id')!r}, not "
+                     f"{answers.get('model_id')!r} whose config.json the repository keeps")
+        return []
     limits = deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
-    result = ObjectResult("inference-scaffolder/v1", "CapacityCheck", environment, config_path)
+    result = ObjectResult("inference-scaffolder/v1", "CapacityCheck", environment,
+                          str(config_path))
     try:
         check_service_capacity(
-            model_config_path=config_path, gpu_type=answers["gpu_type"],
+            model_config_path=str(config_path), gpu_type=answers["gpu_type"],
             gpu_count=int(limits["nvidia.com/gpu"]),
             max_total_tokens=int(model.get("maxTotalTokens", answers["max_total_tokens"])),
             engine=str(answers["engine"]),
@@ -198,6 +213,10 @@ def capacity_results(
 
 
 def _checked_repo(repo: Path) -> Path:
+    if not repo.exists():
+        raise UserError("DIR", f"{repo} does not exist")
+    if not repo.is_dir():
+        raise UserError("DIR", f"{repo} is not a directory")
     repo = repo.resolve()
     if not (chart_dir(repo) / "Chart.yaml").is_file():
         raise UserError("DIR", f"{repo} has no chart/Chart.yaml: not a generated service repo")
@@ -342,8 +361,6 @@ def validate_repos(
     """
     checked = [_checked_repo(r) for r in repos]
     crd_dir = crd_schema_dir(crd_schemas)
-    if crd_dir is not None and not crd_dir.is_dir():
-        raise UserError("--crd-schemas", f"{crd_dir} is not a directory")
     if kustomize not in KUSTOMIZE_MODES:
         raise UserError("--kustomize-build", f"must be one of {', '.join(KUSTOMIZE_MODES)}")
     catalog = SchemaCatalog(kube_version, crd_dir)
@@ -367,7 +384,7 @@ def validate_repos(
     for repo in checked:
         mine = [r for (owner, _, _), r in zip(jobs, results, strict=True) if owner == repo]
         reports.append(ValidationReport(str(repo), catalog.kube_version,
-                                        str(crd_dir) if crd_dir else None, mine))
+                                        describe_schema_sources(crd_dir), mine))
     return reports
 
 

@@ -1,7 +1,8 @@
 """``inference-scaffolder capacity``: will the model fit on the GPUs asked for?
 
-Exit codes: 0 it fits (breakdown printed); 2 it does not fit (``error: capacity: needs X GiB,
-have Y GiB usable on N×T``) or the input is bad; both are UserErrors printed by the CLI root.
+Exit codes (the rule of :mod:`inference_scaffolder.errors`): 0 it fits (breakdown printed);
+1 it does not fit (``error: capacity: needs X GiB, have Y GiB usable on N×T``); 2 the input is
+bad. Both refusals are printed as one line by the CLI root.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from inference_scaffolder.checks.capacity import (
     gib,
     load_model_config,
 )
-from inference_scaffolder.errors import UserError
+from inference_scaffolder.errors import CheckFailed, UserError
 
 # The library names answers' fields (gpu_type); on the command line they are options.
 OPTION_FOR_FIELD = {
@@ -129,7 +130,7 @@ def capacity(
         Console().print(breakdown_table(result))
     refusal = result.refusal()
     if refusal:
-        raise UserError("capacity", refusal)
+        raise CheckFailed("capacity", refusal)
     if not as_json:
         typer.echo(
             f"fits: {gib(result.required_bytes)} GiB needed of {gib(result.usable_bytes)} GiB "

@@ -80,10 +80,16 @@ def promote_command(
         help="Omit to commit on a local branch only; local: also push it to origin; "
              "github: also open the pull request."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    kube_version: str = typer.Option(DEFAULT_KUBE_VERSION, "--kube-version"),
-    crd_schemas: Path | None = typer.Option(None, "--crd-schemas", help="CRD schema folder."),
+    kube_version: str = typer.Option(
+        DEFAULT_KUBE_VERSION, "--kube-version",
+        help="Kubernetes version to render for and to check the objects' schemas of."),
+    crd_schemas: Path | None = typer.Option(
+        None, "--crd-schemas",
+        help="Your own CRD schemas (kubeconform layout), added to the bundled ones."),
     github_api_url: str = typer.Option(DEFAULT_GITHUB_API, "--github-api-url",
-                                       envvar="GITHUB_API_URL"),
+                                       envvar="GITHUB_API_URL",
+                                       help="GitHub REST API root (GitHub Enterprise: "
+                                            "https://HOST/api/v3)."),
     github_token_env: str = typer.Option(DEFAULT_TOKEN_ENV, "--github-token-env",
                                          help="Variable holding the GitHub token."),
     github_repo: str | None = typer.Option(None, "--github-repo",

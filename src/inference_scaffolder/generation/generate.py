@@ -17,7 +17,12 @@ from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 
 from inference_scaffolder import TEMPLATE_VERSION
-from inference_scaffolder.answers import ANSWER_FIELDS, Answers, answers_json_schema
+from inference_scaffolder.answers import (
+    ANSWER_FIELDS,
+    Answers,
+    answer_warnings,
+    answers_json_schema,
+)
 from inference_scaffolder.checks.capacity import check_answers_capacity
 from inference_scaffolder.checks.validate import ValidationReport, validate_repo
 from inference_scaffolder.errors import UserError, ValidationFailed
@@ -94,6 +99,10 @@ class GenerationResult:
     report: ValidationReport | None
     commit: str | None
 
+    @property
+    def warnings(self) -> list[str]:
+        return answer_warnings(self.answers)
+
     def summary(self) -> dict[str, Any]:
         return {
             "output": str(self.output),
@@ -103,6 +112,7 @@ class GenerationResult:
             "environments": self.answers["environments"],
             "files": self.files,
             "commit": self.commit,
+            "warnings": self.warnings,
             "validation": self.report.to_json() if self.report else None,
         }
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from inference_scaffolder import TEMPLATE_VERSION
-from inference_scaffolder.answers import Answers, validate_answers
+from inference_scaffolder.answers import Answers, answer_warnings, validate_answers
 from inference_scaffolder.errors import UserError, ValidationFailed
 from inference_scaffolder.service.files import write_service_files
 from inference_scaffolder.vcs import initial_commit
@@ -53,6 +53,9 @@ def post_generate(context: dict[str, Any], project_dir: Path) -> int:
     """Write the answer-dependent files; validate and commit unless the CLI will."""
     try:
         answers = answers_from_context(context)
+        if not context.get("_answers"):  # plain cookiecutter: the CLI warns on its own
+            for warning in answer_warnings(answers):
+                print(f"warning: {warning}", file=sys.stderr)
         write_service_files(project_dir, answers)
         if _enabled(context.get("_validate", True)):
             # Only a plain cookiecutter run validates here (the CLI validates itself).

@@ -42,7 +42,7 @@ from inference_scaffolder.errors import UserError
 from inference_scaffolder.generation.generate import generate, run_template
 from inference_scaffolder.paths import source_checkout_root, template_dir
 from inference_scaffolder.service.files import read_answers_record
-from inference_scaffolder.service.layout import ANSWERS_RECORD
+from inference_scaffolder.service.layout import ANSWERS_RECORD, recorded_path
 from inference_scaffolder.vcs import (
     SCAFFOLDER_IDENTITY,
     commit_directory,
@@ -263,6 +263,10 @@ def update_repository(directory: Path, base: TemplateSource,
     answers = record.get("answers")
     if not isinstance(answers, dict):
         raise UserError(str(ANSWERS_RECORD), "has no answers mapping")
+    if answers.get("model_config"):
+        # Recorded relative to the repository; the renders run elsewhere.
+        answers = {**answers,
+                   "model_config": str(recorded_path(directory, str(answers["model_config"])))}
     result = UpdateResult("unchanged", recorded, target.version, base.describe(),
                           target.describe())
     if base.version != recorded:

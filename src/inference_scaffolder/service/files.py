@@ -28,8 +28,15 @@ from inference_scaffolder.answers import (
 from inference_scaffolder.chart import CHART_NAME, WORKLOAD_TYPE, chart_version, engine_defaults
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.go_yaml import quote_ambiguous_strings, safe_dump
+from inference_scaffolder.service.ci_workflow import WORKFLOW_HEADER, WORKFLOW_PATH, ci_workflow
 from inference_scaffolder.service.gitops_files import write_gitops_files
-from inference_scaffolder.service.layout import ANSWERS_RECORD, chart_dir, values_file
+from inference_scaffolder.service.layout import (
+    ANSWERS_RECORD,
+    MAX_MODEL_CONFIG_BYTES,
+    MODEL_CONFIG_COPY,
+    chart_dir,
+    values_file,
+)
 
 HF_TOKEN_SECRET_KEY = "hf-token"
 
@@ -162,9 +169,10 @@ def render_chart_values(base_values_text: str, answers: Answers) -> str:
     return out.getvalue()
 
 
-def dump_yaml(data: Any, header: str = "") -> str:
+def dump_yaml(data: Any, header: str = "", *, width: int = 80) -> str:
     """Block-style YAML with keys in insertion order, behind an optional comment header."""
-    body = safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    body = safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True,
+                     width=width)
     comment = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
     return comment + body
 
@@ -241,13 +249,28 @@ def mkdocs_config(answers: Answers) -> dict[str, Any]:
 
 def answers_record(answers: Answers, rendered_chart_version: str | None = None
                    ) -> dict[str, Any]:
-    """What ``update`` and replays need: the template, its version and every answer."""
+    """What ``update`` and replays need: the template, its version and every answer. A model
+    config.json is recorded as the repository's own copy, not as a path on one machine."""
+    recorded = dict(answers)
+    if recorded.get("model_config"):
+        recorded["model_config"] = str(MODEL_CONFIG_COPY)
     return {
         "template": CHART_NAME,
         "template_version": TEMPLATE_VERSION,
         "chart_version": rendered_chart_version or chart_version(),
-        "answers": answers,
+        "answers": recorded,
     }
+
+
+def copy_model_config(project_dir: Path, source: str) -> None:
+    """Keep the model's config.json with the repository (the capacity check reads it)."""
+    with Path(source).open("rb") as handle:
+        data = handle.read(MAX_MODEL_CONFIG_BYTES + 1)
+    if len(data) > MAX_MODEL_CONFIG_BYTES:
+        raise UserError("model_config", f"{source} is larger than {MAX_MODEL_CONFIG_BYTES} bytes")
+    target = project_dir / MODEL_CONFIG_COPY
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
 
 
 # --- prose -----------------------------------------------------------------------------------
@@ -310,6 +333,8 @@ def write_service_files(project_dir: Path, answers: Answers) -> None:
         dump_yaml(catalog_info(answers)), encoding="utf-8"
     )
     (project_dir / "mkdocs.yml").write_text(dump_yaml(mkdocs_config(answers)), encoding="utf-8")
+    if answers.get("model_config"):
+        copy_model_config(project_dir, answers["model_config"])
     record = project_dir / ANSWERS_RECORD
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(
@@ -317,6 +342,11 @@ def write_service_files(project_dir: Path, answers: Answers) -> None:
                   "Answers this repository was generated from."),
         encoding="utf-8",
     )
+    workflow = project_dir / WORKFLOW_PATH
+    workflow.parent.mkdir(parents=True, exist_ok=True)
+    # Wide lines: a shell command or a GitHub expression reads best unfolded.
+    workflow.write_text(dump_yaml(ci_workflow(answers, TEMPLATE_VERSION), WORKFLOW_HEADER,
+                                  width=1000), encoding="utf-8")
     write_gitops_files(project_dir, answers)
 
 

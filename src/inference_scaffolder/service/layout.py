@@ -15,6 +15,18 @@ CHART_DIR = "chart"
 ENVIRONMENTS_DIR = "environments"
 ARGOCD_DIR = "argocd"
 ANSWERS_RECORD = Path(".inference-scaffolder") / "answers.yaml"
+# The model's config.json, kept with the repository so the capacity check can run again
+# on any machine (the answers record points here, relative to the repository).
+MODEL_CONFIG_COPY = Path(".inference-scaffolder") / "model-config.json"
+# Far above any real config.json (a few KiB), far below what would hurt to read.
+MAX_MODEL_CONFIG_BYTES = 1024 * 1024
+
+
+def recorded_path(repo: Path, recorded: str) -> Path:
+    """A path from the answers record: relative to the repository (as ``new`` records it),
+    or absolute (repositories generated before the config was kept with them)."""
+    path = Path(recorded)
+    return path if path.is_absolute() else repo / path
 
 
 def chart_dir(repo: Path) -> Path:
