@@ -147,7 +147,7 @@ def time_schema_pr(workdir: Path, repeats: int) -> dict[str, float]:
     For the first two figures ``tsc`` is a no-op stand-in (INFERENCE_SCAFFOLDER_TSC), so they
     show the cost of everything else; the third is the real compiler on the edited tree.
     """
-    sys.path.insert(0, str(ROOT / "tests"))
+    sys.path.insert(0, str(ROOT / "tests" / "support"))
     from schema_repo_fixture import checkout, make_bare_repo
 
     from inference_scaffolder.platform_pr.typescript import find_tsc
