@@ -200,3 +200,11 @@ def test_cookiecutter_json_is_generated_from_the_answer_declarations() -> None:
 
     committed = json.loads((template_dir() / "cookiecutter.json").read_text())
     assert committed == json.loads(json.dumps(cookiecutter_json()))
+
+
+@pytest.mark.parametrize("model_id", ["llama", "/llama", "org/", "org/name/extra"])
+def test_a_model_id_must_be_organisation_slash_name(model_id: str) -> None:
+    with pytest.raises(UserError) as refused:
+        validate_answers({**MINIMAL_ANSWERS, "model_id": model_id})
+    assert refused.value.field == "model_id"
+    assert "org/name" in refused.value.rule

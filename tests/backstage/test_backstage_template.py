@@ -4,7 +4,9 @@ Backstage (its own JSON Schemas from its npm packages, plus the name rules it ch
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,6 +16,7 @@ import jsonschema
 import pytest
 import yaml
 from backstage_harness import (
+    BACKSTAGE_DIR,
     MODULE_DIR,
     REPO_ROOT,
     backstage_schemas,
@@ -21,9 +24,18 @@ from backstage_harness import (
     is_entity_ref,
     load_entities,
 )
+from markdown_it import MarkdownIt
 
-from inference_scaffolder.answers import FIELDS_BY_KEY, answers_json_schema, validate_answers
+from inference_scaffolder.answers import (
+    FIELDS_BY_KEY,
+    YAML_NON_STRING_RULE,
+    answers_json_schema,
+    validate_answers,
+)
 from inference_scaffolder.backstage import (
+    EMPTY_CHOICE_LABEL,
+    ENTITY_PICKERS,
+    LOWER_THAN_FIELD,
     NOT_IN_ACTION,
     NOT_IN_FORM,
     REPO_URL_PARAMETER,
@@ -33,6 +45,7 @@ from inference_scaffolder.backstage import (
     stale_files,
 )
 from inference_scaffolder.cli import main
+from inference_scaffolder.errors import UserError
 from inference_scaffolder.generation.generate import generate
 
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
@@ -125,6 +138,103 @@ def test_pickers_and_hints_reach_the_form():
     assert props["engine"]["enum"] == ["tgi", "vllm"]
     assert props["service_name"]["ui:help"].startswith("Must be a DNS-1123 label")
     assert "default" not in props["model_id"]  # no default: the user must answer
+
+
+# --- what the real form shows (tests/backstage/test_backstage_form.py sees it in a browser) ---
+
+# Keywords with which a schema refuses a value by a rule of its own.
+REFUSING_KEYWORDS = {"pattern", "not", "minLength", "maxLength", "minimum", "maximum", "enum",
+                     "const", "minItems", "maxItems", "uniqueItems", "format", "required"}
+FRONTEND_MODULE = BACKSTAGE_DIR / "frontend" / "plugins" / "scaffolder-frontend-module-inference"
+
+
+def refusing_schemas(prop: dict[str, Any], where: str) -> list[tuple[str, dict[str, Any]]]:
+    """``prop`` and the members of its list items, where each refuses values itself."""
+    found = [(where, prop)] if REFUSING_KEYWORDS & set(prop) else []
+    items = prop.get("items")
+    if isinstance(items, dict):
+        for member, schema in items.get("properties", {}).items():
+            found += refusing_schemas(schema, f"{where}[].{member}")
+    return found
+
+
+def test_every_refusal_in_the_form_has_words():
+    """ajv-errors' errorMessage: the form says the rule, not "must match pattern ^[a-z..."."""
+    checked = []
+    for key, prop in form_schema()["properties"].items():
+        for where, schema in refusing_schemas(prop, key):
+            message = schema.get("errorMessage", {})
+            assert message.get("_"), f"{where}: no message in words"
+            assert "^" not in message["_"] and "$" not in message["_"], where
+            if schema.get("not", {}).get("pattern", "").startswith("^(?:[yYnN]"):
+                assert message["not"] == YAML_NON_STRING_RULE, where
+            checked.append(where)
+    assert {"service_name", "environments", "environment_variables[].name",
+            "extra_secrets[].vaultPath", REPO_URL_PARAMETER} <= set(checked)
+    assert "errorMessage" not in json.dumps(action_values_schema())  # the form's alone
+
+
+def markdown_as_text(markdown: str) -> str:
+    """What a reader sees of Backstage's Markdown (CommonMark plus GFM tables/strikethrough)."""
+    rendered = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(markdown)
+    return html.unescape(re.sub(r"<[^>]+>", "", rendered)).strip()
+
+
+def descriptions(node: Any, where: str = "") -> dict[str, str]:
+    """Every ``description`` below ``node``, by where it is."""
+    found: dict[str, str] = {}
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "description" and isinstance(value, str):
+                found[where] = value
+            elif key != "errorMessage":
+                found.update(descriptions(value, f"{where}/{key}"))
+    return found
+
+
+def test_form_descriptions_read_as_written_after_markdown_rendering():
+    """Backstage renders descriptions as Markdown: <env> must not vanish as an HTML tag."""
+    written = descriptions(answers_json_schema()["properties"])
+    shown = descriptions({k: v for k, v in form_schema()["properties"].items()
+                          if k in written or f"/{k}" in written})
+    assert set(shown) == set(written) - {f"/{k}" for k in NOT_IN_FORM}
+    for where, description in shown.items():
+        assert markdown_as_text(description) == written[where].replace("`", ""), where
+    assert "environments/<env>/values.yaml" in markdown_as_text(shown["/routing"])
+
+
+def test_selects_show_no_blank_option():
+    """rjsf adds an empty placeholder to a select without a default; '' needs a label."""
+    props = form_schema()["properties"]
+    selects = {k: p for k, p in props.items() if "enum" in p}
+    assert {"engine", "lifecycle", "gpu_type"} <= set(selects)
+    for key, prop in selects.items():
+        assert "default" in prop, key
+        labels = prop.get("ui:enumNames", prop["enum"])
+        assert len(labels) == len(prop["enum"]) and all(labels), key
+    assert props["gpu_type"]["ui:enumNames"][0] == EMPTY_CHOICE_LABEL
+
+
+def test_entity_pickers_start_empty():
+    """A picker shows a default as a raw reference; the user picks the entity by its title."""
+    pickers = {k: p for k, p in form_schema()["properties"].items()
+               if p.get("ui:field") in ENTITY_PICKERS}
+    assert set(pickers) == {"owner", "system"}
+    assert all("default" not in p for p in pickers.values())
+    assert FIELDS_BY_KEY["owner"].default  # the CLI keeps its default
+
+
+def test_lower_than_rule_reaches_the_form_through_the_frontend_module():
+    prop = form_schema()["properties"]["max_input_tokens"]
+    assert prop["ui:field"] == LOWER_THAN_FIELD
+    module_source = (FRONTEND_MODULE / "src" / "index.js").read_text(encoding="utf-8")
+    assert f"LOWER_THAN_FIELD = '{LOWER_THAN_FIELD}'" in module_source
+    options = prop["ui:options"]
+    assert options["lowerThan"] == "max_total_tokens"
+    with pytest.raises(UserError) as refused:
+        validate_answers({**GOOD_ANSWERS, "max_input_tokens": 8192, "max_total_tokens": 8192})
+    shown = options["message"].replace("{value}", "8192").replace("{limit}", "8192")
+    assert shown == refused.value.rule
 
 
 def test_steps_and_output_links():

@@ -144,12 +144,27 @@ def test_validate_flags_an_object_that_breaks_its_schema(repo_copy: Path) -> Non
 
 
 def test_validate_refuses_a_kind_without_schema(repo_copy: Path, tmp_path: Path) -> None:
-    empty = tmp_path / "empty-crds"
-    empty.mkdir()
-    done = run(CLI, "validate", str(repo_copy), "--crd-schemas", str(empty), "--json")
+    """A team adds a custom resource nobody has a schema for: refused until its schema is
+    given with --crd-schemas, which adds to the bundled ones."""
+    (repo_copy / "chart" / "templates" / "servicemonitor.yaml").write_text(
+        "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\n"
+        "metadata:\n  name: {{ .Values.serviceName }}\nspec:\n  endpoints: []\n")
+    done = run(CLI, "validate", str(repo_copy), "--json")
     assert done.returncode == 1
     problems = json.loads(done.stdout)["environments"][0]["problems"]
-    assert any("no schema for external-secrets.io/v1 ExternalSecret" in p for p in problems)
+    assert any("no schema for monitoring.coreos.com/v1 ServiceMonitor" in p for p in problems)
+    own = tmp_path / "platform-crds" / "monitoring.coreos.com"
+    own.mkdir(parents=True)
+    (own / "servicemonitor_v1.json").write_text('{"type": "object", "required": ["spec"]}')
+    done = run(CLI, "validate", str(repo_copy), "--crd-schemas", str(own.parent), "--json")
+    assert done.returncode == 0, done.stdout
+    assert json.loads(done.stdout)["crd_schemas"] == f"{own.parent} (then bundled)"
+
+
+def test_validate_refuses_a_missing_crd_schema_folder(repo_copy: Path, tmp_path: Path) -> None:
+    done = run(CLI, "validate", str(repo_copy), "--crd-schemas", str(tmp_path / "nowhere"))
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: --crd-schemas:")
 
 
 def test_validate_bad_kube_version_is_a_usage_error(repo_copy: Path) -> None:
@@ -205,3 +220,69 @@ def test_usage_errors_are_one_line_with_exit_code_2(args: list[str], message: st
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [message]
     assert "Traceback" not in done.stderr
+
+
+# --- interactive new ---------------------------------------------------------------------------
+
+
+def test_interactive_new_shows_the_form_texts_and_says_why_an_answer_is_refused(
+    tmp_path: Path,
+) -> None:
+    """Each question shows the Backstage form's title, help and default; a refused answer is
+    explained and asked again; Enter keeps the default."""
+    from inference_scaffolder.answers import answer_fields
+
+    typed = {
+        "service_name": ["Chat_Demo", "chat-demo"],
+        "model_id": ["llama", "TinyLlama/TinyLlama-1.1B-Chat-v1.0"],
+        "model_revision": ["fe8a4ea1ffedaf415f4da2f062534de366a451e6"],
+    }
+    stdin = "".join("\n".join(typed.get(f.key, [""])) + "\n" for f in answer_fields()
+                    if f.key != "environments")
+    done = subprocess.run(
+        [CLI, "new", "--output-dir", str(tmp_path), "--no-git", "--json",
+         "--set", "environments=dev"],
+        input=stdin, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["service_name"] == "chat-demo"
+    shown = " ".join(done.stderr.split())
+    service = next(f for f in answer_fields() if f.key == "service_name")
+    assert f"{service.title} (service_name)" in shown and service.help in shown
+    assert "refused: must be a DNS-1123 label" in shown and "(got 'Chat_Demo')" in shown
+    assert "refused: must be a Hugging Face model id such as org/name" in shown
+    gpu = next(f for f in answer_fields() if f.key == "gpu_count")
+    assert f"gpu_count [{gpu.default}]" in shown  # the default, kept with Enter
+    assert "Environments (environments)" not in shown  # given with --set: not asked
+
+
+def test_validate_of_a_missing_directory_says_it_does_not_exist(tmp_path: Path) -> None:
+    done = run(CLI, "validate", str(tmp_path / "no-such-service"))
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"error: DIR: {tmp_path / 'no-such-service'} does not exist"
+    (tmp_path / "plain").mkdir()
+    done = run(CLI, "validate", str(tmp_path / "plain"))
+    assert done.returncode == 2
+    assert "has no chart/Chart.yaml: not a generated service repo" in done.stderr
+
+
+@pytest.mark.parametrize("door", ["set", "answers-file", "cookiecutter"])
+def test_a_mistyped_answer_is_refused_with_the_closest_name_on_every_door(
+    door: str, tmp_path: Path
+) -> None:
+    """`gpu_cont=2` must not generate a repository with gpu_count at its default."""
+    out = tmp_path / "out"
+    if door == "cookiecutter":
+        done = run(COOKIECUTTER, "--no-input", "-o", str(out), TEMPLATE,
+                   "service_name=typo-test", "model_id=org/model", "model_revision=main",
+                   "gpu_cont=2", env={"HOME": str(tmp_path)})
+    else:
+        given = (["--set", "gpu_cont=2"] if door == "set" else
+                 ["--answers", str(tmp_path / "answers.yaml")])
+        (tmp_path / "answers.yaml").write_text(
+            (EXAMPLES / "tgi-tinyllama.yaml").read_text() + "gpu_cont: 2\n")
+        base = [] if door != "set" else ["--answers", str(EXAMPLES / "tgi-tinyllama.yaml")]
+        done = run(CLI, "new", *base, *given, "--no-input", "--output-dir", str(out))
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[0].startswith(
+        "error: gpu_cont: is not an answer (did you mean gpu_count?")
+    assert not out.exists() or list(out.iterdir()) == []

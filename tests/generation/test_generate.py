@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 import yaml
 from common import EXAMPLES, MINIMAL_ANSWERS
 
+from inference_scaffolder import chart
 from inference_scaffolder.answers import collect_answers, validate_answers
 from inference_scaffolder.errors import UserError, ValidationFailed
 from inference_scaffolder.generation.generate import GenerationResult, generate
@@ -86,7 +89,8 @@ def test_gpu_scheduling(tinyllama_repo: GenerationResult) -> None:
 def test_tgi_engine_configuration(tinyllama_repo: GenerationResult) -> None:
     container = engine_container(helm_template(tinyllama_repo.output, "prod"), "tinyllama-chat")
     env = env_map(container)
-    assert container["image"] == "ghcr.io/huggingface/text-generation-inference:3.3.4"
+    tag = chart.engine_defaults("tgi")["image"]["tag"]
+    assert container["image"] == f"ghcr.io/huggingface/text-generation-inference:{tag}"
     assert env["MODEL_ID"] == "TinyLlama/TinyLlama-1.1B-Chat-v1.0"
     assert env["REVISION"] == "fe8a4ea1ffedaf415f4da2f062534de366a451e6"
     assert env["PORT"] == "8080"
@@ -175,7 +179,7 @@ def test_environment_files_hold_only_overrides(tinyllama_repo: GenerationResult)
     repo = tinyllama_repo.output
     dev = yaml.safe_load((repo / "environments/dev/values.yaml").read_text())
     assert set(dev) == {"environment", "model", "container", "ingress"}
-    assert dev["container"] == {"image": {"tag": "3.3.4"}}
+    assert dev["container"] == {"image": {"tag": chart.engine_defaults("tgi")["image"]["tag"]}}
     common = yaml.safe_load((repo / "chart/values.yaml").read_text())
     assert common["serviceName"] == "tinyllama-chat"
     assert "model" not in common  # pinned per environment, for promotion
@@ -245,11 +249,13 @@ def test_render_without_model_fails_clearly(
 
 
 def test_failed_validation_leaves_nothing_behind(tmp_path: Path) -> None:
-    empty_schemas = tmp_path / "no-crds"
-    empty_schemas.mkdir()
+    # A platform schema (overriding the bundled one) that this chart's ExternalSecret fails.
+    strict = tmp_path / "platform-crds" / "external-secrets.io"
+    strict.mkdir(parents=True)
+    (strict / "externalsecret_v1.json").write_text('{"required": ["platformOwner"]}')
     out = tmp_path / "out"
-    with pytest.raises(ValidationFailed, match="no schema for"):
-        generate(validate_answers(MINIMAL_ANSWERS), out, crd_schemas=empty_schemas)
+    with pytest.raises(ValidationFailed, match="platformOwner"):
+        generate(validate_answers(MINIMAL_ANSWERS), out, crd_schemas=strict.parent)
     assert list(out.iterdir()) == []
 
 
@@ -283,3 +289,41 @@ def test_chart_renders_as_a_dependency_of_an_umbrella_chart(
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "kind: Deployment" in done.stdout
+
+
+def test_a_branch_revision_is_accepted_with_a_warning_that_says_how_to_pin(
+    tmp_path: Path,
+) -> None:
+    args = [str(Path(sys.executable).parent / "inference-scaffolder"), "new", "--answers",
+            str(EXAMPLES / "tgi-tinyllama.yaml"), "--no-input", "--no-git", "--set",
+            "environments=dev", "--output-dir", str(tmp_path)]
+    pinned = subprocess.run([*args, "--json"], capture_output=True, text=True, timeout=300)
+    assert pinned.returncode == 0, pinned.stderr
+    assert "warning" not in pinned.stderr and json.loads(pinned.stdout)["warnings"] == []
+    moving = subprocess.run([*args, "--force", "--set", "model_revision=main"],
+                            capture_output=True, text=True, timeout=300)
+    assert moving.returncode == 0, moving.stderr
+    warning = " ".join(moving.stderr.split())
+    assert "warning: model_revision: 'main' is a branch or tag" in warning
+    assert ("git ls-remote https://huggingface.co/TinyLlama/TinyLlama-1.1B-Chat-v1.0 main"
+            in warning)
+
+
+def test_documents_a_generated_repository_points_at_are_in_it(
+    tinyllama_repo: GenerationResult,
+) -> None:
+    """A comment or doc that sends a reader to docs/<page>.md must find that page in the
+    repository, unless it names inference-scaffolder's own documentation."""
+    import re
+
+    missing = []
+    for path in tinyllama_repo.output.rglob("*"):
+        if not path.is_file() or ".git" in path.parts:
+            continue
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            for page in re.findall(r"\bdocs/[\w.-]+\.md\b", line):
+                if "inference-scaffolder" in line:
+                    continue
+                if not (tinyllama_repo.output / page).is_file():
+                    missing.append(f"{path.relative_to(tinyllama_repo.output)}: {page}")
+    assert missing == []

@@ -22,6 +22,7 @@ from inference_scaffolder.answers.fields import (
     PLAIN_NAME_ANSWERS,
     RESERVED_ENV_NAMES,
     TEMPLATE_DELIMITERS,
+    YAML_NON_STRING_RULE,
     AnswerField,
     Answers,
     answer_fields,
@@ -33,6 +34,8 @@ from inference_scaffolder.answers.fields import (
 )
 from inference_scaffolder.answers.loading import load_answers_file, parse_set_overrides
 from inference_scaffolder.answers.rules import (
+    answer_warnings,
+    check_answer,
     collect_answers,
     reject_template_source,
     validate_answers,
@@ -51,10 +54,13 @@ __all__ = [
     "PLAIN_NAME_ANSWERS",
     "RESERVED_ENV_NAMES",
     "TEMPLATE_DELIMITERS",
+    "YAML_NON_STRING_RULE",
     "AnswerField",
     "Answers",
     "answer_fields",
+    "answer_warnings",
     "answers_json_schema",
+    "check_answer",
     "collect_answers",
     "default_answers",
     "environment_host",

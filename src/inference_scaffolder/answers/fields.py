@@ -7,6 +7,7 @@ into the chart's values JSON Schema (see :mod:`inference_scaffolder.answers.sche
 from __future__ import annotations
 
 import copy
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -62,6 +63,18 @@ class AnswerField:
     schema: Mapping[str, Any] = field(default_factory=dict)  # own rules, or overrides
     rule: str = ""  # the rule in words, for error messages
     ui: Mapping[str, Any] = field(default_factory=dict)
+    # List answers of objects: each member's rule in words (CLI errors and form messages).
+    item_rules: Mapping[str, str] = field(default_factory=dict)
+    # A rule between two answers, which a JSON Schema cannot state: this answer must be lower
+    # than the answer named here, for the reason given.
+    lower_than: str = ""
+    lower_than_reason: str = ""
+
+    @property
+    def lower_than_rule(self) -> str:
+        """The refusal with ``{value}`` and ``{limit}`` left to fill in (CLI and form alike)."""
+        return (f"must be lower than {self.lower_than} ({{value}} >= {{limit}}): "
+                f"{self.lower_than_reason}")
 
 
 _DNS_LABEL_RULE = (
@@ -69,6 +82,14 @@ _DNS_LABEL_RULE = (
     "letter or digit"
 )
 _ENV_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
+_ENV_NAME_RULE = (
+    "must be letters, digits and '_', not starting with a digit, at most 128 characters"
+)
+# Why a name Helm and kubectl would read unquoted as another type is refused (answers.schema).
+YAML_NON_STRING_RULE = (
+    "reads as a boolean, number or null in YAML, so Kubernetes tools would not see a name; "
+    "choose another"
+)
 
 ANSWER_FIELDS: tuple[AnswerField, ...] = (
     # --- Service -------------------------------------------------------------------------
@@ -131,8 +152,10 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
         "GitHub owner/name of the service repository; empty means <owner name>/<service name>.",
         default="",
         schema={"type": "string", "maxLength": 140,
-                "pattern": "^$|^[A-Za-z0-9]([-A-Za-z0-9]{0,38})/[A-Za-z0-9._-]{1,100}$"},
-        rule="must be empty or a GitHub owner/name slug",
+                # "." and ".." are path steps, not repository names (org/.. is org's parent).
+                "pattern": "^$|^[A-Za-z0-9]([-A-Za-z0-9]{0,38})/"
+                           "(?!\\.\\.?$)[A-Za-z0-9._-]{1,100}$"},
+        rule="must be empty or a GitHub owner/name slug (the name not . or ..)",
     ),
     AnswerField(
         "environments", "Environments", "Service",
@@ -140,7 +163,7 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
         default=list(ENVIRONMENT_ORDER), required=True,
         schema={"type": "array", "minItems": 1, "maxItems": 4, "uniqueItems": True,
                 "items": {"enum": list(ENVIRONMENT_ORDER)}},
-        rule="must be a non-empty subset of dev, syst, uat, prod without repeats",
+        rule="must be at least one environment of dev, syst, uat, prod, each once",
         ui={"ui:widget": "checkboxes"},
     ),
     # --- Model ---------------------------------------------------------------------------
@@ -173,6 +196,8 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
         "Longest prompt accepted, in tokens.",
         default=4096, required=True, values_path="model/properties/maxInputTokens",
         rule="must be an integer from 1 to 1048576, lower than max_total_tokens",
+        lower_than="max_total_tokens",
+        lower_than_reason="generation needs room for output tokens",
     ),
     AnswerField(
         "max_total_tokens", "Max total tokens", "Model",
@@ -199,6 +224,7 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
                               "value": {"type": "string", "maxLength": 4096}}}},
         rule="must be a list of {name, value}; names are letters, digits and '_' and "
              "do not start with a digit",
+        item_rules={"name": _ENV_NAME_RULE, "value": "must be at most 4096 characters"},
     ),
     AnswerField(
         "quantization", "Quantisation", "Model",
@@ -300,6 +326,12 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
                               "vaultPath": {"$ref": "#/$defs/vaultPath"}}}},
         rule="must be a list of {name, vaultPath, secretKey?} with environment-variable names "
              "and Vault paths",
+        item_rules={
+            "name": _ENV_NAME_RULE,
+            "secretKey": "must be letters, digits, '-', '_' or '.', at most 253 characters",
+            "vaultPath": "must be a Vault path such as /secret/shared/huggingface/token, "
+                         "at most 512 characters",
+        },
     ),
     AnswerField(
         "image_pull_secret", "GHCR pull secret", "Access",
@@ -352,6 +384,14 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
 )
 
 FIELDS_BY_KEY = {f.key: f for f in ANSWER_FIELDS}
+
+
+def unknown_answer_rule(key: str) -> str:
+    """Why ``key`` is refused, with the closest answer name when one is near (a typo such as
+    ``gpu_cont`` would otherwise leave ``gpu_count`` silently at its default)."""
+    close = difflib.get_close_matches(key, FIELDS_BY_KEY, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return f"is not an answer ({hint}known: {', '.join(FIELDS_BY_KEY)})"
 
 
 def answer_fields() -> tuple[AnswerField, ...]:

@@ -16,8 +16,37 @@ from inference_scaffolder.answers.fields import (
     MAX_ANSWERS_FILE_BYTES,
     Answers,
     default_answers,
+    unknown_answer_rule,
 )
 from inference_scaffolder.errors import UserError
+from inference_scaffolder.safe_fs import decode_utf8, read_regular_file, refusal
+
+
+class SourceScalar:
+    """A scalar YAML (or JSON) reads as a number, a boolean or a date, kept with the text
+    the user wrote: ``engine_image_tag: 3.10`` is the float 3.1 to YAML, ``010`` is 8 and
+    ``12:30:00`` is 45000. Where an answer is text, the text is what the user meant."""
+
+    __slots__ = ("text", "value")
+
+    def __init__(self, value: Any, text: str) -> None:
+        self.value = value
+        self.text = text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SourceScalar) and other.text == self.text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _keep_source(constructor: Any) -> Any:
+    def construct(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> SourceScalar:
+        return SourceScalar(constructor(loader, node), str(node.value))
+    return construct
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -37,13 +66,97 @@ class _StrictLoader(yaml.SafeLoader):
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
-            if not isinstance(key, str | int | float | bool | None):
+            if not isinstance(key, str | SourceScalar | None):
                 raise UserError("--answers", f"a key must be a name, not a "
                                 f"{type(key).__name__} (line {key_node.start_mark.line + 1})")
             if key in seen:
                 raise UserError(str(key), f"is given twice (line {key_node.start_mark.line + 1})")
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+for _tag, _constructor in (
+    ("tag:yaml.org,2002:int", yaml.SafeLoader.construct_yaml_int),
+    ("tag:yaml.org,2002:float", yaml.SafeLoader.construct_yaml_float),
+    ("tag:yaml.org,2002:bool", yaml.SafeLoader.construct_yaml_bool),
+    ("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_timestamp),
+):
+    _StrictLoader.add_constructor(_tag, _keep_source(_constructor))
+# YAML 1.1 tags the plain scalars "<<" and "=" (merge key, "value"), and PyYAML cannot build
+# them outside a key: as values they are the text the user wrote.
+for _tag in ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"):
+    _StrictLoader.add_constructor(_tag, yaml.SafeLoader.construct_scalar)
+
+_PLAIN_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+
+
+def _as_text(value: Any) -> Any:
+    """Every kept scalar inside ``value`` as the text the user wrote (keys are names)."""
+    if isinstance(value, SourceScalar):
+        return value.text
+    if isinstance(value, dict):
+        return {(k.text if isinstance(k, SourceScalar) else k): _as_text(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_text(v) for v in value]
+    return value
+
+
+def _as_number_or_flag(key: str, value: Any) -> Any:
+    """An integer or boolean answer: the value YAML read, unless the text is a number form
+    whose meaning YAML changes (``010`` is 8, ``0x10`` 16, ``1_0`` 10, ``1:30`` 90)."""
+    if not isinstance(value, SourceScalar):
+        return _as_text(value)
+    number = value.value
+    if isinstance(number, int) and not isinstance(number, bool) and not _PLAIN_DECIMAL.fullmatch(
+        value.text.strip()
+    ):
+        raise UserError(key, f"{value.text} reads as {number} in YAML; write a plain decimal "
+                        "number (no leading zero, prefix or separator)")
+    return number
+
+
+def exact_answers(data: Mapping[Any, Any]) -> Answers:
+    """Answers as the user wrote them: text answers keep their source text, numbers and
+    switches keep YAML's value where that cannot differ from what was written."""
+    result: Answers = {}
+    for raw_key, value in data.items():
+        key = raw_key.text if isinstance(raw_key, SourceScalar) else raw_key
+        default = FIELDS_BY_KEY[key].default if key in FIELDS_BY_KEY else None
+        if isinstance(default, bool | int):
+            result[key] = _as_number_or_flag(key, value)
+        else:
+            result[key] = _as_text(value)
+    return result
+
+
+def load_exact_yaml(text: str, field: str, shown: str) -> Any:
+    """Safe YAML with duplicate keys and aliases refused, numbers, booleans and dates kept
+    with their source text (:class:`SourceScalar`); an error is one line naming ``shown``."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)
+    except RecursionError:
+        raise refusal(field, shown, "is nested too deeply") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise refusal(field, shown, f"is not valid YAML{where}: {problem}") from None
+
+
+def load_answers_record(text: str, shown: str) -> dict[str, Any]:
+    """A repository's answers record (``template_version``, ``answers``, ...) read as exactly
+    as an answers file: a hand edit to ``engine_image_tag: 3.10`` stays ``3.10``."""
+    record = load_exact_yaml(text, shown, shown)
+    if not isinstance(record, dict):
+        raise UserError(shown, "must hold a YAML mapping")
+    answers = record.get("answers")
+    exact = _as_text({k: v for k, v in record.items() if k != "answers"})
+    if isinstance(answers, dict):
+        exact["answers"] = exact_answers(answers)
+    elif "answers" in record:
+        exact["answers"] = _as_text(answers)
+    return exact
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -60,7 +173,9 @@ def _load_json(text: str, path: Path) -> Any:
     parser takes the raw U+2028 that JSON.stringify leaves in strings for a line break and
     drops the spaces around it."""
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
+        return json.loads(text, object_pairs_hook=_unique_keys,
+                          parse_int=lambda t: SourceScalar(int(t), t),
+                          parse_float=lambda t: SourceScalar(float(t), t))
     except json.JSONDecodeError as exc:
         raise UserError("--answers", f"{path} is not valid JSON at line {exc.lineno}: "
                                      f"{exc.msg}") from None
@@ -71,32 +186,21 @@ def load_answers_file(path: Path) -> Answers:
 
     The size is bounded before parsing and a nesting too deep for the parser is refused, so
     a hostile file costs a second, not minutes or a traceback."""
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_ANSWERS_FILE_BYTES + 1)
-    except OSError as exc:
-        raise UserError("--answers", f"cannot read {path}: {exc.strerror}") from None
-    if len(raw) > MAX_ANSWERS_FILE_BYTES:
-        raise UserError("--answers", f"{path} is larger than {MAX_ANSWERS_FILE_BYTES} bytes")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UserError("--answers", f"{path} is not UTF-8 text (byte {exc.start})") from None
-    try:
-        data = _load_json(text, path) if path.suffix == ".json" else yaml.load(
-            text, Loader=_StrictLoader)
-    except RecursionError:
-        raise UserError("--answers", f"{path} is nested too deeply") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise UserError("--answers", f"{path} is not valid YAML{where}: {problem}") from None
+    # A FIFO or a device (/dev/zero) is refused unread: only a regular file, bounded.
+    raw = read_regular_file(path, MAX_ANSWERS_FILE_BYTES, "--answers")
+    text = decode_utf8(raw, str(path), "--answers")
+    if path.suffix == ".json":
+        try:
+            data = _load_json(text, path)
+        except RecursionError:
+            raise UserError("--answers", f"{path} is nested too deeply") from None
+    else:
+        data = load_exact_yaml(text, "--answers", str(path))
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise UserError("--answers", f"{path} must hold a mapping of answer names to values")
-    return data
+    return exact_answers(data)
 
 
 def parse_set_overrides(pairs: Iterable[str]) -> Answers:
@@ -108,7 +212,7 @@ def parse_set_overrides(pairs: Iterable[str]) -> Answers:
         if not sep or not key:
             raise UserError("--set", f"expected KEY=VALUE, got {pair!r}")
         if key not in FIELDS_BY_KEY:
-            raise UserError(key, f"is not an answer (known: {', '.join(FIELDS_BY_KEY)})")
+            raise UserError(key, unknown_answer_rule(key))
         result[key] = value
     return result
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import jsonschema
 
+from inference_scaffolder.answers.credentials import refuse_credential
 from inference_scaffolder.answers.fields import (
     ANSWER_FIELDS,
     CREDENTIAL_ENV_NAMES,
@@ -17,7 +18,9 @@ from inference_scaffolder.answers.fields import (
     RESERVED_ENV_NAMES,
     TEMPLATE_DELIMITERS,
     UNCARRIED_CHARACTER,
+    YAML_NON_STRING_RULE,
     Answers,
+    unknown_answer_rule,
 )
 from inference_scaffolder.answers.loading import (
     load_answers_file,
@@ -46,6 +49,7 @@ def reject_template_source(raw: Mapping[str, Any]) -> None:
     Cookiecutter renders answer strings as Jinja, and a values file may reach Helm's ``tpl``:
     an answer such as ``{{ cycler.__init__.__globals__.os.system(...) }}`` would run code.
     Answers are data, so template delimiters are refused outright, before any rendering.
+    Credential-shaped values are refused here too, before any rule could echo them.
     """
     for key, value in raw.items():
         for path, text in _walk_strings(value, str(key)):
@@ -60,6 +64,7 @@ def reject_template_source(raw: Mapping[str, Any]) -> None:
                 raise UserError(path, f"is longer than {MAX_ANSWER_LENGTH} characters")
             if "\x00" in text:
                 raise UserError(path, "must not contain NUL characters")
+            refuse_credential(path, text)
             uncarried = UNCARRIED_CHARACTER.search(text)
             if uncarried:
                 raise UserError(path, f"must not contain the character "
@@ -84,14 +89,16 @@ def _schema_error_to_user_error(error: jsonschema.ValidationError) -> UserError:
     if error.validator == "additionalProperties" and not path:
         unknown = re.findall(r"'([^']+)'", error.message)
         name = unknown[0] if unknown else "?"
-        return UserError(name, f"is not an answer (known: {', '.join(FIELDS_BY_KEY)})")
+        return UserError(name, unknown_answer_rule(name))
     answer = FIELDS_BY_KEY.get(key)
     where = key + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path[1:])
     if error.validator == "not" and error.validator_value == NOT_YAML_NON_STRING:
-        return UserError(where, f"{error.instance!r} reads as a boolean, number or null in "
-                                "YAML, so Kubernetes tools would not see a name; choose another")
+        return UserError(where, f"{error.instance!r} {YAML_NON_STRING_RULE}")
     if answer is not None and len(path) == 1 and answer.rule:
         return UserError(where, f"{answer.rule} (got {_describe_value(error.instance)})")
+    member_rule = answer.item_rules.get(str(path[-1])) if answer and len(path) == 3 else None
+    if member_rule:
+        return UserError(where, f"{member_rule} (got {_describe_value(error.instance)})")
     return UserError(where, f"{_plain_rule(error)} (got {_describe_value(error.instance)})")
 
 
@@ -111,13 +118,16 @@ def _plain_rule(error: jsonschema.ValidationError) -> str:
     return texts.get(v, error.message)
 
 
+def _check_lower_than_rules(answers: Answers) -> None:
+    """Answers declared ``lower_than`` another (the Backstage form checks the same)."""
+    for answer in ANSWER_FIELDS:
+        if answer.lower_than and answers[answer.key] >= answers[answer.lower_than]:
+            raise UserError(answer.key, answer.lower_than_rule.format(
+                value=answers[answer.key], limit=answers[answer.lower_than]))
+
+
 def _check_cross_field_rules(answers: Answers) -> None:
-    if answers["max_input_tokens"] >= answers["max_total_tokens"]:
-        raise UserError(
-            "max_input_tokens",
-            f"must be lower than max_total_tokens ({answers['max_input_tokens']} >= "
-            f"{answers['max_total_tokens']}): generation needs room for output tokens",
-        )
+    _check_lower_than_rules(answers)
     seen: dict[str, str] = {}
     if answers["hf_token_vault_path"]:
         from inference_scaffolder.chart import engine_defaults
@@ -187,7 +197,7 @@ def validate_answers(raw: Mapping[str, Any]) -> Answers:
         raise UserError("answers", "must be a mapping of answer names to values")
     for key in raw:
         if key not in FIELDS_BY_KEY:
-            raise UserError(str(key), f"is not an answer (known: {', '.join(FIELDS_BY_KEY)})")
+            raise UserError(str(key), unknown_answer_rule(str(key)))
     reject_template_source(raw)
     answers = normalise(raw)
     for answer in ANSWER_FIELDS:
@@ -220,3 +230,36 @@ def collect_answers(
     raw.update(parse_set_overrides(overrides))
     return validate_answers(raw)
 
+
+
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+def answer_warnings(answers: Answers) -> list[str]:
+    """Valid answers that will probably surprise later: said, not refused."""
+    warnings = []
+    revision = answers["model_revision"]
+    if not _COMMIT.fullmatch(revision):
+        warnings.append(
+            f"model_revision: {revision!r} is a branch or tag, so a pod restart can pick up "
+            "different weights and promotion moves a moving target; pin the commit it points "
+            f"to now: git ls-remote https://huggingface.co/{answers['model_id']} {revision}")
+    return warnings
+
+
+def check_answer(key: str, raw: Any) -> Any:
+    """One answer on its own, normalised, as an interactive prompt checks it before asking
+    the next (the cross-field rules run once every answer is in)."""
+    if key not in FIELDS_BY_KEY:
+        raise UserError(key, unknown_answer_rule(key))
+    reject_template_source({key: raw})
+    value = normalise({key: raw})[key]
+    answer = FIELDS_BY_KEY[key]
+    if answer.required and answer.default in ("", None) and value in ("", None):
+        raise UserError(key, "is required (no default)")
+    single = validator().evolve(schema=validator().schema["properties"][key])
+    errors = sorted(single.iter_errors(value), key=lambda e: str(list(e.path)))
+    if errors:
+        errors[0].path.appendleft(key)
+        raise _schema_error_to_user_error(errors[0])
+    return value

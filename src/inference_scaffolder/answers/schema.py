@@ -24,11 +24,20 @@ from inference_scaffolder.go_yaml import NON_STRING_NAME_PATTERN
 
 
 def _values_subschema(path: str) -> dict[str, Any]:
-    """The values-schema fragment at ``properties/<path>``, with local refs inlined."""
+    """The values-schema fragment at ``properties/<path>``, with local refs inlined (also
+    on the way: a path may lead through a ``$defs`` entry)."""
     node: Any = values_schema()["properties"]
     for part in path.split("/"):
-        node = node[part]
+        node = _resolve_ref(node)[part]
     return _inline_refs(copy.deepcopy(node))
+
+
+def _resolve_ref(node: Any) -> Any:
+    """The ``$defs`` entry a ``{"$ref": "#/$defs/..."}`` node points at, else the node."""
+    ref = node.get("$ref") if isinstance(node, dict) else None
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        return values_schema()["$defs"][ref.removeprefix("#/$defs/")]
+    return node
 
 
 def _inline_refs(node: Any) -> Any:

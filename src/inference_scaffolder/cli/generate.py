@@ -9,30 +9,64 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from inference_scaffolder.answers import answers_json_schema, collect_answers
+from inference_scaffolder.answers import (
+    AnswerField,
+    answer_fields,
+    answers_json_schema,
+    check_answer,
+    collect_answers,
+)
 from inference_scaffolder.checks.routing import fleet_routing_problems
 from inference_scaffolder.checks.validate import (
     DEFAULT_KUBE_VERSION,
     ValidationReport,
     validate_repos,
 )
-from inference_scaffolder.errors import ValidationFailed
+from inference_scaffolder.errors import UserError, ValidationFailed
 from inference_scaffolder.generation.generate import generate
 
 _err = Console(stderr=True)
 
 
-def _prompt_missing(answers_file: Path | None, overrides: list[str]) -> list[str]:
-    """Ask for the answers that have no default when running interactively."""
-    from inference_scaffolder.answers import load_answers_file
+def _shown_default(value: object) -> str:
+    """An answer's default written the way it is typed (as with --set)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return "" if value is None else str(value)
 
-    given = set(load_answers_file(answers_file)) if answers_file else set()
-    given |= {o.partition("=")[0].strip() for o in overrides}
-    extra = []
-    for key in ("service_name", "model_id", "model_revision"):
-        if key not in given:
-            extra.append(f"{key}={typer.prompt(key)}")
-    return extra
+
+def _ask(answer: AnswerField) -> str:
+    """Ask one answer until it passes its own rule; say why a refused one was refused."""
+    _err.print(f"[bold]{answer.title}[/] ({answer.key})", highlight=False)
+    _err.print(f"  {answer.help}", style="dim", markup=False, highlight=False)
+    default = _shown_default(answer.default)
+    while True:
+        raw = typer.prompt(f"  {answer.key}", default=default, show_default=bool(default),
+                           err=True)
+        try:
+            check_answer(answer.key, raw)
+        except UserError as exc:
+            _err.print(f"  [red]refused[/]: {exc.rule}", highlight=False)
+            continue
+        return str(raw)
+
+
+def _prompt_answers(overrides: list[str]) -> list[str]:
+    """Interactive ``new``: every answer not given with --set, page by page, with the title,
+    help and default the Backstage form shows; each checked as soon as it is typed."""
+    given = {o.partition("=")[0].strip() for o in overrides}
+    asked = []
+    page = ""
+    for answer in answer_fields():
+        if answer.key in given:
+            continue
+        if answer.page != page:
+            page = answer.page
+            _err.print(f"\n[bold underline]{page}[/]", highlight=False)
+        asked.append(f"{answer.key}={_ask(answer)}")
+    return asked
 
 
 def _resolve_model_config(collected: dict, answers_file: Path | None) -> None:
@@ -59,6 +93,9 @@ def _print_report(report: ValidationReport) -> None:
     for env in report.environments:
         for problem in env.problems():
             _err.print(f"[red]{env.environment}[/]: {problem}", markup=True, highlight=False)
+        for note in env.notes:
+            _err.print(f"[yellow]note[/]: {env.environment}: {note}", markup=True,
+                       highlight=False)
 
 
 def new(
@@ -68,14 +105,18 @@ def new(
     output_dir: Path = typer.Option(Path("."), "--output-dir", help="Parent folder of the repo."),
     force: bool = typer.Option(False, "--force", help="Replace an existing repo."),
     no_git: bool = typer.Option(False, "--no-git", help="Skip git init and first commit."),
-    kube_version: str = typer.Option(DEFAULT_KUBE_VERSION, "--kube-version"),
-    crd_schemas: Path | None = typer.Option(None, "--crd-schemas", help="CRD schema folder."),
+    kube_version: str = typer.Option(
+        DEFAULT_KUBE_VERSION, "--kube-version",
+        help="Kubernetes version to render for and to check the objects' schemas of."),
+    crd_schemas: Path | None = typer.Option(
+        None, "--crd-schemas",
+        help="Your own CRD schemas (kubeconform layout), added to the bundled ones."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
 ) -> None:
     """Generate a service repository from the answers, validated for every environment."""
     overrides = list(set_)
     if not no_input and answers is None:
-        overrides += _prompt_missing(answers, overrides)
+        overrides += _prompt_answers(overrides)
     collected = collect_answers(answers, overrides)
     _resolve_model_config(collected, answers)
     try:
@@ -87,6 +128,8 @@ def new(
         if isinstance(exc.report, ValidationReport):
             _print_report(exc.report)
         raise
+    for warning in result.warnings:
+        _err.print(f"[yellow]warning[/]: {warning}", markup=True, highlight=False)
     if as_json:
         typer.echo(json.dumps(result.summary(), indent=2))
         return
@@ -102,8 +145,12 @@ def new(
 
 def validate(
     directories: list[Path] = typer.Argument(..., help="Generated service repositories."),
-    kube_version: str = typer.Option(DEFAULT_KUBE_VERSION, "--kube-version"),
-    crd_schemas: Path | None = typer.Option(None, "--crd-schemas", help="CRD schema folder."),
+    kube_version: str = typer.Option(
+        DEFAULT_KUBE_VERSION, "--kube-version",
+        help="Kubernetes version to render for and to check the objects' schemas of."),
+    crd_schemas: Path | None = typer.Option(
+        None, "--crd-schemas",
+        help="Your own CRD schemas (kubeconform layout), added to the bundled ones."),
     kustomize_build: str = typer.Option(
         "auto", "--kustomize-build",
         help="`kubectl kustomize` per environment: always; auto = where the team changed "
