@@ -213,14 +213,22 @@ def _parse_json(text: str) -> object:
         return None
 
 
-def describe_http_error(status: int, body_text: str, method: str, path: str, model: str) -> str:
-    """One line saying what an unsuccessful HTTP status means for the user."""
+def describe_http_error(status: int, body_text: str, method: str, path: str, model: str,
+                        key_sent: bool = False) -> str:
+    """One line saying what an unsuccessful HTTP status means for the user.
+
+    A 401/403 means two different things: no key was sent (say how to send one), or the key
+    was not accepted. Through a router the second includes the engine refusing the router's
+    own key, which only the server's message tells apart, so it is quoted.
+    """
     message = server_error_message(_parse_json(body_text))
     said = f": {one_line(message)}" if message else ""
     if status == 404:
         if message and "model" in message.lower():
             return f"unknown model {model!r} (404 from {method} {path}{said})"
         return f"{method} {path} is not served by this server (404{said})"
+    if status in (401, 403) and key_sent:
+        return f"{method} {path} refused ({status}): the API key was not accepted{said}"
     if status in (401, 403):
         return f"{method} {path} refused ({status}): the server wants an API key (--api-key)"
     if status >= 500:
@@ -440,13 +448,19 @@ def describe_transport_error(exc: httpx.HTTPError, base_url: str, what: str, lim
     return f"{what} failed: {type(exc).__name__}"
 
 
+# Client errors that waiting can cure: a slow or throttled answer, or a path not served yet.
+_RETRIED_CLIENT_ERRORS = frozenset({404, 408, 425, 429})
+
+
 class _Prober:
     """Readiness polls against one server; every outcome is a :class:`Probe`."""
 
-    def __init__(self, client: httpx.Client, base_url: str, probe_timeout: float) -> None:
+    def __init__(self, client: httpx.Client, base_url: str, probe_timeout: float,
+                 key_sent: bool = False) -> None:
         self.client = client
         self.base_url = base_url
         self.probe_timeout = probe_timeout
+        self.key_sent = key_sent
 
     def get(self, path: str) -> httpx.Response | Probe:
         try:
@@ -458,9 +472,27 @@ class _Prober:
     def refused(self, response: httpx.Response, path: str) -> Probe | None:
         """Auth failures will not fix themselves: stop waiting at once."""
         if response.status_code in (401, 403):
-            reason = describe_http_error(response.status_code, response.text, "GET", path, "")
+            reason = describe_http_error(response.status_code, response.text, "GET", path, "",
+                                         key_sent=self.key_sent)
             return Probe(ready=False, reason=reason, fatal=True)
         return None
+
+    def rejected(self, response: httpx.Response, path: str) -> Probe | None:
+        """A readiness path that answers a client error (say LiteLLM's 400 for a key it
+        cannot check) will answer the same after ten minutes: stop at once, and say why."""
+        status = response.status_code
+        if 400 <= status < 500 and status not in _RETRIED_CLIENT_ERRORS:
+            reason = describe_http_error(status, response.text, "GET", path, "",
+                                         key_sent=self.key_sent)
+            return Probe(ready=False, reason=reason, fatal=True)
+        return None
+
+    @staticmethod
+    def not_ready_reason(response: httpx.Response, path: str) -> str:
+        """``/health answers 500: <the server's message>``: why a poll is not ready yet."""
+        message = server_error_message(_parse_json(response.text))
+        said = f": {one_line(message)}" if message else ""
+        return f"{path} answers {response.status_code}{said}"
 
     def json_body(
         self, response: httpx.Response, path: str, check: Callable[[object], list[str]]
@@ -497,17 +529,17 @@ class _Prober:
         health = self.get("/health")
         if isinstance(health, Probe):
             return health
-        if blocked := self.refused(health, "/health"):
+        if blocked := self.refused(health, "/health") or self.rejected(health, "/health"):
             return blocked
         if health.status_code not in (200, 404):  # 404: an OpenAI server without /health
-            return Probe(ready=False, reason=f"/health answers {health.status_code}")
+            return Probe(ready=False, reason=self.not_ready_reason(health, "/health"))
         models = self.get("/v1/models")
         if isinstance(models, Probe):
             return models
-        if blocked := self.refused(models, "/v1/models"):
+        if blocked := self.refused(models, "/v1/models") or self.rejected(models, "/v1/models"):
             return blocked
         if models.status_code != 200:
-            return Probe(ready=False, reason=f"/v1/models answers {models.status_code}")
+            return Probe(ready=False, reason=self.not_ready_reason(models, "/v1/models"))
         body = self.json_body(models, "/v1/models", check_models_list)
         if isinstance(body, Probe):
             return body
@@ -539,7 +571,8 @@ def wait_until_ready(
 
     Connection refused is retried: right after a rollout the pod may not listen yet.
     """
-    prober = _Prober(client, options.base_url, min(options.request_timeout, 10.0))
+    prober = _Prober(client, options.base_url, min(options.request_timeout, 10.0),
+                     key_sent=bool(options.api_key))
     started = clock()
     deadline = started + options.timeout
     while True:
@@ -553,7 +586,8 @@ def wait_until_ready(
                 fatal=True,
                 reason=f"server not ready after {options.timeout:g}s: {probe.reason}",
             )
-        progress(f"waiting for {options.base_url} ({now - started:.0f}s): {probe.reason}")
+        progress(f"waiting for {options.base_url} ({now - started:.0f}s of "
+                 f"{options.timeout:g}s): {probe.reason}")
         sleep(min(options.poll_interval, max(deadline - now, 0.0)))
 
 
@@ -594,7 +628,8 @@ def send_one(
     if response.status_code != 200:
         return (
             None,
-            describe_http_error(response.status_code, response.text, "POST", path, model),
+            describe_http_error(response.status_code, response.text, "POST", path, model,
+                                key_sent=bool(options.api_key)),
             False,
         )
     body = _parse_json(response.text)

@@ -34,10 +34,12 @@ from inference_scaffolder.service.routing import (
     Registration,
     RenderedObjects,
     containers,
+    external_secret_target,
     gateway_scopes,
     is_vllm,
     litellm_config_maps,
     litellm_entries,
+    litellm_key_secrets,
     metadata_of,
     model_header_values,
     pod_labels,
@@ -45,6 +47,9 @@ from inference_scaffolder.service.routing import (
     render_objects,
     served_names,
 )
+
+# vLLM's API key variable: with it set, every /v1 request without the key gets 401.
+VLLM_API_KEY_ENV = "VLLM_API_KEY"
 
 # Envoy AI Gateway's own default (60s) cuts long generations; anything shorter is worse.
 MIN_LLM_REQUEST_TIMEOUT_SECONDS = 60
@@ -112,7 +117,72 @@ def _name_mismatch(registered: str, served: set[str], backend: str) -> str:
     return ""
 
 
-def _check_litellm_entry(rendered: RenderedObjects, entry: Mapping[str, Any]) -> list[str]:
+def _vault_path(rendered: RenderedObjects, namespace: str, secret: str, key: str) -> str:
+    """The Vault path a rendered ExternalSecret reads into ``secret``'s ``key`` ('' if none)."""
+    for external in rendered.of_kind("ExternalSecret"):
+        if (rendered.namespace_of(external) != namespace
+                or external_secret_target(external) != secret):
+            continue
+        for data in (external.get("spec") or {}).get("data") or []:
+            if data.get("secretKey") == key:
+                return str((data.get("remoteRef") or {}).get("key", ""))
+    return ""
+
+
+def _engine_key_paths(rendered: RenderedObjects, service: Manifest) -> list[str] | None:
+    """None when no vLLM behind ``service`` wants an API key; else the Vault path of each
+    key ('' where it is not read from a rendered ExternalSecret, e.g. ``--api-key``)."""
+    paths: list[str] = []
+    for deployment in _deployments_behind(rendered, service):
+        for container in containers(deployment):
+            if not is_vllm(container):
+                continue
+            args = [str(a) for a in container.get("args") or []]
+            if any(a == "--api-key" or a.startswith("--api-key=") for a in args):
+                paths.append("")
+            for env in container.get("env") or []:
+                if env.get("name") == VLLM_API_KEY_ENV:
+                    ref = (env.get("valueFrom") or {}).get("secretKeyRef") or {}
+                    paths.append(_vault_path(rendered, rendered.namespace_of(deployment),
+                                             str(ref.get("name", "")), str(ref.get("key", ""))))
+    return paths or None
+
+
+def _engine_key_problems(rendered: RenderedObjects, name: str, api_key: object,
+                         service: Manifest, namespace: str) -> list[str]:
+    """An engine with an API key answers 401 to every request without it, so LiteLLM must
+    send it: the registration references a variable that a rendered key Secret in LiteLLM's
+    namespace fills from the Vault path the engine's own key comes from. A variable no
+    rendered Secret provides is the platform's business, unless the chart rendered one."""
+    engine_paths = _engine_key_paths(rendered, service)
+    if engine_paths is None:
+        return []
+    if api_key in (None, "none"):
+        return [f"model {name!r}: vLLM behind Service {rendered.namespace_of(service)}/"
+                f"{metadata_of(service).get('name')} wants an API key ({VLLM_API_KEY_ENV}) "
+                "but the registration sends none: every routed request would get 401 (the "
+                "current chart wires the key from Vault: docs/routing.md)"]
+    if not str(api_key).startswith("os.environ/"):
+        return []  # a literal: reported on its own
+    variable = str(api_key).removeprefix("os.environ/")
+    provided = {str(data.get("secretKey")): str((data.get("remoteRef") or {}).get("key", ""))
+                for external in litellm_key_secrets(rendered)
+                if rendered.namespace_of(external) == namespace
+                for data in (external.get("spec") or {}).get("data") or []}
+    if not provided:
+        return []
+    if variable not in provided:
+        return [f"model {name!r}: api_key names os.environ/{variable}, which no rendered "
+                f"LiteLLM key Secret in namespace {namespace} provides"]
+    known = sorted({p for p in engine_paths if p})
+    if known and provided[variable] not in known:
+        return [f"model {name!r}: LiteLLM would send the key at Vault path "
+                f"{provided[variable]}, but the engine checks the key at {', '.join(known)}"]
+    return []
+
+
+def _check_litellm_entry(rendered: RenderedObjects, entry: Mapping[str, Any],
+                         namespace: str) -> list[str]:
     name = str(entry.get("model_name", ""))
     params = entry.get("litellm_params") or {}
     provider, _, backend_name = str(params.get("model", "")).partition("/")
@@ -138,6 +208,7 @@ def _check_litellm_entry(rendered: RenderedObjects, entry: Mapping[str, Any]) ->
         return [*problems, f"model {name!r}: api_base leads nowhere: {why}"]
     mismatch = _name_mismatch(name, _names_behind_service(rendered, service),
                               f"Service {metadata_of(service).get('name')}")
+    problems += _engine_key_problems(rendered, name, api_key, service, namespace)
     return [*problems, *([f"LiteLLM {mismatch}"] if mismatch else [])]
 
 
@@ -152,7 +223,7 @@ def check_litellm(rendered: RenderedObjects) -> list[RoutingProblem]:
             if name in seen:
                 messages.append(f"model {name!r} is registered twice (also in {seen[name]})")
             seen[name] = str(metadata_of(config_map).get("name"))
-            messages += _check_litellm_entry(rendered, entry)
+            messages += _check_litellm_entry(rendered, entry, rendered.namespace_of(config_map))
         problems += [_problem(config_map, m) for m in messages]
     return problems
 

@@ -7,7 +7,8 @@ raised as ValidationFailed; 2 bad input, raised as UserError. The CLI root print
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import typer
@@ -25,16 +26,21 @@ from inference_scaffolder.verify import (
     run_verification,
 )
 
+# On a log, a readiness wait that does not change state still says it is alive this often.
+HEARTBEAT_SECONDS = 30.0
+
 
 @contextmanager
-def stderr_progress() -> Iterator[Progress]:
-    """A live spinner on a terminal; on a log (CI, helm test) one line per new state."""
-    console = Console(stderr=True)
+def stderr_progress(console: Console | None = None,
+                    clock: Callable[[], float] = time.monotonic) -> Iterator[Progress]:
+    """A live status line on a terminal (elapsed time, budget, last probe answer); on a log
+    (CI, helm test) one line per new state, and a heartbeat while a state lasts."""
+    console = console or Console(stderr=True)
     if console.is_terminal:
         with console.status("connecting…") as status:
             yield lambda message: status.update(Text(message))  # a URL is not markup
         return
-    last = [""]
+    last = {"state": "", "printed": 0.0}
 
     def log_changes(message: str) -> None:
         # One line per readiness state or per endpoint, not per poll or per request.
@@ -42,9 +48,10 @@ def stderr_progress() -> Iterator[Progress]:
             state = message.split("): ", 1)[-1]
         else:
             state = message.split(":", 1)[0]
-        if state != last[0]:
+        now = clock()
+        if state != last["state"] or now - last["printed"] >= HEARTBEAT_SECONDS:
             console.print(message, highlight=False, markup=False, soft_wrap=True)
-            last[0] = state
+            last.update(state=state, printed=now)
 
     yield log_changes
 
@@ -57,8 +64,10 @@ def render_report(report: VerifyReport) -> None:
     """Human output: a latency table on stdout, each problem as one ``error:`` line."""
     console = Console()
     if report.engine:
+        # No model when the one asked for is not served: the error line below says so.
+        serving = f" serving {report.model!r}" if report.model else ""
         console.print(
-            f"{report.engine} at {report.base_url} serving {report.model!r}, "
+            f"{report.engine} at {report.base_url}{serving}, "
             f"ready after {report.ready_after_seconds:g}s",
             highlight=False,
             markup=False,

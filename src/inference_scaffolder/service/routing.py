@@ -27,6 +27,8 @@ from inference_scaffolder.service.layout import (
 )
 
 LITELLM_LABEL = "platform/litellm-registration"
+# An ExternalSecret in LiteLLM's namespace carrying an engine's API key to the LiteLLM pod.
+LITELLM_KEY_LABEL = "platform/litellm-engine-key"
 
 
 SERVED_NAME_ANNOTATION = "platform/served-model-name"
@@ -154,6 +156,18 @@ def litellm_config_maps(rendered: RenderedObjects) -> list[Manifest]:
             if (metadata_of(c).get("labels") or {}).get(LITELLM_LABEL) == "true"]
 
 
+def litellm_key_secrets(rendered: RenderedObjects) -> list[Manifest]:
+    """The ExternalSecrets that give LiteLLM an engine's API key (label LITELLM_KEY_LABEL)."""
+    return [e for e in rendered.of_kind("ExternalSecret")
+            if (metadata_of(e).get("labels") or {}).get(LITELLM_KEY_LABEL) == "true"]
+
+
+def external_secret_target(external: Manifest) -> str:
+    """The name of the Secret an ExternalSecret creates (its target, else its own name)."""
+    spec = external.get("spec") or {}
+    return str((spec.get("target") or {}).get("name") or metadata_of(external).get("name", ""))
+
+
 def litellm_entries(config_map: Manifest) -> tuple[list[Mapping[str, Any]], list[str]]:
     """The model_list entries of a LiteLLM registration ConfigMap, and parse problems."""
     entries: list[Mapping[str, Any]] = []
@@ -226,23 +240,29 @@ def render_objects(repo: Path, environment: str, release: str) -> tuple[list[Man
 
 def litellm_release_values(repos: Sequence[Path], environment: str) -> dict[str, Any]:
     """Values for the LiteLLM release (its Helm chart's ``proxy_config``, ``volumes``,
-    ``volumeMounts`` and ``podAnnotations``) that load every registration file of ``repos``
-    in ``environment``.
+    ``volumeMounts``, ``podAnnotations`` and, when an engine has an API key,
+    ``environmentSecrets``) that load every registration file of ``repos`` in ``environment``.
 
     LiteLLM reads its configuration only when it starts. The pod annotation is a checksum of
     all the registration checksums, so ``helm upgrade`` of the LiteLLM release with these
     values rolls its pods exactly when a registration was added, changed or disabled.
+    ``environmentSecrets`` are loaded with envFrom: each key of those Secrets (the engine key
+    Secrets the charts render in LiteLLM's namespace) becomes the variable a registration
+    references as ``os.environ/<variable>``.
     """
     files: dict[str, tuple[str, str]] = {}  # ConfigMap name -> (namespace, checksum)
+    key_secrets: set[str] = set()
     for repo in dict.fromkeys(Path(r).resolve() for r in repos):
         objects, error = render_objects(repo, environment, release_name(repo))
         if error:
             raise UserError("DIR", f"{repo} does not render {environment}: {error}")
-        for config_map in litellm_config_maps(RenderedObjects(objects)):
+        rendered = RenderedObjects(objects)
+        for config_map in litellm_config_maps(rendered):
             meta = metadata_of(config_map)
             files[str(meta["name"])] = (
                 str(meta.get("namespace", "")),
                 str((meta.get("annotations") or {}).get("platform/registration-checksum", "")))
+        key_secrets.update(external_secret_target(e) for e in litellm_key_secrets(rendered))
     names = sorted(files)
     namespaces = sorted({files[n][0] for n in names})
     if len(namespaces) > 1:
@@ -250,7 +270,7 @@ def litellm_release_values(repos: Sequence[Path], environment: str) -> dict[str,
                         f"({', '.join(namespaces)}); a pod mounts ConfigMaps of its own "
                         "namespace only: set routing.litellm.namespace to LiteLLM's")
     digest = hashlib.sha256("\n".join(f"{n}={files[n][1]}" for n in names).encode()).hexdigest()
-    return {
+    values: dict[str, Any] = {
         "proxy_config": {"include": [f"{LITELLM_MODELS_DIR}/{n}.yaml" for n in names]},
         "volumes": [{
             "name": "model-registrations",
@@ -262,3 +282,6 @@ def litellm_release_values(repos: Sequence[Path], environment: str) -> dict[str,
                           "readOnly": True}],
         "podAnnotations": {LITELLM_CHECKSUM_ANNOTATION: digest},
     }
+    if key_secrets:  # absent otherwise: Helm replaces lists, so an empty one would clobber
+        values["environmentSecrets"] = sorted(key_secrets)
+    return values

@@ -1,0 +1,78 @@
+"""One real vLLM engine at a time, shared by every test that wants that configuration.
+
+An engine takes a minute or more to start on 2 cores, so each configuration starts once per
+run. Tests ask for one with ``uses_engine("open")`` / ``uses_engine("keyed")`` (an indirect,
+session-scoped parametrization): pytest then runs all tests of one configuration together
+and stops that engine before it starts the next, so only one engine holds memory at a time.
+
+Configurations, both generated from ``examples/vllm-llama-8b.yaml`` with ``routing: true``
+and LiteLLM in a namespace of its own (``litellm``), as on the platform:
+- ``open``: one GPU (``--tensor-parallel-size 1``), no engine API key;
+- ``keyed``: the example as it is: two GPUs (``--tensor-parallel-size 2``) and
+  ``VLLM_API_KEY`` from Vault.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from chart_render import generated, render_list, set_environment_value
+from common import EXAMPLES
+from serving_programs import (
+    ENVIRONMENT,
+    LITELLM_NAMESPACE,
+    RunningEngine,
+    RunningRouter,
+    fake_vault,
+    require_real_serving,
+    running_engine,
+    running_litellm,
+)
+
+from inference_scaffolder.service.routing import litellm_release_values
+
+CONFIGURATIONS: dict[str, dict[str, Any]] = {
+    "open": {"routing": True, "gpu_count": 1, "extra_secrets": [],
+             "image_pull_secret": False},
+    "keyed": {"routing": True},
+}
+
+
+def generate_service(configuration: str, out: Path) -> Path:
+    """Generate (and validate) the example with the configuration's answers; LiteLLM's
+    namespace is set in the environment, as an operator would."""
+    answers = yaml.safe_load((EXAMPLES / "vllm-llama-8b.yaml").read_text(encoding="utf-8"))
+    answers.update(CONFIGURATIONS[configuration])
+    repo = generated(answers, out).output
+    set_environment_value(repo, ENVIRONMENT, "routing.litellm.namespace", LITELLM_NAMESPACE)
+    return repo
+
+
+@pytest.fixture(scope="session")
+def engine(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEngine]:
+    """The running engine of ``request.param``'s configuration (see the module docstring)."""
+    require_real_serving()
+    configuration = str(request.param)
+    workdir = tmp_path_factory.mktemp(f"engine-{configuration}")
+    repo = generate_service(configuration, workdir / "generated")
+    objects = render_list(repo, ENVIRONMENT)
+    with running_engine(configuration, repo, ENVIRONMENT, objects, fake_vault(objects),
+                        workdir) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def router(engine: RunningEngine,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRouter]:
+    """LiteLLM in front of the current engine, configured from the LiteLLM release values
+    that ``litellm_release_values`` computes for the service (stopped with its engine)."""
+    values = litellm_release_values([engine.repo], ENVIRONMENT)
+    workdir = tmp_path_factory.mktemp(f"litellm-{engine.name}")
+    with running_litellm(values, engine.objects, LITELLM_NAMESPACE, engine.url, engine.vault,
+                         workdir) as running:
+        yield running
