@@ -173,12 +173,35 @@ def time_schema_pr(workdir: Path, repeats: int) -> dict[str, float]:
                    capture_output=True, env=env)
     checkout(bare, "inference-scaffolder/ml-inference-load", edited)
     tsc = str(find_tsc())
+    long_line = long_line_edit_request(workdir)
     return {
         "schema_pr_dry_run_without_tsc": median_seconds(schema_pr("--dry-run"), repeats),
         "schema_pr_local_publish_without_tsc": median_seconds(schema_pr(), repeats),
         "tsc_noemit_on_edited_tree": median_seconds(
             lambda: run(tsc, "--noEmit", "-p", str(edited)), repeats),
+        "ts_edit_100000_char_line": median_seconds(
+            lambda: run_with_stdin(["node", str(ROOT / "tools/ts-edit.cjs")], long_line),
+            repeats),
     }
+
+
+def long_line_edit_request(workdir: Path) -> str:
+    """A workloadSchema.ts whose union is one line of over 100 000 characters, as the JSON
+    request of tools/ts-edit.cjs (whole process timed: Node start, parser load, edit)."""
+    names = []
+    while len(" | ".join(names)) < 100_000:
+        names.append(f"Member{len(names)}Schema")
+    text = (f"import {{ Member0Schema }} from './member0';\n"
+            f"export type WorkloadSchema = {' | '.join(names)};\n")
+    return json.dumps({
+        "workload": {"interface": "MlInferenceLoadSchema", "module": "./mlInferenceLoad",
+                     "key": "ML_INFERENCE_LOAD"},
+        "edits": [{"kind": "workloadSchema", "path": "workloadSchema.ts", "text": text}],
+    })
+
+
+def run_with_stdin(command: list[str], stdin: str) -> None:
+    subprocess.run(command, input=stdin, check=True, capture_output=True, text=True)
 
 
 # --- report ----------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Set up what the main job needs on a fresh machine (README command 1): a virtualenv with
+# Set up what the commands need on a fresh machine (README command 1): a virtualenv with
 # the package and its runtime dependencies at the versions in requirements/constraints.txt,
-# and the pinned helm + kubectl. Nothing for the tests (scripts/test.sh adds those).
+# the pinned helm + kubectl, and the pinned Node tools schema-pr drives (tools/: the
+# TypeScript compiler and parser, json-schema-to-typescript, ajv). Nothing for the tests
+# (scripts/test.sh adds those).
 # Idempotent: re-running only fills in what is missing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,4 +21,7 @@ bash scripts/install-helm.sh >/dev/null
 for tool in helm kubectl; do
   ln -sf "$root/.tools/bin/$tool" ".venv/bin/$tool"
 done
+if [ ! -x tools/node_modules/.bin/tsc ] || ! cmp -s tools/package-lock.json tools/node_modules/.package-lock.json.installed; then
+  (cd tools && npm ci --silent --no-audit --no-fund && cp package-lock.json node_modules/.package-lock.json.installed)
+fi
 echo "bootstrap complete: $(.venv/bin/inference-scaffolder --version)" >&2

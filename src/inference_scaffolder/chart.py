@@ -19,9 +19,10 @@ from inference_scaffolder.paths import template_dir
 CHART_NAME = "ml-inference-load"
 WORKLOAD_TYPE = "ML_INFERENCE_LOAD"
 
-# Values the templates `required` at render time but the schema cannot demand, because the
-# base chart's values.yaml (validated against the schema by the platform repo) has no
-# service to name and deliberately no model.
+# Values every catalog entry (and so the generated TypeScript interface) must set, although
+# the schema cannot demand them: the base chart's values.yaml (validated against the schema by
+# the platform repo) has no service to name and deliberately no model. The templates `required`
+# the model; for the identity an ad-hoc render falls back to the release name and namespace.
 RENDER_REQUIRED_VALUES = ("serviceName", "serviceCatalog", "namespace", "model")
 
 # Files of the chart directory that describe linting, not the chart.

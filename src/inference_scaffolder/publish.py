@@ -18,11 +18,16 @@ Safety properties every publisher keeps:
   the pull request fails after the push, the ref is put back the way it was;
 - tokens never reach argv, URLs, logs or messages: git gets them from a credential helper
   that reads an environment variable of the git process, and every message derived from
-  git or the API is scrubbed of credentials embedded in URLs.
+  git or the API is scrubbed of credentials embedded in URLs;
+- tokens go only where they are meant: the credential helper answers only for the exact
+  scheme and host (with port) of ``--repo``, git never follows an HTTP redirect
+  (``http.followRedirects=false``: a redirect would be the one way to another host), and the
+  API client only talks to the host of ``--github-api-url``.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -30,10 +35,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import git
 
+from inference_scaffolder.answers.credentials import mask_credentials
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.faults import fault_point
 
@@ -44,18 +50,46 @@ if TYPE_CHECKING:  # PyGithub is imported lazily: only the github publisher need
 
 T = TypeVar("T")
 
-_CREDENTIALS_IN_URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]+@")
+# The user-info part of a URL: everything from "scheme://" to the last "@" before the path.
+# A password in a message is not always URL-encoded, so it may hold "@", ":" or spaces;
+# masking a little too much is harmless, leaving the end of a password is not.
+_CREDENTIALS_IN_URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\n]*@")
+# Query parameters that carry credentials (OAuth, GitLab, signed URLs).
+_CREDENTIAL_PARAMETER = re.compile(
+    r"(?i)([?&;](?:access_token|refresh_token|id_token|private_token|token|auth|password"
+    r"|passwd|secret|client_secret|api_key|apikey|key|sig|signature|x-amz-signature"
+    r"|x-amz-credential|x-amz-security-token)=)[^&#\s'\"]*"
+)
+_AUTHORIZATION = re.compile(r"(?i)\b((?:proxy-)?authorization:\s*(?:basic|bearer|token)?\s*)"
+                            r"[^\s'\"]+")
 TOKEN_ENV_FOR_GIT = "INFERENCE_SCAFFOLDER_GIT_TOKEN"
+PROTOCOL_ENV_FOR_GIT = "INFERENCE_SCAFFOLDER_GIT_PROTOCOL"
+HOST_ENV_FOR_GIT = "INFERENCE_SCAFFOLDER_GIT_HOST"
+# Every git run: a redirect is never followed, so credentials never travel with one.
+GIT_SAFETY_CONFIG = ("-c", "http.followRedirects=false")
+
+
+def _secret_forms(secret: str) -> list[str]:
+    """A secret as it may appear in text: itself, URL-encoded, and inside HTTP Basic."""
+    forms = {secret, quote(secret, safe="")}
+    for user in ("x-access-token", "git", ""):
+        forms.add(base64.b64encode(f"{user}:{secret}".encode()).decode().rstrip("="))
+    return sorted((f for f in forms if f), key=len, reverse=True)
 
 
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` without credentials: ``scheme://user:pass@`` becomes ``scheme://***@`` and any
-    known secret value is masked wherever it appears."""
+    """``text`` without credentials: ``scheme://user:pass@`` becomes ``scheme://***@``,
+    credential query parameters and Authorization headers lose their values, any known
+    secret value (also URL-encoded or in Basic form) is masked wherever it appears, and so
+    is anything shaped like a well-known token."""
     cleaned = _CREDENTIALS_IN_URL.sub(r"\1***@", text)
+    cleaned = _CREDENTIAL_PARAMETER.sub(r"\1***", cleaned)
+    cleaned = _AUTHORIZATION.sub(r"\1***", cleaned)
     for secret in secrets:
         if secret:
-            cleaned = cleaned.replace(secret, "***")
-    return cleaned
+            for form in _secret_forms(secret):
+                cleaned = cleaned.replace(form, "***")
+    return mask_credentials(cleaned)
 
 
 def one_line(text: str, limit: int = 400) -> str:
@@ -112,7 +146,7 @@ def run_git(args: list[str], cwd: Path, remote: GitRemote) -> GitOutput:
     env = {"GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never", **remote.env}
     try:
         status, stdout, stderr = git.Git(str(cwd)).execute(
-            ["git", *args],
+            ["git", *GIT_SAFETY_CONFIG, *args],
             with_extended_output=True,
             with_exceptions=False,
             env=env,
@@ -135,6 +169,10 @@ def describe_git_failure(stderr: str, remote: GitRemote) -> str:
     """The reason git gave, classified where it is a well-known one, credential-free."""
     text = remote.clean(stderr)
     lowered = text.lower()
+    if re.search(r"returned error: 30[1278]\b|redirect", lowered):
+        return (f"{remote.display} answered with a redirect, which is not followed (it could "
+                f"send the credentials to another host): give the final URL as --repo "
+                f"({_last_line(text)})")
     if any(
         s in lowered
         for s in (
@@ -414,22 +452,68 @@ def repository_slug(repo_url: str) -> str | None:
     return f"{parts[-2]}/{name}" if name else None
 
 
-def git_token_env(token: str) -> dict[str, str]:
+def credential_target(repo_url: str) -> tuple[str, str]:
+    """(protocol, host[:port]) as git's credential protocol names them for ``repo_url``;
+    empty for a URL that is not http(s), where the helper must never answer."""
+    if "://" not in repo_url:
+        return "", ""
+    parts = urlsplit(repo_url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return "", ""
+    return parts.scheme.lower(), parts.netloc.rpartition("@")[2]
+
+
+def git_token_env(token: str, repo_url: str = "") -> dict[str, str]:
     """Environment that lets git authenticate over HTTPS with ``token`` without it appearing
     in argv, the URL or a file: a credential helper (set through GIT_CONFIG_* variables)
-    answers with the token it reads from the git process's own environment."""
+    answers with the token it reads from the git process's own environment, and only when
+    git asks for the exact scheme and host[:port] of ``repo_url``. Any other request (a
+    redirect target, a submodule host) gets nothing."""
+    protocol, host = credential_target(repo_url)
     helper = (
-        '!f() { test "$1" = get || exit 0; echo username=x-access-token; '
+        '!f() { test "$1" = get || exit 0; p=; h=; '
+        'while IFS= read -r line; do case "$line" in '
+        'protocol=*) p="${line#protocol=}";; host=*) h="${line#host=}";; esac; done; '
+        f'test -n "$p" && test "$p" = "${{{PROTOCOL_ENV_FOR_GIT}}}" && '
+        f'test "$h" = "${{{HOST_ENV_FOR_GIT}}}" || exit 0; '
+        'echo username=x-access-token; '
         f'echo "password=${{{TOKEN_ENV_FOR_GIT}}}"; }}; f'
     )
     return {
         TOKEN_ENV_FOR_GIT: token,
+        PROTOCOL_ENV_FOR_GIT: protocol,
+        HOST_ENV_FOR_GIT: host,
         "GIT_CONFIG_COUNT": "2",
         "GIT_CONFIG_KEY_0": "credential.helper",
         "GIT_CONFIG_VALUE_0": "",
         "GIT_CONFIG_KEY_1": "credential.helper",
         "GIT_CONFIG_VALUE_1": helper,
     }
+
+
+class _OtherHostRefused(Exception):
+    """The API client was about to contact a host other than --github-api-url's."""
+
+
+def _refuse_other_hosts(*_args: object, **_kwargs: object) -> None:
+    raise _OtherHostRefused("an API answer pointed at another host; not followed")
+
+
+def _only_the_api_host(client: object) -> None:
+    """Keep the API client (and so the token) on the host of ``--github-api-url``.
+
+    PyGithub builds later requests from URLs in the API's answers and accepts any host of
+    the API's domain for them (``*.github.com``, any subdomain of an Enterprise host),
+    sending the token along. Here it gets no domain besides its own host, and the factories
+    it would open a connection to another host, port or scheme with refuse to."""
+    requester = client.requester  # type: ignore[attr-defined]
+    private = ("_Requester__domains", "_Requester__httpConnectionClass",
+               "_Requester__httpsConnectionClass")
+    if not all(hasattr(requester, name) for name in private):
+        raise RuntimeError("this PyGithub version cannot be kept to one host; pin 2.x")
+    requester._Requester__domains = []
+    requester._Requester__httpConnectionClass = _refuse_other_hosts
+    requester._Requester__httpsConnectionClass = _refuse_other_hosts
 
 
 class GitHubPublisher:
@@ -451,10 +535,12 @@ class GitHubPublisher:
             raise UserError(
                 "--github-repo", "owner/name is required when --repo is not a GitHub URL"
             )
+        if any(part in (".", "..") for part in slug.split("/")):
+            raise UserError("--github-repo", f"{slug!r}: an owner or name cannot be . or ..")
         self.settings = settings
         self.slug = slug
         self._token = token
-        self.remote = GitRemote(repo_url, git_token_env(token), (token,))
+        self.remote = GitRemote(repo_url, git_token_env(token, repo_url), (token,))
         self._repository: Repository | None = None
 
     # -- API plumbing ------------------------------------------------------------------------
@@ -472,22 +558,37 @@ class GitHubPublisher:
                 seconds_between_requests=self.settings.seconds_between_requests,
                 seconds_between_writes=self.settings.seconds_between_writes,
             )
+            _only_the_api_host(client)
             self._repository = self._call(
                 lambda: client.get_repo(self.slug), f"reading repository {self.slug}"
             )
         return self._repository
 
     def _call(self, action: Callable[[], T], doing: str) -> T:
-        """Run one API call; every failure becomes a one-line, token-free UserError."""
+        """Run one API call; every failure becomes a one-line, token-free UserError.
+
+        A forge can answer anything (a redirect elsewhere, an HTML page, broken JSON), and
+        PyGithub then fails in ways of its own (RuntimeError, AssertionError, ValueError,
+        TypeError...): each is an odd answer, reported as one line."""
         import github
         import requests
 
         try:
             return action()
+        except UserError:
+            raise
         except github.GithubException as exc:
             raise UserError("github", f"{doing}: {self._describe(exc)}") from None
         except (requests.RequestException, OSError) as exc:
             raise self._unreachable(doing, exc) from None
+        except Exception as exc:  # any other failure is the forge's answer
+            raise self._odd_answer(doing, exc) from None
+
+    def _odd_answer(self, doing: str, exc: BaseException) -> UserError:
+        api = scrub(self.settings.api_url, (self._token,))
+        detail = one_line(scrub(str(exc), (self._token,)), 160)
+        return UserError("github", f"{doing}: {api} gave an answer that is not GitHub's REST "
+                         f"API ({type(exc).__name__}: {detail}); check --github-api-url")
 
     def _unreachable(self, doing: str, exc: BaseException) -> UserError:
         api = scrub(self.settings.api_url, (self._token,))
@@ -496,12 +597,15 @@ class GitHubPublisher:
     def _describe(self, exc: GithubException) -> str:
         data = exc.data if isinstance(exc.data, dict) else {}
         message = str(data.get("message") or "").strip()
+        errors = data.get("errors")
         details = [
             str(e.get("message") or e.get("code"))
-            for e in data.get("errors") or []
+            for e in (errors if isinstance(errors, list) else [])
             if isinstance(e, dict)
         ]
-        text = "; ".join(x for x in [message, *details] if x) or "no message"
+        # The server's words may echo anything, the token too: scrubbed, and one line.
+        text = one_line(scrub("; ".join(x for x in [message, *details] if x), (self._token,)),
+                        300) or "no message"
         if exc.status == 401:
             return f"the token in ${self.settings.token_env} was rejected (401 {text})"
         if exc.status == 404:
@@ -521,9 +625,16 @@ class GitHubPublisher:
         )
         return pulls[0] if pulls else None
 
+    def _pull_url(self, pull: PullRequest) -> str:
+        """The pull request's web address (reading it may call the API), credential-free."""
+        url = self._call(lambda: pull.html_url, "reading the pull request")
+        if not isinstance(url, str):
+            raise UserError("github", "the pull request came back without its address")
+        return self.remote.clean(url)
+
     def existing_pull_request(self, branch: str, base: str) -> str | None:
         pull = self._open_pull(branch, base)
-        return None if pull is None else self.remote.clean(pull.html_url)
+        return None if pull is None else self._pull_url(pull)
 
     def open_missing_pull_request(
         self, branch: str, base: str, commit: str, pr: PullRequestDraft
@@ -535,7 +646,8 @@ class GitHubPublisher:
             lambda: list(self._api().get_pulls(state="all", head=f"{owner}:{branch}", base=base)),
             f"listing pull requests for {branch}",
         )
-        opened = [p for p in pulls if p.state == "open"]
+        states = self._call(lambda: [p.state for p in pulls], "reading pull request states")
+        opened = [p for p, state in zip(pulls, states, strict=True) if state == "open"]
         if pulls and not opened:
             return Publication(commit=commit)
         return self._ensure_pull(branch, base, commit, pr, opened[0] if opened else None)
@@ -582,7 +694,7 @@ class GitHubPublisher:
                 publication.warnings.append(
                     f"labels not added to #{pull.number}: {type(exc).__name__}"
                 )
-        publication.pull_request = self.remote.clean(pull.html_url)
+        publication.pull_request = self._pull_url(pull)
         return publication
 
     def _create_pull(
@@ -607,6 +719,10 @@ class GitHubPublisher:
             raise UserError("github", f"{doing}: {self._describe(exc)}") from None
         except (requests.RequestException, OSError) as exc:
             raise self._unreachable(doing, exc) from None
+        except UserError:
+            raise
+        except Exception as exc:  # an odd answer from the forge, as in _call
+            raise self._odd_answer(doing, exc) from None
 
 
 def make_publisher(

@@ -98,9 +98,14 @@ def run_helm(args: list[str], *, timeout: float = 120.0) -> CommandResult:
         "HELM_CONFIG_HOME": os.environ.get("HELM_CONFIG_HOME", str(_helm_home() / "config")),
         "HELM_DATA_HOME": os.environ.get("HELM_DATA_HOME", str(_helm_home() / "data")),
     }
-    completed = subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout, env=env, check=False
-    )
+    try:
+        completed = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, env=env, check=False,
+            errors="replace",
+        )
+    except subprocess.TimeoutExpired:
+        # A chart from a repository can make helm loop: a failed run, not a hung tool.
+        return CommandResult(command, -1, "", f"helm did not finish within {int(timeout)} s")
     return CommandResult(command, completed.returncode, completed.stdout, completed.stderr)
 
 

@@ -7,10 +7,10 @@ only makes the first commit, with plain ``git``) should not pay for it.
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import tarfile
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -101,13 +101,24 @@ def current_branch(repo: git.Repo) -> str:
 
 
 def export_commit(repo: git.Repo, commit: str, dest: Path) -> None:
-    """The tree of ``commit`` as plain files in ``dest`` (``git archive``)."""
+    """The tree of ``commit`` as plain files in ``dest`` (``git archive``).
+
+    The archive goes through a temporary file, not memory (a repository may hold large
+    files), and is unpacked with tarfile's "data" filter: a symbolic link that points
+    outside the repository (absolute, or up through ``..``) is refused with one line naming
+    it instead of being recreated."""
     dest.mkdir(parents=True, exist_ok=True)
-    data = io.BytesIO()
-    repo.git.archive(commit, format="tar", output_stream=data)
-    data.seek(0)
-    with tarfile.open(fileobj=data) as archive:
-        archive.extractall(dest, filter="data")
+    with tempfile.TemporaryFile(dir=dest.parent) as data:
+        repo.git.archive(commit, format="tar", output_stream=data)
+        data.seek(0)
+        with tarfile.open(fileobj=data) as archive:
+            try:
+                archive.extractall(dest, filter="data")
+            except tarfile.FilterError as exc:
+                info = exc.tarinfo
+                target = f" to {info.linkname}" if info.issym() or info.islnk() else ""
+                raise UserError(info.name, f"is a link{target} that leaves the repository, or "
+                                "a path outside it; refusing to follow it") from None
 
 
 def author_environment(repo: git.Repo) -> dict[str, str]:

@@ -18,20 +18,92 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from inference_scaffolder.errors import UserError
+from inference_scaffolder.safe_fs import MAX_REPOSITORY_FILE_BYTES, read_text_file
+
 if TYPE_CHECKING:
     from ruamel.yaml import YAML
 
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Aliases let a few bytes stand for a huge document ("billion laughs"): the loader shares the
+# nodes, but anything that walks the result (a schema check, a comparison) pays for every
+# copy. A document whose aliases expand beyond this many nodes is refused.
+MAX_EXPANDED_NODES = 1_000_000
 
 
-def load(text: str) -> Any:
-    """``yaml.safe_load`` semantics, at libyaml speed."""
-    return yaml.load(text, Loader=_SafeLoader)  # a safe loader: no arbitrary objects
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's safe loader (no arbitrary objects), noting whether an alias reused a node,
+    and reading the plain scalars ``<<`` and ``=`` as the strings Go programs see.
+
+    YAML 1.1 gives those two scalars tags of their own (merge key, "value"), which PyYAML
+    cannot construct outside a key; Go's YAML (kubectl, kustomize) reads them as strings,
+    and an environment variable's value may well be ``=``."""
+
+    reused_node = False
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        if node in self.constructed_objects:
+            self.reused_node = True
+        return super().construct_object(node, deep=deep)
+
+
+for _tag in ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"):
+    _Loader.add_constructor(_tag, lambda loader, node: loader.construct_scalar(node))
+
+
+def _expanded_size(data: Any, limit: int) -> int:
+    """How many nodes ``data`` has with every shared node counted at each use (linear in
+    the distinct nodes: each one's size is computed once)."""
+    sizes: dict[int, int] = {}
+
+    def size(node: Any) -> int:
+        if not isinstance(node, dict | list):
+            return 1
+        known = sizes.get(id(node))
+        if known is None:
+            items = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+            known = 1 + sum(size(item) for item in items)
+            sizes[id(node)] = min(known, limit + 1)
+        return known
+
+    return size(data)
+
+
+def load(text: str, *, source: str = "YAML") -> Any:
+    """``yaml.safe_load`` semantics, at libyaml speed; a document whose aliases expand
+    beyond :data:`MAX_EXPANDED_NODES` nodes is refused (``source`` names it)."""
+    loader = _Loader(text)
+    try:
+        data = loader.get_single_data()
+    finally:
+        loader.dispose()
+    if loader.reused_node and _expanded_size(data, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
+        raise UserError(source, f"its YAML aliases expand to more than {MAX_EXPANDED_NODES} "
+                        "nodes; write the values out")
+    return data
+
+
+def describe_yaml_error(exc: yaml.YAMLError) -> str:
+    """A YAML parser error as ``at line N: problem``, on one line."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or "invalid YAML"
+    return f"is not valid YAML{where}: {problem}"
+
+
+def load_repository_text(text: str, shown: str) -> Any:
+    """YAML text of a repository file: one line naming the file for any problem."""
+    try:
+        return load(text, source=shown)
+    except RecursionError:
+        raise UserError(shown, "is nested too deeply") from None
+    except yaml.YAMLError as exc:
+        raise UserError(shown, describe_yaml_error(exc)) from None
 
 
 @lru_cache(maxsize=4096)
 def _load_file_cached(path: str, mtime_ns: int, size: int) -> Any:
-    return load(Path(path).read_text(encoding="utf-8"))
+    text = read_text_file(Path(path), MAX_REPOSITORY_FILE_BYTES, path)
+    return load_repository_text(text, path)
 
 
 def load_file(path: Path) -> Any:
@@ -39,11 +111,21 @@ def load_file(path: Path) -> Any:
     return copy.deepcopy(load_file_shared(path))
 
 
-def load_file_shared(path: Path) -> Any:
+def load_file_shared(path: Path, shown: str | None = None) -> Any:
     """Like ``load_file`` without the copy, for callers that only read: validating a fleet
-    asks for the same values files thousands of times and copying them was measurable."""
-    stat = path.stat()
-    return _load_file_cached(os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
+    asks for the same values files thousands of times and copying them was measurable.
+
+    A file that is not a regular file of at most ``MAX_REPOSITORY_FILE_BYTES``, not UTF-8
+    or not YAML is a one-line :class:`UserError` naming it (as ``shown``, when given)."""
+    try:
+        stat = path.stat()
+        return _load_file_cached(os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
+    except OSError as exc:
+        raise UserError(shown or str(path), f"cannot be read: {exc.strerror}") from None
+    except UserError as exc:
+        if shown is None:
+            raise
+        raise UserError(shown, exc.rule) from None
 
 
 def round_trip_yaml() -> YAML:

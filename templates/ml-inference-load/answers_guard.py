@@ -95,6 +95,17 @@ def _answer_key_being_rendered() -> str:
     return "answer"
 
 
+def _rendering_an_answer() -> bool:
+    """Whether cookiecutter is rendering an answer's value (it does so in
+    ``prompt_for_config``) rather than one of the template's own file or folder names."""
+    frame = inspect.currentframe()
+    while frame is not None:
+        if frame.f_code.co_name == "prompt_for_config":
+            return True
+        frame = frame.f_back
+    return False
+
+
 class AnswersAreData(Extension):
     """Refuse template syntax that does not come from this template's own files."""
 
@@ -111,7 +122,11 @@ class AnswersAreData(Extension):
         return bool(parts) and all(part in self._names for part in parts)
 
     def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
-        if any(d in source for d in _DELIMITERS) and not self._is_own_source(source, name):
+        # The template's own folder name, "{{cookiecutter.service_name}}", is exempt only
+        # while cookiecutter renders that folder: an answer spelled the same is still data.
+        if any(d in source for d in _DELIMITERS) and (
+            _rendering_an_answer() or not self._is_own_source(source, name)
+        ):
             _refuse(
                 _answer_key_being_rendered(),
                 "must not contain template delimiters ('{{', '{%', '{#'): "

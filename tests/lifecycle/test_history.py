@@ -8,6 +8,7 @@ from pathlib import Path
 import git
 import pytest
 
+from inference_scaffolder.chart import engine_defaults
 from inference_scaffolder.cli import main
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.lifecycle.history import environment_history
@@ -15,6 +16,9 @@ from inference_scaffolder.lifecycle.promote import promote
 
 OLD_REVISION = "fe8a4ea1ffedaf415f4da2f062534de366a451e6"
 NEW_REVISION = "0123456789abcdef0123456789abcdef01234567"
+# The engine tag a new service pins (the chart's default), and another one to move to.
+DEFAULT_TAG = str(engine_defaults("tgi")["image"]["tag"])
+OTHER_TAG = "3.3.5"
 
 
 @pytest.fixture
@@ -57,7 +61,7 @@ def test_lists_promotions_newest_first_with_identity_and_origin(service: Path) -
     assert latest.author == "Ada Operator" and latest.email == "ada@example.com"
     assert latest.subject.startswith("Merge promote/syst-")
     assert first.identity and first.identity.model["revision"] == OLD_REVISION
-    assert first.identity.image_tag == "3.3.4" and first.identity.chart_version == "0.1.0"
+    assert first.identity.image_tag == DEFAULT_TAG and first.identity.chart_version == "0.1.0"
     assert first.author == "inference-scaffolder" and first.promoted_from is None
     assert latest.date >= first.date
 
@@ -101,16 +105,17 @@ def test_unknown_environment_is_refused(service: Path) -> None:
 
 
 def test_cli_json_and_text(service: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    edit(service, "environments/dev/values.yaml", "tag: 3.3.4", "tag: 3.3.5", "dev: engine")
+    edit(service, "environments/dev/values.yaml", f"tag: {DEFAULT_TAG}", f"tag: {OTHER_TAG}",
+         "dev: engine")
     assert main(["history", str(service), "--env", "dev", "--json"]) == 0
     entries = json.loads(capsys.readouterr().out)
-    assert [e["identity"]["image_tag"] for e in entries] == ["3.3.5", "3.3.4"]
+    assert [e["identity"]["image_tag"] for e in entries] == [OTHER_TAG, DEFAULT_TAG]
     assert set(entries[0]) >= {"sha", "date", "author", "email", "subject", "identity"}
 
     assert main(["history", str(service), "--env", "dev", "--limit", "1"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("what dev ran, newest first")
-    assert len(out) == 2 and "Ada Operator" in out[1] and "image 3.3.5" in out[1]
+    assert len(out) == 2 and "Ada Operator" in out[1] and f"image {OTHER_TAG}" in out[1]
 
 
 def test_cli_not_a_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from github_fake import FakeGitHub
 
+from inference_scaffolder.chart import engine_defaults
 from inference_scaffolder.cli import main
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.lifecycle.promote import (
@@ -25,6 +26,9 @@ from inference_scaffolder.publish import LocalPublisher
 
 NEW_REVISION = "0123456789abcdef0123456789abcdef01234567"
 OLD_REVISION = "fe8a4ea1ffedaf415f4da2f062534de366a451e6"
+# The engine tag a new service pins (the chart's default), and the build dev moves to.
+DEFAULT_TAG = str(engine_defaults("tgi")["image"]["tag"])
+NEW_TAG = "3.3.5"
 
 
 def commit_all(repo_dir: Path, message: str) -> str:
@@ -53,7 +57,8 @@ def set_values(repo_dir: Path, env: str, text_edits: dict[str, str]) -> None:
 
 
 def new_build_in_dev(repo_dir: Path) -> str:
-    set_values(repo_dir, "dev", {OLD_REVISION: NEW_REVISION, "tag: 3.3.4": "tag: 3.3.5",
+    set_values(repo_dir, "dev", {OLD_REVISION: NEW_REVISION,
+                                 f"tag: {DEFAULT_TAG}": f"tag: {NEW_TAG}",
                                  "maxInputTokens: 1024": "maxInputTokens: 1500"})
     return commit_all(repo_dir, "dev: new model revision and engine")
 
@@ -77,7 +82,7 @@ def test_promotes_identity_and_keeps_the_target_settings(service: Path) -> None:
     assert result.status == "promoted"
     assert result.branch == f"promote/syst-{head[:7]}"
     assert [(c.key, c.old, c.new) for c in result.changes] == [
-        ("container.image.tag", "3.3.4", "3.3.5"),
+        ("container.image.tag", DEFAULT_TAG, NEW_TAG),
         ("model.revision", OLD_REVISION, NEW_REVISION),
         ("model.maxInputTokens", 1024, 1500),
     ]
@@ -89,7 +94,7 @@ def test_promotes_identity_and_keeps_the_target_settings(service: Path) -> None:
     syst = values_at(repo, result.branch, "syst")
     assert syst["model"]["revision"] == NEW_REVISION
     assert syst["model"]["maxInputTokens"] == 1500
-    assert syst["container"]["image"]["tag"] == "3.3.5"
+    assert syst["container"]["image"]["tag"] == NEW_TAG
     assert syst["environment"] == "syst"
     assert syst["ingress"]["host"] == "syst.tinyllama.ml.example.com"
     assert "# syst keeps its own host" in repo.git.show(f"{result.branch}:environments/syst/"
@@ -288,7 +293,7 @@ def test_model_block_moves_as_a_unit_and_comments_survive() -> None:
 
 def test_identity_changes_lists_only_what_differs(service: Path) -> None:
     dev = read_identity(service, "dev")
-    assert dev == Identity("3.3.4", {"id": "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
+    assert dev == Identity(DEFAULT_TAG, {"id": "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
                                      "revision": OLD_REVISION, "maxInputTokens": 1024,
                                      "maxTotalTokens": 2048}, "0.1.0")
     assert identity_changes(read_identity(service, "prod"), dev) == []

@@ -85,7 +85,7 @@ def test_opens_one_pull_request_with_checklist_labels_and_draft(
     assert (pull.head, pull.base, pull.draft) == (BRANCH, "main", True)
     assert pull.labels == ["inference-scaffolder", "gpu"]
     assert pull.title == result["title"]
-    assert "- [x] `tsc --noEmit` passes" in pull.body
+    assert "- [x] the repository's `npm test` passes on this branch" in pull.body
     assert "HUGGING_FACE_HUB_TOKEN" in pull.body and "nvidia.com/gpu" in pull.body
     # the API saw the token (as PyGithub sends it); git got it from the credential helper
     assert set(github.authorizations) == {"token"}

@@ -20,6 +20,7 @@ from schema_repo_fixture import (
     fixture_files,
     git,
     make_bare_repo,
+    run_npm_test,
     show,
 )
 
@@ -117,6 +118,13 @@ def test_opens_the_branch_with_a_complete_checked_change(
     members = re.findall(r'^  ([\w"]+\??):', module, flags=re.M)
     assert members[0] == "workloadType"
     assert 'workloadType: "ML_INFERENCE_LOAD";' in module
+    # named types, and the platform's own where the shape is theirs
+    assert "  environment: Environment;" in module
+    assert "export interface EngineDefaults {" in module
+    # the repository's own `npm test` (values check of every chart, then tsc) passes
+    npm_test = run_npm_test(tree)
+    assert npm_test.returncode == 0, npm_test.stdout + npm_test.stderr
+    assert "PASS ml-inference-load" in npm_test.stdout
     # the chart is the template's chart, byte for byte
     published = {
         p.relative_to(tree / "charts/ml-inference-load").as_posix(): p.read_bytes()
@@ -137,6 +145,12 @@ def test_published_chart_lints_renders_and_validates(bare: Path, tmp_path: Path)
     values = yaml.safe_load((chart_dir / "values.yaml").read_text())
     assert list(Draft202012Validator(schema).iter_errors(values)) == []
 
+    # the repository's rule: every chart lints with its own values.yaml alone
+    alone = run_helm(["lint", str(chart_dir)])
+    assert alone.ok, alone.stdout + alone.stderr
+    only_model = run_helm(["template", "demo", str(chart_dir), "--set", "model.id=org/model",
+                           "--set", "model.revision=main"])
+    assert only_model.ok, only_model.stderr
     ci_values = chart_dir / "ci/default-values.yaml"
     lint = run_helm(["lint", str(chart_dir), "--values", str(ci_values)])
     assert lint.ok, lint.stdout + lint.stderr
@@ -200,7 +214,7 @@ def test_changed_chart_updates_the_same_branch(bare: Path, tmp_path: Path) -> No
     parent = git("rev-parse", f"{second.commit}^", cwd=bare).strip()
     assert parent == first.commit
     module = show(bare, BRANCH, "src/workloadChartValues/mlInferenceLoad.ts")
-    assert "/** Pods serving the model. */" in module
+    assert "   * Pods serving the model.\n" in module
     workload = show(bare, BRANCH, "src/workloadChartValues/workloadSchema.ts")
     assert workload.count(NEW) == 2
 
@@ -358,7 +372,7 @@ def test_helm_lint_failure_aborts(bare: Path) -> None:
             render_required=(),
         )
     assert caught.value.field == "helm lint"
-    assert "ci/default-values.yaml" in caught.value.rule and "nil pointer" in caught.value.rule
+    assert "own values.yaml alone" in caught.value.rule and "nil pointer" in caught.value.rule
     assert branch_sha(bare, BRANCH) is None
 
 
@@ -375,8 +389,23 @@ def test_values_not_matching_the_schema_abort(bare: Path) -> None:
             render_required=(),
         )
     assert caught.value.field == "charts/ml-inference-load/values.yaml"
-    assert "engine" in caught.value.rule and "tensorrt" in caught.value.rule
+    assert "/engine" in caught.value.rule and "tensorrt" in caught.value.rule
     assert branch_sha(bare, BRANCH) is None
+
+
+def test_another_chart_failing_the_values_check_is_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = "workloadType: REDIS_CLUSTER\nserviceName: 42\nbasicMonitoring:\n  enabled: true\n"
+    bare = make_bare_repo(tmp_path, overrides={"charts/redis-cluster/values.yaml": broken})
+    result = cli_json(capsys, "--repo", str(bare))
+    assert result["status"] == "opened"
+    assert any(w.startswith("values check: charts/redis-cluster already fails: /serviceName")
+               for w in result["warnings"]), result["warnings"]
+    # the repository's own test fails the same way, and passes our chart
+    npm_test = run_npm_test(checkout(bare, BRANCH, tmp_path / "pr"))
+    assert npm_test.returncode != 0
+    assert "FAIL redis-cluster" in npm_test.stdout and "PASS ml-inference-load" in npm_test.stdout
 
 
 def test_missing_compiler_is_a_clear_error(

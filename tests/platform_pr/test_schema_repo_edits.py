@@ -1,4 +1,6 @@
-"""The file edits: minimal, style-preserving, idempotent, and refusing unexpected shapes."""
+"""The file edits: minimal, style-preserving, idempotent, and refusing unexpected shapes; found
+with the TypeScript parser, so comments, strings and odd formatting cannot mislead them and
+any input is handled in linear time."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from inference_scaffolder.platform_pr.edits import (
     plan_change_set,
     render_catalog_entry,
 )
+from inference_scaffolder.platform_pr.node_tools import run_node_tool
 
 NEW = "MlInferenceLoadSchema"
 
@@ -124,6 +127,79 @@ def test_workload_schema_with_unexpected_shape_is_refused(text: str, message: st
     assert message in caught.value.rule
 
 
+def test_comments_strings_and_odd_formatting_do_not_mislead_the_edit() -> None:
+    text = (
+        "/* A header that mentions the union:\n"
+        "   export type WorkloadSchema = Fake;\n"
+        "*/\n"
+        'import {ASchema} from"./a"   // trailing comment\n'
+        "import   type   { BSchema }   from   './b'  ;\n"
+        "// export type WorkloadSchema = CommentedOut;\n"
+        'const s = "export type WorkloadSchema = InAString";\n'
+        "export   type   WorkloadSchema=ASchema|BSchema ; // the union\n"
+    )
+    after = add_to_workload_schema(text)
+    removed, added = changed_lines(text, after)
+    assert removed == ["export   type   WorkloadSchema=ASchema|BSchema ; // the union"]
+    assert added == [
+        # a copy of the last schema import's layout; quote and semicolon ties go to it
+        "import   type   { MlInferenceLoadSchema }   from   './mlInferenceLoad';",
+        "export   type   WorkloadSchema=ASchema|BSchema|MlInferenceLoadSchema ; // the union",
+    ]
+    assert add_to_workload_schema(after) == after
+
+
+def _edit_with_timeout(kind: str, text: str, path: str) -> dict:
+    """One edit through the tool, with a generous bound: linear time finishes in well under a
+    second, a backtracking matcher would not finish at all."""
+    request = {
+        "workload": {"interface": NEW, "module": "./mlInferenceLoad", "key": "ML_INFERENCE_LOAD"},
+        "edits": [{"kind": kind, "path": path, "text": text}],
+    }
+    return run_node_tool("ts-edit.cjs", request, timeout=30)["edits"][0]
+
+
+def _long_union(length: int) -> list[str]:
+    names: list[str] = []
+    while len(" | ".join(names)) < length:
+        names.append(f"Member{len(names)}Schema")
+    return names
+
+
+def test_a_100_000_character_union_line_is_edited() -> None:
+    names = _long_union(100_000)
+    line = f"export type WorkloadSchema = {' | '.join(names)};"
+    text = f"import {{ Member0Schema }} from './member0';\n{line}\n"
+    assert len(line) > 100_000
+    answer = _edit_with_timeout("workloadSchema", text, "src/workloadChartValues/workloadSchema.ts")
+    assert answer["text"].endswith(f" | {names[-1]} | {NEW};\n")
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        " |" * 50_000 + " ;x",  # what made a backtracking pattern run for minutes
+        " | A" * 33_000 + " <",
+        "/*" + " " * 100_000,
+    ],
+)
+def test_a_crafted_100_000_character_line_is_refused_quickly(tail: str) -> None:
+    text = f"import {{ ASchema }} from './a';\nexport type WorkloadSchema = ASchema{tail}\n"
+    answer = _edit_with_timeout("workloadSchema", text, "src/workloadChartValues/workloadSchema.ts")
+    assert answer["error"]["field"] == "src/workloadChartValues/workloadSchema.ts"
+    assert "does not parse as TypeScript" in answer["error"]["rule"]
+
+
+def test_a_100_000_character_base_charts_line_is_edited() -> None:
+    entries = [f"K{i}_LOAD: 'K{i}_LOAD'" for i in range(7_000)]
+    text = f"export const PlatformBaseCharts = {{ {', '.join(entries)} }} as const;\n"
+    assert len(text) > 100_000
+    answer = _edit_with_timeout("platform", text, "src/shared/platform.ts")
+    assert answer["text"].endswith(
+        "K6999_LOAD: 'K6999_LOAD', ML_INFERENCE_LOAD: 'ML_INFERENCE_LOAD' } as const;\n"
+    )
+
+
 # -- index.ts -------------------------------------------------------------------------------
 
 
@@ -188,7 +264,7 @@ def test_export_block_closing_on_the_last_entrys_line() -> None:
         (
             "import { ASchema } from './a';\n"
             "export type V = ASchema;\nexport { ASchema, ...rest };\n",
-            "unexpected entry",
+            "does not parse as TypeScript (line 3",
         ),
     ],
 )
@@ -252,7 +328,7 @@ def test_platform_entry_before_a_trailing_comment_keeps_the_comment() -> None:
             "export const PlatformBaseCharts = { ML_INFERENCE_LOAD: 'ml' } as const;\n",
             "expected 'ML_INFERENCE_LOAD'",
         ),
-        ("export const PlatformBaseCharts = { A: 'A' B: 'B' } as const;\n", "commas"),
+        ("export const PlatformBaseCharts = { A: 'A' B: 'B' } as const;\n", "',' expected"),
     ],
 )
 def test_platform_with_unexpected_shape_is_refused(text: str, message: str) -> None:

@@ -1,4 +1,6 @@
-"""JSON Schema -> TypeScript: shapes, shared-type reuse, refusals, and the real compiler."""
+"""JSON Schema -> TypeScript with json-schema-to-typescript: one named type per ``$defs``
+entry, the repository's shared types wherever a shape is exactly theirs (decided by the
+TypeScript checker on the real shared module), refusals, and the real compiler."""
 
 from __future__ import annotations
 
@@ -14,18 +16,21 @@ from schema_repo_fixture import SHARED_INDEX, TSCONFIG, fixture_files, write_tre
 from inference_scaffolder import chart
 from inference_scaffolder.errors import ToolMissingError, UserError
 from inference_scaffolder.platform_pr.typescript import (
-    Literal,
-    ObjectType,
-    Prim,
-    Prop,
-    SharedType,
-    Union,
     find_tsc,
     generate_interface_module,
-    read_shared_types,
     run_tsc,
 )
 
+SECRET = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "secretKey", "vaultPath"],
+    "properties": {
+        "name": {"type": "string"},
+        "secretKey": {"type": "string"},
+        "vaultPath": {"type": "string", "pattern": "^/"},
+    },
+}
 SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "description": "Values of a demo chart.",
@@ -33,16 +38,8 @@ SCHEMA = {
     "additionalProperties": False,
     "required": ["workloadType", "name", "container"],
     "$defs": {
-        "secret": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["name", "secretKey", "vaultPath"],
-            "properties": {
-                "name": {"type": "string"},
-                "secretKey": {"type": "string"},
-                "vaultPath": {"type": "string", "pattern": "^/"},
-            },
-        },
+        "secret": SECRET,
+        "port": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
     },
     "properties": {
         "name": {"type": "string", "pattern": "^[a-z]+$", "description": "The service name."},
@@ -50,108 +47,113 @@ SCHEMA = {
         "replicas": {"type": "integer", "minimum": 1},
         "ratio": {"type": ["number", "null"]},
         "tier": {"enum": ["gold", "silver"]},
-        "port": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
-        "vaultPath": {"anyOf": [{"const": ""}, {"type": "string", "minLength": 1}]},
+        "port": {"$ref": "#/$defs/port", "description": "Where it listens."},
         "labels": {"type": "object", "additionalProperties": {"type": "string"}},
-        "extra": {"type": "object"},
-        "nodeSelector": {
-            "type": "object",
-            "properties": {"nvidia.com/gpu.present": {"type": "string"}},
-            "additionalProperties": False,
-        },
+        "environment": {"enum": ["dev", "prod"]},
         "container": {
             "type": "object",
             "additionalProperties": False,
             "required": ["secrets"],
             "properties": {
-                "secrets": {"type": "array", "items": {"$ref": "#/$defs/secret"}},
+                "secrets": {"type": "array", "items": {"$ref": "#/$defs/secret"}, "maxItems": 8},
+                "pullSecret": {"$ref": "#/$defs/secret"},
                 "args": {"type": "array", "items": {"type": "string"}},
-                "ports": {
-                    "type": "array",
-                    "items": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
-                },
             },
         },
     },
 }
 
-STRING = Prim("string")
-SECRET_SHAPE = ObjectType(
-    (
-        Prop("name", False, STRING),
-        Prop("secretKey", False, STRING),
-        Prop("vaultPath", False, STRING),
-    )
-)
+
+def _shared(tmp_path: Path, text: str) -> Path:
+    entry = tmp_path / "src" / "shared" / "index.ts"
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    entry.write_text(text, encoding="utf-8")
+    return entry
 
 
-def _module(schema: dict = SCHEMA, **kwargs) -> str:
+def _module(schema: dict = SCHEMA, **options) -> str:
     return generate_interface_module(
-        schema, "DemoLoadSchema", discriminator=("workloadType", "DEMO_LOAD"), **kwargs
+        schema, "DemoLoadSchema", discriminator=("workloadType", "DEMO_LOAD"), **options
     )
+
+
+def _declaration(text: str, name: str) -> str:
+    """The text of ``export interface|type <name>`` up to its end."""
+    match = re.search(rf"^export (?:interface {name} \{{.*?^\}}|type {name} = [^\n]*)",
+                      text, re.M | re.S)
+    assert match, f"{name} is not declared in:\n{text}"
+    return match.group(0)
 
 
 def test_members_follow_the_schema_shape_and_optionality() -> None:
     text = _module()
-    expected_members = [
-        '  workloadType: "DEMO_LOAD";',
-        "  name: string;",
-        "  replicas?: number;",
-        "  ratio?: number | null;",
-        '  tier?: "gold" | "silver";',
-        "  port?: number | string;",
-        "  vaultPath?: string;",  # "" | string collapses to string
-        "    [key: string]: string;",
-        "    [key: string]: unknown;",
-        '    "nvidia.com/gpu.present"?: string;',
-        "    args?: string[];",
-        "    ports?: (number | string)[];",
-        "  /** The service name. */",
-    ]
-    for member in expected_members:
-        assert member in text.splitlines(), member
-    body = text.split("export interface DemoLoadSchema {\n", 1)[1].splitlines()
-    assert body[0] == '  workloadType: "DEMO_LOAD";', "discriminator must be the first member"
-    assert text.splitlines()[0] == "/** Values of a demo chart. */"
+    body = _declaration(text, "DemoLoadSchema")
+    lines = [line.strip() for line in body.splitlines()]
+    members = [line for line in lines[1:] if not line.startswith(("/**", "*"))]
+    assert members[0] == 'workloadType: "DEMO_LOAD";', "the discriminator comes first"
+    for member in [
+        "name: string;",
+        "replicas?: number;",
+        "ratio?: number | null;",
+        'tier?: "gold" | "silver";',
+        "port?: Port;",
+        "[k: string]: string;",
+        "secrets: Secret[];",  # maxItems is validation, not a tuple type
+        "pullSecret?: Secret;",
+        "args?: string[];",
+    ]:
+        assert member in lines, member
+    assert "* The service name." in lines and "* Where it listens." in lines
+    assert "Values of a demo chart." in text.split("export interface DemoLoadSchema", 1)[0]
 
 
-def test_ref_is_inlined_when_no_shared_type_matches() -> None:
+def test_each_defs_entry_becomes_one_named_type() -> None:
     text = _module()
-    assert "    secrets: {\n      name: string;\n      secretKey: string;\n" in text
+    assert _declaration(text, "Port") == "export type Port = number | string;"
+    secret = _declaration(text, "Secret")
+    assert "  secretKey: string;" in secret.splitlines()
+    assert text.count("secretKey") == 1, "the shape is declared once and referenced twice"
     assert "import" not in text
 
 
-def test_shared_type_replaces_a_subschema_of_the_same_shape() -> None:
-    text = _module(shared=[SharedType("SecretObj", SECRET_SHAPE)])
-    assert "    secrets: SecretObj[];" in text
-    assert text.startswith('import { SecretObj } from "../shared";\n')
+def test_a_shape_of_a_shared_type_is_imported_not_declared(tmp_path: Path) -> None:
+    entry = _shared(tmp_path, SHARED_INDEX.replace("export * from './platform';\n", "")
+                    + "export type Environment = 'dev' | 'prod';\n")
+    text = _module(shared_entry=entry)
+    assert text.startswith('import { Environment, SecretObj } from "../shared";\n')
+    lines = [line.strip() for line in text.splitlines()]
+    assert "secrets: SecretObj[];" in lines and "pullSecret?: SecretObj;" in lines
+    assert "environment?: Environment;" in lines  # an inline enum of the same literals
+    assert "secretKey" not in text
 
 
-def test_near_miss_shape_is_not_replaced_by_a_shared_type() -> None:
-    optional_key = ObjectType(
-        (
-            Prop("name", False, STRING),
-            Prop("secretKey", True, STRING),
-            Prop("vaultPath", False, STRING),
-        )
-    )
-    text = _module(shared=[SharedType("SecretObj", optional_key)])
-    assert "SecretObj" not in text
+@pytest.mark.parametrize(
+    "shared",
+    [
+        # secretKey optional: not the same shape
+        "export interface SecretObj { name: string; secretKey?: string; vaultPath: string }\n",
+        # one member more, optional: assignable both ways, still not the same shape
+        "export interface SecretObj { name: string; secretKey: string; vaultPath: string;"
+        " note?: string }\n",
+        # a member whose type does not resolve is `any`: never evidence of a match
+        "export interface SecretObj { name: string; secretKey: string; vaultPath: Missing }\n",
+        # a different literal set
+        "export type Environment = 'dev' | 'syst' | 'prod';\n",
+    ],
+)
+def test_a_near_miss_is_not_replaced_by_a_shared_type(tmp_path: Path, shared: str) -> None:
+    name = "SecretObj" if "SecretObj" in shared else "Environment"
+    text = _module(shared_entry=_shared(tmp_path, shared))
+    assert name not in text
 
 
-def test_literal_union_shared_type_is_reused_but_a_plain_string_alias_is_not() -> None:
-    shared = [
-        SharedType("Tier", Union((Literal("silver"), Literal("gold")))),
-        SharedType("Name", STRING),
-    ]
-    text = _module(shared=shared)
-    assert "  tier?: Tier;" in text
-    assert "  name: string;" in text
+def test_a_plain_string_alias_is_not_reused(tmp_path: Path) -> None:
+    text = _module(shared_entry=_shared(tmp_path, "export type Name = string;\n"))
+    assert "Name" not in text.split("\n", 1)[0] and "  name: string;" in text
 
 
 def test_render_required_makes_members_required() -> None:
-    text = _module(render_required=("replicas",))
-    assert "  replicas: number;" in text.splitlines()
+    assert "  replicas: number;" in _module(render_required=("replicas",)).splitlines()
     with pytest.raises(UserError, match="notThere"):
         _module(render_required=("notThere",))
 
@@ -162,24 +164,9 @@ def test_render_required_makes_members_required() -> None:
         ({"properties": {"a": {"$ref": "https://example.com/x.json"}}}, "only local"),
         ({"properties": {"a": {"$ref": "#/$defs/missing"}}}, "does not resolve"),
         (
-            {
-                "$defs": {
-                    "node": {"type": "object", "properties": {"kid": {"$ref": "#/$defs/node"}}}
-                },
-                "properties": {"a": {"$ref": "#/$defs/node"}},
-            },
-            "recursive",
-        ),
-        ({"properties": {"a": {"allOf": [{"type": "string"}, {"minLength": 1}]}}}, "allOf"),
-        (
             {"properties": {"a": {"type": "array", "prefixItems": [{"type": "string"}]}}},
             "prefixItems",
         ),
-        (
-            {"properties": {"a": {"type": "object", "patternProperties": {"^x": {}}}}},
-            "patternProperties",
-        ),
-        ({"properties": {"a": {"type": "date"}}}, "unknown JSON Schema type"),
     ],
 )
 def test_unsupported_schemas_are_refused(patch: dict, message: str) -> None:
@@ -200,44 +187,10 @@ def test_missing_or_optional_discriminator_is_refused() -> None:
         _module(schema)
 
 
-def test_shared_types_are_read_from_the_repositorys_shared_module(tmp_path: Path) -> None:
-    write_tree(tmp_path, fixture_files())
-    shared = {s.name: s.type for s in read_shared_types(tmp_path / "src/shared/index.ts")}
-    assert shared["SecretObj"] == SECRET_SHAPE
-    assert shared["EnvironmentVariableObj"] == ObjectType(
-        (Prop("name", False, STRING), Prop("value", False, STRING))
-    )
-    # `typeof Environments[number]` in platform.ts, reached through `export * from './platform'`
-    assert isinstance(shared["Environment"], Union)
-    assert {m.value for m in shared["Environment"].members} == {
-        "dev",
-        "syst",
-        "uat",
-        "prod",
-        "core",
-        "core-dev",
-    }
-    assert "ContainerProbeProperties" in shared
-
-
-def test_unparseable_shared_declarations_are_skipped_not_fatal(tmp_path: Path) -> None:
-    entry = tmp_path / "index.ts"
-    entry.write_text(
-        "export interface Generic<T> { value: T }\n"
-        "export type Fn = (a: string) => void;\n"
-        "export interface Ok { a: string }\n"
-    )
-    names = {s.name for s in read_shared_types(entry)}
-    assert names == {"Ok"}
-
-
 def _tsc_project(tmp_path: Path, generated: str, usage: str) -> Path:
-    (tmp_path / "src/shared").mkdir(parents=True)
-    (tmp_path / "src/shared/index.ts").write_text(
-        SHARED_INDEX.replace("export * from './platform';\n", "")
-        + "export type Environment = 'dev' | 'prod';\n"
-    )
-    (tmp_path / "src/workloadChartValues").mkdir()
+    _shared(tmp_path, SHARED_INDEX.replace("export * from './platform';\n", "")
+            + "export type Environment = 'dev' | 'prod';\n")
+    (tmp_path / "src/workloadChartValues").mkdir(exist_ok=True)
     (tmp_path / "src/workloadChartValues/demo.ts").write_text(generated)
     (tmp_path / "src/workloadChartValues/usage.ts").write_text(usage)
     (tmp_path / "tsconfig.json").write_text(json.dumps(TSCONFIG))
@@ -245,8 +198,8 @@ def _tsc_project(tmp_path: Path, generated: str, usage: str) -> Path:
 
 
 def test_generated_interface_accepts_valid_values_and_rejects_invalid_ones(tmp_path: Path) -> None:
-    shared = read_shared_types(_tsc_project(tmp_path, "", "") / "src/shared/index.ts")
-    generated = _module(shared=shared)
+    entry = _tsc_project(tmp_path, "", "") / "src/shared/index.ts"
+    generated = _module(shared_entry=entry)
     usage = """\
 import { DemoLoadSchema } from './demo';
 
@@ -255,10 +208,10 @@ export const ok: DemoLoadSchema = {
   name: 'svc',
   port: 'http',
   labels: { team: 'a' },
-  nodeSelector: { 'nvidia.com/gpu.present': 'true' },
+  environment: 'prod',
   container: {
     secrets: [{ name: 'HF', secretKey: 'hf-token', vaultPath: '/secret/x' }],
-    ports: [80, 'http'],
+    args: ['--flag'],
   },
 };
 
@@ -274,15 +227,10 @@ export const noPath: DemoLoadSchema = {
   container: { secrets: [{ name: 'A', secretKey: 'b' }] },
 };
 """
-    _tsc_project_update(tmp_path, generated, usage)
+    _tsc_project(tmp_path, generated, usage)
     result = run_tsc(tmp_path)
     assert result.ok, result.output
     assert "SecretObj" in generated
-
-
-def _tsc_project_update(root: Path, generated: str, usage: str) -> None:
-    (root / "src/workloadChartValues/demo.ts").write_text(generated)
-    (root / "src/workloadChartValues/usage.ts").write_text(usage)
 
 
 def test_a_type_error_is_reported_with_the_compilers_message(tmp_path: Path) -> None:
@@ -294,24 +242,39 @@ def test_a_type_error_is_reported_with_the_compilers_message(tmp_path: Path) -> 
     assert "not assignable to type 'number'" in result.diagnostics[0].message
 
 
-def test_chart_schema_generates_the_ml_inference_load_interface(tmp_path: Path) -> None:
+def test_chart_schema_generates_named_types_and_reuses_the_platforms(tmp_path: Path) -> None:
     write_tree(tmp_path, fixture_files())
     text = generate_interface_module(
         chart.values_schema(),
         "MlInferenceLoadSchema",
-        shared=read_shared_types(tmp_path / "src/shared/index.ts"),
+        shared_entry=tmp_path / "src/shared/index.ts",
         discriminator=("workloadType", "ML_INFERENCE_LOAD"),
         render_required=chart.RENDER_REQUIRED_VALUES,
     )
-    lines = text.splitlines()
-    start = lines.index("export interface MlInferenceLoadSchema {")
-    members = [line for line in lines[start + 1 :] if re.match(r'^  [\w"]', line)]
-    assert members[0] == '  workloadType: "ML_INFERENCE_LOAD";'
-    assert "  environment: Environment;" in lines
-    assert "    secrets: SecretObj[];" in lines
-    assert "    environment: EnvironmentVariableObj[];" in lines
-    assert "  model: {" in lines and "    id: string;" in lines and "    revision: string;" in lines
-    assert "  serviceName: string;" in lines
+    root = _declaration(text, "MlInferenceLoadSchema")
+    lines = [line.strip() for line in root.splitlines()]
+    members = [line for line in lines[1:] if not line.startswith(("/**", "*"))]
+    assert members[0] == 'workloadType: "ML_INFERENCE_LOAD";'
+    for member in [
+        "serviceName: string;",
+        "environment: Environment;",  # the platform's type, not the union spelled out
+        "secrets: SecretObj[];",
+        "environment: EnvironmentVariableObj[];",
+        "resources?: ContainerResourceProperties;",
+        "startupProbe?: ContainerProbeProperties;",
+        "readinessProbe?: ContainerProbeProperties;",
+        "livenessProbe?: ContainerProbeProperties;",
+        "tgi: EngineDefaults;",
+        "vllm: EngineDefaults;",
+    ]:
+        assert member in lines, member
+    model = root.split("model: {", 1)[1].split("};", 1)[0]
+    assert "id: string;" in model and "revision: string;" in model
+    # Shapes used more than once are declared once, by name.
+    assert "export interface EngineDefaults {" in text and "export interface Image {" in text
+    assert text.count("failureThreshold") == 0 and text.count("startupPath") == 1
+    imported = set(re.findall(r"\w+", text.split(' from "../shared";', 1)[0]))
+    assert {"Environment", "SecretObj", "ContainerProbeProperties"} <= imported
 
 
 def test_find_tsc_honours_the_environment_variable(tmp_path: Path, monkeypatch) -> None:

@@ -6,14 +6,22 @@ the real repository has: mixed quote styles in imports and in ``PlatformBaseChar
 without semicolons, a multi-line ``export { ... }`` block with neither a trailing semicolon
 nor a final newline, no trailing comma in ``PlatformBaseCharts``, and a ``platform.ts`` of
 several hundred lines. It compiles with ``tsc --noEmit`` (strict, commonjs, ES2020).
+
+Its ``npm test`` is the repository's: ``scripts/validate-values.js`` (written here, in our own
+words: every chart's values.yaml against its values.schema.json with ajv's draft 2020-12
+build, allErrors, strict off) and then ``tsc --noEmit``. :func:`run_npm_test` runs it with the
+project's pinned Node tools standing in for the repository's ``npm ci``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import textwrap
 from pathlib import Path
+
+from common import PROJECT_ROOT
 
 GIT_IDENTITY = ["-c", "user.name=Fixture Author", "-c", "user.email=fixture@example.invalid"]
 
@@ -28,8 +36,34 @@ PACKAGE_JSON = {
         "validate-values": "node scripts/validate-values.js",
         "test": "npm run validate-values && tsc --noEmit",
     },
-    "devDependencies": {"ajv": "^8.17.1", "typescript": "^5.9.0"},
+    "devDependencies": {"ajv": "^8.17.1", "js-yaml": "^4.1.0", "typescript": "^5.9.0"},
 }
+
+VALIDATE_VALUES_JS = """\
+// Validates each chart's values.yaml against its values.schema.json (JSON Schema 2020-12).
+const fs = require('fs');
+const path = require('path');
+const yaml = require('js-yaml');
+const Ajv = require('ajv/dist/2020');
+
+const chartsDir = path.join(__dirname, '..', 'charts');
+let failed = false;
+for (const name of fs.readdirSync(chartsDir).sort()) {
+  const schemaPath = path.join(chartsDir, name, 'values.schema.json');
+  const valuesPath = path.join(chartsDir, name, 'values.yaml');
+  if (!fs.existsSync(schemaPath) || !fs.existsSync(valuesPath)) continue;
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  const validate = ajv.compile(JSON.parse(fs.readFileSync(schemaPath, 'utf8')));
+  if (validate(yaml.load(fs.readFileSync(valuesPath, 'utf8')) || {})) {
+    console.log(`PASS ${name}`);
+  } else {
+    failed = true;
+    console.log(`FAIL ${name}`);
+    for (const error of validate.errors) console.log(`  ${error.instancePath} ${error.message}`);
+  }
+}
+process.exit(failed ? 1 : 0);
+"""
 
 TSCONFIG = {
     "compilerOptions": {
@@ -361,6 +395,7 @@ def fixture_files(
     """The repository's files, path -> text; ``overrides`` replaces (or with None removes)."""
     files: dict[str, str] = {
         "package.json": json.dumps(PACKAGE_JSON, indent=2) + "\n",
+        "scripts/validate-values.js": VALIDATE_VALUES_JS,
         "tsconfig.json": json.dumps(TSCONFIG, indent=2) + "\n",
         "README.md": "# platform-schemas-types\n\nBase charts and their value types.\n",
         "src/index.ts": ROOT_INDEX_TS,
@@ -452,3 +487,20 @@ def commit_count(bare: Path, ref: str) -> int:
         ["git", "rev-list", "--count", ref], cwd=bare, check=True, capture_output=True, text=True
     )
     return int(out.stdout.strip())
+
+
+def run_npm_test(tree: Path) -> subprocess.CompletedProcess[str]:
+    """``npm test`` in a checkout of the fixture, with the project's pinned tools/node_modules
+    (ajv, js-yaml, typescript) in place of the repository's own ``npm ci``."""
+    modules = PROJECT_ROOT / "tools" / "node_modules"
+    env = {
+        **os.environ,
+        "NODE_PATH": str(modules),
+        "PATH": f"{modules / '.bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "npm_config_update_notifier": "false",
+        "npm_config_fund": "false",
+    }
+    return subprocess.run(
+        ["npm", "test"], cwd=tree, env=env, capture_output=True, text=True, timeout=600,
+        check=False,
+    )

@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from inference_scaffolder.errors import CheckFailed, UserError
+from inference_scaffolder.safe_fs import read_text_file
+from inference_scaffolder.service.layout import MAX_MODEL_CONFIG_BYTES
 
 GIB = 2**30
 MIB = 2**20
@@ -213,16 +215,16 @@ def gib(value: int) -> str:
 def load_model_config(path: str | Path) -> dict[str, Any]:
     """Read a Hugging Face ``config.json``; any problem is a UserError naming the file."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError("model_config", f"cannot read {file}: {exc.__class__.__name__}") from exc
+    # A FIFO, a device (/dev/zero) or a huge file is refused unread: regular files, bounded.
+    text = read_text_file(file, MAX_MODEL_CONFIG_BYTES, "model_config")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UserError(
             "model_config", f"{file} is not valid JSON (line {exc.lineno}: {exc.msg})"
         ) from exc
+    except RecursionError:
+        raise UserError("model_config", f"{file} is nested too deeply") from None
     if not isinstance(data, dict):
         raise UserError("model_config", f"{file} must hold a JSON object")
     return data

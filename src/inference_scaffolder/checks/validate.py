@@ -45,6 +45,7 @@ from inference_scaffolder.rendering.helm import (
     render_chart,
 )
 from inference_scaffolder.rendering.kustomize import kustomize_build
+from inference_scaffolder.service.intake import check_service_repository
 from inference_scaffolder.service.layout import (
     ANSWERS_RECORD,
     chart_dir,
@@ -220,6 +221,7 @@ def _checked_repo(repo: Path) -> Path:
     repo = repo.resolve()
     if not (chart_dir(repo) / "Chart.yaml").is_file():
         raise UserError("DIR", f"{repo} has no chart/Chart.yaml: not a generated service repo")
+    check_service_repository(repo, shown_root=str(repo))  # links out, FIFOs, broken YAML
     return repo
 
 

@@ -24,7 +24,12 @@ from inference_scaffolder.answers import (
     answers_json_schema,
 )
 from inference_scaffolder.checks.capacity import check_answers_capacity
-from inference_scaffolder.checks.validate import ValidationReport, validate_repo
+from inference_scaffolder.checks.manifests import crd_schema_dir, resolve_kube_version
+from inference_scaffolder.checks.validate import (
+    DEFAULT_KUBE_VERSION,
+    ValidationReport,
+    validate_repo,
+)
 from inference_scaffolder.errors import UserError, ValidationFailed
 from inference_scaffolder.generation.hooks import first_commit, post_generate, pre_generate
 from inference_scaffolder.paths import template_dir
@@ -124,6 +129,37 @@ def _check_target(target: Path, force: bool) -> None:
         raise UserError("--output-dir", f"{target} already exists; pass --force to replace it")
 
 
+def make_output_dir(output_dir: Path) -> list[Path]:
+    """Create ``output_dir`` and its missing parents; returns the folders created, deepest
+    first, so that a failed run can take them away again. A file (or anything that is not
+    a folder) on the way is refused before any folder is created."""
+    missing: list[Path] = []
+    existing = output_dir
+    while not existing.exists() and not existing.is_symlink():
+        missing.append(existing)
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError("--output-dir", f"{existing} exists and is not a folder")
+    created: list[Path] = []
+    for folder in reversed(missing):
+        try:
+            folder.mkdir()
+        except OSError as exc:
+            remove_empty_folders(created[::-1])
+            raise UserError("--output-dir", f"cannot create {folder}: {exc.strerror}") from None
+        created.append(folder)
+    return created[::-1]
+
+
+def remove_empty_folders(folders: list[Path]) -> None:
+    """Remove the folders a failed run created (deepest first), as long as they are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
 def isolated_cookiecutter_config(workdir: Path) -> Path:
     """A config that keeps cookiecutter's replay and clone dirs inside the temp dir and
     ignores any ``default_context`` the user's own config would inject."""
@@ -204,26 +240,34 @@ def generate(
     output_dir = output_dir.absolute()
     target = output_dir / answers["service_name"]
     _check_target(target, force)
+    if validate:  # bad options are refused before anything is created
+        resolve_kube_version(kube_version or DEFAULT_KUBE_VERSION)
+        crd_schema_dir(crd_schemas)
     check_answers_capacity(answers)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix=".inference-scaffolder-", dir=output_dir))
+    created = make_output_dir(output_dir)
     try:
-        produced = run_template(answers, workdir)
-        report = None
-        if validate:
-            options: dict[str, Any] = {"crd_schemas": crd_schemas}
-            if kube_version:
-                options["kube_version"] = kube_version
-            report = validate_repo(produced, **options)
-            if not report.ok:
-                first = next(p for env in report.environments for p in env.problems())
-                raise ValidationFailed(f"generated repository does not validate: {first}", report)
-        commit = first_commit(produced, answers) if git_init else None
-        files = _list_files(produced)
-        _check_target(target, force)
-        _move_into_place(produced, target, workdir)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        workdir = Path(tempfile.mkdtemp(prefix=".inference-scaffolder-", dir=output_dir))
+        try:
+            produced = run_template(answers, workdir)
+            report = None
+            if validate:
+                options: dict[str, Any] = {"crd_schemas": crd_schemas}
+                if kube_version:
+                    options["kube_version"] = kube_version
+                report = validate_repo(produced, **options)
+                if not report.ok:
+                    first = next(p for env in report.environments for p in env.problems())
+                    raise ValidationFailed(f"generated repository does not validate: {first}",
+                                           report)
+            commit = first_commit(produced, answers) if git_init else None
+            files = _list_files(produced)
+            _check_target(target, force)
+            _move_into_place(produced, target, workdir)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    except BaseException:
+        remove_empty_folders(created)
+        raise
     if report is not None:
         report.repo = str(target)
     return GenerationResult(target, answers, files, report, commit)

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import git
-import yaml
 
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.lifecycle.promote import (
@@ -26,6 +25,7 @@ from inference_scaffolder.lifecycle.promote import (
 )
 from inference_scaffolder.service.layout import ARGOCD_DIR, CHART_DIR
 from inference_scaffolder.vcs import open_repository
+from inference_scaffolder.yamlio import load_repository_text
 
 _TRAILER_FORMAT = f"%(trailers:key={PROMOTED_FROM_TRAILER},valueonly,separator=%x2C)"
 _FIELD = "\x1f"
@@ -73,9 +73,11 @@ def identity_at(repo: git.Repo, sha: str, environment: str) -> Identity | None:
     if values is None:
         return None
     chart_text = _file_at(repo, sha, f"{CHART_DIR}/Chart.yaml")
-    chart = yaml.safe_load(chart_text) if chart_text else None
+    chart = load_repository_text(chart_text, f"{sha[:12]}:{CHART_DIR}/Chart.yaml") if (
+        chart_text) else None
     version = str(chart["version"]) if isinstance(chart, dict) and "version" in chart else None
-    return identity_from_text(values, version)
+    return identity_from_text(values, version,
+                              f"{sha[:12]}:environments/{environment}/values.yaml")
 
 
 def _log(repo: git.Repo, environment: str, limit: int | None) -> list[list[str]]:

@@ -46,6 +46,7 @@ from inference_scaffolder.publish import (
     PushRejected,
     remote_heads,
 )
+from inference_scaffolder.service.intake import check_service_repository
 from inference_scaffolder.service.layout import (
     kustomization_path,
     list_environments,
@@ -60,7 +61,7 @@ from inference_scaffolder.vcs import (
     open_repository,
     require_clean,
 )
-from inference_scaffolder.yamlio import round_trip_yaml
+from inference_scaffolder.yamlio import load_repository_text, round_trip_yaml
 
 PROMOTED_FROM_TRAILER = "Promoted-from"
 
@@ -123,8 +124,14 @@ def _declared_chart_version(kustomization: Any) -> str | None:
     return None
 
 
-def identity_from_text(values_text: str, chart_version: str | None) -> Identity:
-    """The identity in an environment's values.yaml text (plus the chart version given)."""
+def identity_from_text(values_text: str, chart_version: str | None,
+                       shown: str = "values.yaml") -> Identity:
+    """The identity in an environment's values.yaml text (plus the chart version given).
+
+    The text may be any commit's (history reads old ones): it is checked first with the
+    bounded loader, so broken YAML is one line naming ``shown`` and an alias bomb is refused
+    before the identity is copied out of it."""
+    load_repository_text(values_text, shown)
     values = round_trip_yaml().load(values_text) or {}
     model = values.get("model") if isinstance(values, dict) else None
     return Identity(_image_tag(values), _plain(model) if isinstance(model, dict) else {},
@@ -198,11 +205,14 @@ def copy_identity_values(source_text: str, target_text: str) -> str:
     return _dump(ruamel, target)
 
 
-def copy_chart_version(target_text: str, version: str) -> str:
+def copy_chart_version(target_text: str, version: str, path: str = "kustomization.yaml") -> str:
     """The target kustomization.yaml text declaring chart ``version``."""
     ruamel = round_trip_yaml()
     document = ruamel.load(target_text)
-    document["helmCharts"][0]["version"] = version
+    charts = document.get("helmCharts") if isinstance(document, dict) else None
+    if not (isinstance(charts, list) and charts and isinstance(charts[0], dict)):
+        raise UserError(path, "has no helmCharts entry to set the chart version in")
+    charts[0]["version"] = version
     return _dump(ruamel, document)
 
 
@@ -344,6 +354,7 @@ def promote(
         tmp = Path(tmp_name)
         tree = tmp / "tree"
         export_commit(repo, head, tree)
+        check_service_repository(tree)  # links out, FIFOs, broken YAML: one line, not a crash
         source_identity = read_identity(tree, source)
         changes = identity_changes(read_identity(tree, target), source_identity)
         result = PromotionResult("unchanged", source, target, base, head, source_identity,
@@ -385,7 +396,8 @@ def _edit_target(tree: Path, source: str, target: str, identity: Identity) -> di
     target_kustomization = kustomization_path(tree, target)
     if identity.chart_version is not None and target_kustomization.is_file():
         current = target_kustomization.read_text(encoding="utf-8")
-        updated = copy_chart_version(current, identity.chart_version)
+        updated = copy_chart_version(current, identity.chart_version,
+                                     f"environments/{target}/kustomization.yaml")
         if updated != current:
             target_kustomization.write_text(updated, encoding="utf-8")
             edited[f"environments/{target}/kustomization.yaml"] = target_kustomization

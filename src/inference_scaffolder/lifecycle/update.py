@@ -41,7 +41,9 @@ from inference_scaffolder.answers import Answers, validate_answers
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.generation.generate import generate, run_template
 from inference_scaffolder.paths import source_checkout_root, template_dir
+from inference_scaffolder.safe_fs import refuse_links
 from inference_scaffolder.service.files import read_answers_record
+from inference_scaffolder.service.intake import check_service_repository
 from inference_scaffolder.service.layout import ANSWERS_RECORD, recorded_path
 from inference_scaffolder.vcs import (
     SCAFFOLDER_IDENTITY,
@@ -208,6 +210,7 @@ def apply_three_way(repo: git.Repo, change: str) -> list[str]:
 def record_template_version(project_dir: Path, version: str) -> bool:
     """Write the new template version into the answers record (comments kept)."""
     path = project_dir / ANSWERS_RECORD
+    refuse_links(project_dir, ANSWERS_RECORD.as_posix())  # never write through a link
     text = path.read_text(encoding="utf-8")
     if "<<<<<<<" in text:
         return False
@@ -258,6 +261,8 @@ def update_repository(directory: Path, base: TemplateSource,
     if not repo.head.is_valid():
         raise UserError("DIR", f"{directory} has no commits")
     require_clean(repo, "updating the template (so the update can be reviewed and undone)")
+    check_service_repository(directory)  # links out, FIFOs, broken YAML: one line
+    refuse_links(directory, ANSWERS_RECORD.as_posix())  # the record is rewritten in place
     record = read_answers_record(directory)
     recorded = str(record.get("template_version", ""))
     answers = record.get("answers")

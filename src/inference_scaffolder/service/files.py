@@ -13,7 +13,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 from ruamel.yaml import YAML
@@ -25,11 +24,14 @@ from inference_scaffolder.answers import (
     repo_slug,
     served_model_name,
 )
+from inference_scaffolder.answers.loading import load_answers_record
 from inference_scaffolder.chart import CHART_NAME, WORKLOAD_TYPE, chart_version, engine_defaults
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.go_yaml import quote_ambiguous_strings, safe_dump
+from inference_scaffolder.safe_fs import MAX_REPOSITORY_FILE_BYTES, read_text_file
 from inference_scaffolder.service.ci_workflow import WORKFLOW_HEADER, WORKFLOW_PATH, ci_workflow
 from inference_scaffolder.service.gitops_files import write_gitops_files
+from inference_scaffolder.service.intake import load_mapping
 from inference_scaffolder.service.layout import (
     ANSWERS_RECORD,
     MAX_MODEL_CONFIG_BYTES,
@@ -76,7 +78,6 @@ def common_values(answers: Answers) -> dict[str, Any]:
                 "limits": {"memory": answers["memory_limit"]},
             },
         },
-        "ingress": {"enabled": bool(answers["ingress_host"])},
         "basicMonitoring": {"enabled": answers["basic_monitoring"]},
         "imagePullSecret": {
             "enabled": answers["image_pull_secret"],
@@ -136,7 +137,8 @@ def environment_values(answers: Answers, environment: str) -> dict[str, Any]:
         "container": {"image": {"tag": engine_image_tag(answers)}},
     }
     if answers["ingress_host"]:
-        values["ingress"] = {"host": environment_host(answers, environment)}
+        # Switched on beside its host, so chart/values.yaml alone (no host) still lints.
+        values["ingress"] = {"enabled": True, "host": environment_host(answers, environment)}
     if answers["routing"]:
         # The per-environment registration switch: false deregisters the model here only.
         values["routing"] = {"enabled": True}
@@ -355,4 +357,8 @@ def read_answers_record(project_dir: Path) -> dict[str, Any]:
     path = project_dir / ANSWERS_RECORD
     if not path.is_file():
         raise UserError("DIR", f"{project_dir} has no {ANSWERS_RECORD}: not a generated repository")
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    # Hand-edited: bounded, and a broken or mistyped record is one line naming the file;
+    # read exactly, so that a hand edit such as `engine_image_tag: 3.10` stays 3.10.
+    shown = ANSWERS_RECORD.as_posix()
+    load_mapping(project_dir, shown, may_be_empty=False)
+    return load_answers_record(read_text_file(path, MAX_REPOSITORY_FILE_BYTES, shown), shown)

@@ -3,25 +3,34 @@ Shared helpers. Engine differences live in values.engineDefaults (data) and in t
 "mil.engine.*" helpers below (behaviour); no other template branches on the engine.
 */}}
 
+{{/*
+Identity. Catalog entries set serviceName, serviceCatalog and namespace; an ad-hoc render
+(`helm template`, `helm lint`, `helm install`) falls back to the release's name and namespace,
+as charts conventionally do.
+*/}}
 {{- define "mil.name" -}}
-{{- required "serviceName is required: the DNS-1123 name of this inference service" .Values.serviceName -}}
+{{- .Values.serviceName | default .Release.Name -}}
 {{- end -}}
 
 {{- define "mil.namespace" -}}
-{{- required "namespace is required: the namespace this service is deployed to" .Values.namespace -}}
+{{- .Values.namespace | default .Release.Namespace -}}
 {{- end -}}
 
 {{- define "mil.catalog" -}}
-{{- required "serviceCatalog is required: the service catalog this workload belongs to" .Values.serviceCatalog -}}
+{{- .Values.serviceCatalog | default (include "mil.name" .) -}}
 {{- end -}}
 
+{{/*
+The model, as YAML. model.id and model.revision are required with no defaults: every render
+without them fails with these messages, except `helm lint`, which reports a missing
+`required` value as a warning, so the chart lints with its own values.yaml (that has no
+model on purpose). The token limits are optional: unset, the engine derives them.
+*/}}
 {{- define "mil.model" -}}
 {{- $model := .Values.model | default dict -}}
 {{- $_ := required "model.id is required (no default): the Hugging Face model id, e.g. org/name" $model.id -}}
 {{- $_ := required "model.revision is required (no default): a branch, tag or 40-hex commit of the model" $model.revision -}}
-{{- $_ := required "model.maxInputTokens is required" $model.maxInputTokens -}}
-{{- $_ := required "model.maxTotalTokens is required" $model.maxTotalTokens -}}
-{{- if ge (int $model.maxInputTokens) (int $model.maxTotalTokens) -}}
+{{- if and $model.maxInputTokens $model.maxTotalTokens (ge (int $model.maxInputTokens) (int $model.maxTotalTokens)) -}}
 {{- fail (printf "model.maxInputTokens (%v) must be lower than model.maxTotalTokens (%v)" $model.maxInputTokens $model.maxTotalTokens) -}}
 {{- end -}}
 {{- toYaml $model -}}
@@ -40,11 +49,29 @@ Shared helpers. Engine differences live in values.engineDefaults (data) and in t
 {{- toYaml $engine -}}
 {{- end -}}
 
+{{/*
+The engine image: repository:tag, or repository@digest when pinned by digest. A digest in
+container.image wins; engineDefaults' digest applies only to the engine's default image.
+*/}}
 {{- define "mil.image" -}}
 {{- $engine := include "mil.engine" . | fromYaml -}}
-{{- $repo := .Values.container.image.repository | default $engine.image.repository -}}
-{{- $tag := .Values.container.image.tag | default $engine.image.tag -}}
-{{- printf "%s:%s" $repo $tag -}}
+{{- $image := .Values.container.image -}}
+{{- $repo := $image.repository | default $engine.image.repository -}}
+{{- $tag := $image.tag | default $engine.image.tag -}}
+{{- $digest := $image.digest -}}
+{{- if and (not $digest) (not $image.repository) (not $image.tag) -}}
+{{- $digest = $engine.image.digest -}}
+{{- end -}}
+{{- include "mil.imageRef" (dict "repository" $repo "tag" $tag "digest" $digest) -}}
+{{- end -}}
+
+{{/* repository@digest when a digest is given, else repository:tag. */}}
+{{- define "mil.imageRef" -}}
+{{- if .digest -}}
+{{- printf "%s@%s" .repository .digest -}}
+{{- else -}}
+{{- printf "%s:%s" .repository .tag -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "mil.imageTag" -}}
@@ -140,10 +167,14 @@ chart sets itself (a duplicate would silently shadow the engine configuration).
   value: {{ $model.revision | quote }}
 - name: PORT
   value: {{ $engine.port | quote }}
+{{- with $model.maxInputTokens }}
 - name: MAX_INPUT_TOKENS
-  value: {{ $model.maxInputTokens | quote }}
+  value: {{ . | quote }}
+{{- end }}
+{{- with $model.maxTotalTokens }}
 - name: MAX_TOTAL_TOKENS
-  value: {{ $model.maxTotalTokens | quote }}
+  value: {{ . | quote }}
+{{- end }}
 - name: NUM_SHARD
   value: {{ .Values.gpu.count | quote }}
 - name: HUGGINGFACE_HUB_CACHE
@@ -173,8 +204,10 @@ args:
   - "0.0.0.0"
   - --port
   - {{ $engine.port | quote }}
+  {{- with $model.maxTotalTokens }}
   - --max-model-len
-  - {{ $model.maxTotalTokens | quote }}
+  - {{ . | quote }}
+  {{- end }}
   - --tensor-parallel-size
   - {{ .Values.gpu.count | quote }}
   - --gpu-memory-utilization
@@ -194,13 +227,16 @@ args:
 {{- end }}
 {{- end -}}
 
-{{/* A probe in the platform's shape; an empty path means the engine's endpoint. */}}
+{{/*
+A probe in the platform's shape: http (an empty path means the engine's endpoint) or exec
+of the executable at path.
+*/}}
 {{- define "mil.probe" -}}
 {{- $probe := .probe -}}
 {{- if eq $probe.type "exec" }}
 exec:
   command:
-    {{- toYaml $probe.command | nindent 4 }}
+    - {{ required "an exec probe runs the executable at its path: set path" $probe.path | quote }}
 {{- else }}
 httpGet:
   path: {{ $probe.path | default .defaultPath | quote }}
@@ -277,14 +313,32 @@ Call with (dict "root" $ "path" <the engine's path>).
 {{- if include "mil.routing.on" . -}}
 {{- $name := include "mil.servedModelName" . -}}
 {{- $params := dict "model" (printf "%s/%s" $engine.litellmProvider $name) "api_base" (printf "http://%s:%v/v1" (include "mil.serviceFQDN" .) .Values.service.port) -}}
-{{- if .Values.routing.litellm.apiKeyEnv -}}
-{{- $_ := set $params "api_key" (printf "os.environ/%s" .Values.routing.litellm.apiKeyEnv) -}}
+{{- with include "mil.litellm.apiKeyEnv" . -}}
+{{- $_ := set $params "api_key" (printf "os.environ/%s" .) -}}
 {{- else -}}
 {{- $_ := set $params "api_key" "none" -}}
 {{- end -}}
 {{- $entries = append $entries (dict "model_name" $name "litellm_params" $params) -}}
 {{- end -}}
 {{- toYaml (dict "model_list" $entries) -}}
+{{- end -}}
+
+{{/*
+Variable of the LiteLLM pod that holds the engine's API key: routing.litellm.apiKeyEnv, else,
+when the engine has a key, ENGINE_KEY_<NAMESPACE>_<SERVICE> (unique per service, because the
+LiteLLM pod loads every service's key Secret into one environment); empty: no key.
+*/}}
+{{- define "mil.litellm.apiKeyEnv" -}}
+{{- if .Values.routing.litellm.apiKeyEnv -}}
+{{- .Values.routing.litellm.apiKeyEnv -}}
+{{- else if include "mil.apiKeySecret" . -}}
+{{- printf "ENGINE_KEY_%s_%s" (include "mil.namespace" .) (include "mil.name" .) | upper | replace "-" "_" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret in LiteLLM's namespace that carries the engine's key to the LiteLLM pod. */}}
+{{- define "mil.litellm.keySecretName" -}}
+{{- printf "%s-%s-litellm-key" (include "mil.namespace" .) (include "mil.name" .) | trunc 253 | trimSuffix "-" -}}
 {{- end -}}
 
 {{- define "mil.aiGateway.backendName" -}}{{ include "mil.name" . }}-backend{{- end -}}
@@ -325,4 +379,27 @@ values.schema.json checks single values; these rules span several.
 
 {{- define "mil.modelCacheClaim" -}}
 {{- .Values.modelCache.existingClaim | default (printf "%s-model-cache" (include "mil.name" .)) -}}
+{{- end -}}
+
+{{/*
+Namespaces whose pods the NetworkPolicy lets reach the engine, one per line: this service's
+own (its Gateway's pods, the `helm test` pod, an endpoint picker), the routers' when routing
+is on, monitoring, and any extra ones.
+*/}}
+{{- define "mil.networkPolicy.namespaces" -}}
+{{- $policy := .Values.networkPolicy -}}
+{{- $routing := .Values.routing -}}
+{{- $names := list (include "mil.namespace" .) -}}
+{{- if $routing.enabled -}}
+{{- if $routing.litellm.enabled -}}
+{{- $names = append $names (include "mil.litellm.namespace" .) -}}
+{{- end -}}
+{{- if $routing.envoyAIGateway.enabled -}}
+{{- $names = append $names ($routing.envoyAIGateway.gatewayNamespace | default (include "mil.namespace" .)) -}}
+{{- with $policy.envoyProxyNamespace }}{{ $names = append $names . }}{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- with $policy.monitoringNamespace }}{{ $names = append $names . }}{{ end -}}
+{{- $names = concat $names ($policy.extraNamespaces | default list) -}}
+{{- $names | uniq | join "\n" -}}
 {{- end -}}

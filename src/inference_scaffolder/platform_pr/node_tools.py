@@ -1,0 +1,84 @@
+"""Running the project's pinned Node tools (``tools/*.cjs``) with a JSON request.
+
+``schema-pr`` edits TypeScript with the TypeScript parser, generates the interface with
+json-schema-to-typescript and checks chart values with ajv: all Node libraries, pinned in
+``tools/package.json`` and installed with ``npm ci`` in ``tools/``. Each tool reads one JSON
+request on stdin and writes one JSON answer, so one run costs one Node process however many
+files it touches. A refusal comes back as ``{"error": {"field", "rule"}}`` and becomes a
+:class:`UserError`; a crash of the tool is a bug and keeps its stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Collection, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from inference_scaffolder.errors import ToolMissingError, UserError
+from inference_scaffolder.paths import source_checkout_root
+
+NODE_ENV = "INFERENCE_SCAFFOLDER_NODE"
+TOOLS_ENV = "INFERENCE_SCAFFOLDER_NODE_TOOLS"
+_BOOTSTRAP_HINT = "run `npm ci` in tools/ (scripts/install-test-stack.sh does)"
+
+
+@cache
+def find_node() -> str:
+    """``$INFERENCE_SCAFFOLDER_NODE``, else ``node`` on PATH."""
+    configured = os.environ.get(NODE_ENV)
+    if configured:
+        if Path(configured).is_file() and os.access(configured, os.X_OK):
+            return configured
+        raise ToolMissingError(NODE_ENV, f"{configured} is not an executable")
+    found = shutil.which("node")
+    if found is None:
+        raise ToolMissingError("node", f"Node.js not found on PATH; {_BOOTSTRAP_HINT}")
+    return found
+
+
+@cache
+def tools_dir() -> Path:
+    """The folder of the tool scripts, with their ``node_modules`` installed."""
+    configured = os.environ.get(TOOLS_ENV)
+    root = source_checkout_root()
+    directory = Path(configured) if configured else (root / "tools" if root else None)
+    if directory is None or not (directory / "node_modules" / "typescript").is_dir():
+        where = directory or "tools/ of a source checkout"
+        raise ToolMissingError(TOOLS_ENV, f"no installed Node tools at {where}: {_BOOTSTRAP_HINT}")
+    return directory
+
+
+def run_node_tool(
+    script: str,
+    request: dict[str, Any] | None = None,
+    *,
+    args: Sequence[str] = (),
+    answer_codes: Collection[int] = (0,),
+    timeout: float = 300,
+) -> Any:
+    """Run ``tools/<script> [args]`` with ``request`` as JSON on stdin and return its decoded
+    JSON answer. ``answer_codes``: exit codes that still come with an answer (a check that
+    found problems exits 1 and says which)."""
+    command = [find_node(), str(tools_dir() / script), *args]
+    stdin = json.dumps(request) if request is not None else ""
+    try:
+        done = subprocess.run(
+            command, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise UserError(script, f"did not finish within {int(timeout)} s") from exc
+    if done.returncode not in answer_codes:
+        raise RuntimeError(f"{script} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+    return json.loads(done.stdout)
+
+
+def raise_refusal(answer: dict[str, Any]) -> None:
+    """A tool's ``{"error": {"field", "rule"}}`` answer as the one-line user error."""
+    error = answer.get("error")
+    if error:
+        raise UserError(error["field"], error["rule"])
