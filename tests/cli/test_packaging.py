@@ -54,3 +54,8 @@ def test_wheel_install_works_from_any_directory(tmp_path: Path) -> None:
     assert (bundled / "PROVENANCE.md").is_file()
     assert (bundled / "LICENSE-Apache-2.0.txt").is_file()
     assert (bundled / "cert-manager.io" / "certificate_v1.json").is_file()
+    # schema-pr's pinned Node tools travel with the release (`npm ci` there installs them).
+    node_tools = site / "inference_scaffolder" / "_node_tools"
+    for name in ("package.json", "package-lock.json", "ts-edit.cjs", "schema-to-ts.cjs",
+                 "check-values.cjs", "platform-pr.cjs"):
+        assert (node_tools / name).is_file(), name

@@ -24,7 +24,8 @@ from inference_scaffolder.paths import source_checkout_root
 
 NODE_ENV = "INFERENCE_SCAFFOLDER_NODE"
 TOOLS_ENV = "INFERENCE_SCAFFOLDER_NODE_TOOLS"
-_BOOTSTRAP_HINT = "run `npm ci` in tools/ (scripts/install-test-stack.sh does)"
+PACKAGED_TOOLS = Path(__file__).resolve().parent.parent / "_node_tools"
+_BOOTSTRAP_HINT = "run scripts/bootstrap.sh (it installs Node.js tools in tools/)"
 
 
 @cache
@@ -37,20 +38,37 @@ def find_node() -> str:
         raise ToolMissingError(NODE_ENV, f"{configured} is not an executable")
     found = shutil.which("node")
     if found is None:
-        raise ToolMissingError("node", f"Node.js not found on PATH; {_BOOTSTRAP_HINT}")
+        raise ToolMissingError("node", "Node.js 20+ not found on PATH (set "
+                               f"{NODE_ENV} to its executable)")
     return found
+
+
+def _installed(directory: Path) -> bool:
+    return (directory / "node_modules" / "typescript").is_dir()
 
 
 @cache
 def tools_dir() -> Path:
-    """The folder of the tool scripts, with their ``node_modules`` installed."""
+    """The folder of the tool scripts with their pinned ``node_modules`` installed:
+    ``$INFERENCE_SCAFFOLDER_NODE_TOOLS``, else ``tools/`` of a source checkout, else the copy
+    a wheel carries (``_node_tools``, after ``npm ci`` in it)."""
     configured = os.environ.get(TOOLS_ENV)
+    if configured:
+        if not _installed(Path(configured)):
+            raise ToolMissingError(TOOLS_ENV, f"{configured} has no node_modules/typescript: "
+                                   "run `npm ci` there")
+        return Path(configured)
     root = source_checkout_root()
-    directory = Path(configured) if configured else (root / "tools" if root else None)
-    if directory is None or not (directory / "node_modules" / "typescript").is_dir():
-        where = directory or "tools/ of a source checkout"
-        raise ToolMissingError(TOOLS_ENV, f"no installed Node tools at {where}: {_BOOTSTRAP_HINT}")
-    return directory
+    if root is not None:
+        if not _installed(root / "tools"):
+            raise ToolMissingError("tools", f"no Node tools installed in {root / 'tools'}: "
+                                   f"{_BOOTSTRAP_HINT}")
+        return root / "tools"
+    if not _installed(PACKAGED_TOOLS):
+        raise ToolMissingError("tools", f"the pinned Node tools are not installed: run "
+                               f"`npm ci --omit=dev` in {PACKAGED_TOOLS}, or set {TOOLS_ENV} to "
+                               "a copy of it where that ran")
+    return PACKAGED_TOOLS
 
 
 def run_node_tool(

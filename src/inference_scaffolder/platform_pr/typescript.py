@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from inference_scaffolder.errors import ToolMissingError, UserError
-from inference_scaffolder.paths import source_checkout_root
-from inference_scaffolder.platform_pr.node_tools import raise_refusal, run_node_tool
+from inference_scaffolder.platform_pr.node_tools import raise_refusal, run_node_tool, tools_dir
 
 SHARED_MODULE = "../shared"
 
@@ -112,24 +111,27 @@ class TscResult:
 
 
 def find_tsc() -> Path:
-    """The compiler: ``$INFERENCE_SCAFFOLDER_TSC``, then ``tsc`` on PATH, then tools/."""
+    """The compiler: ``$INFERENCE_SCAFFOLDER_TSC``, else the pinned one beside the Node tools,
+    else ``tsc`` on PATH (another version may type-check differently)."""
     configured = os.environ.get(TSC_ENV)
     if configured:
         path = Path(configured)
         if path.is_file() and os.access(path, os.X_OK):
             return path
         raise ToolMissingError(TSC_ENV, f"{configured} is not an executable TypeScript compiler")
+    try:
+        pinned = tools_dir() / "node_modules" / ".bin" / "tsc"
+    except ToolMissingError:
+        pinned = None
+    if pinned is not None and pinned.is_file() and os.access(pinned, os.X_OK):
+        return pinned
     on_path = shutil.which("tsc")
     if on_path:
         return Path(on_path)
-    root = source_checkout_root()
-    project_tsc = root / "tools" / "node_modules" / ".bin" / "tsc" if root else None
-    if project_tsc is not None and project_tsc.is_file() and os.access(project_tsc, os.X_OK):
-        return project_tsc
     raise ToolMissingError(
         "tsc",
-        f"TypeScript compiler not found: set {TSC_ENV}, put tsc on PATH, or run "
-        "scripts/bootstrap.sh (installs tools/node_modules/.bin/tsc)",
+        f"TypeScript compiler not found: set {TSC_ENV}, or run scripts/bootstrap.sh (installs "
+        "the pinned tools/node_modules/.bin/tsc)",
     )
 
 
