@@ -28,8 +28,8 @@ from serving_programs import (
     running_litellm,
     uses_engine,
 )
+from verify_cli import isolate_verify_cli, run_verify
 
-from inference_scaffolder import cli
 from inference_scaffolder.service.routing import litellm_release_values
 
 REFUSALS = 5  # "refused every time": several requests, every one refused
@@ -37,21 +37,11 @@ VERIFY_ARGS = ("--timeout", "120", "--requests", "2", "--slo-seconds", "600",
                "--request-timeout", "300")
 
 
-class Run:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-
-def run_verify(capsys: pytest.CaptureFixture[str], *args: str) -> Run:
-    code = cli.main(["verify", *args])
-    captured = capsys.readouterr()
-    return Run(code, captured.out, captured.err)
 
 
 @pytest.fixture(autouse=True)
 def _no_key_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("verify",))
-    monkeypatch.delenv("INFERENCE_API_KEY", raising=False)
+    isolate_verify_cli(monkeypatch)
 
 
 def registration(engine: RunningEngine) -> dict:

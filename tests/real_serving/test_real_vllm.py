@@ -17,8 +17,7 @@ import json
 import httpx
 import pytest
 from serving_programs import RunningEngine, arg_value, uses_engine
-
-from inference_scaffolder import cli
+from verify_cli import isolate_verify_cli, run_verify
 
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
 # Generous limits: these tests judge behaviour, not speed (the machine is shared).
@@ -26,22 +25,11 @@ VERIFY_ARGS = ("--timeout", "120", "--requests", "3", "--slo-seconds", "600",
                "--request-timeout", "300", "--json")
 
 
-class Run:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-
-def run_verify(capsys: pytest.CaptureFixture[str], *args: str) -> Run:
-    """``inference-scaffolder verify`` as a user runs it (exit code from the CLI root)."""
-    code = cli.main(["verify", *args])
-    captured = capsys.readouterr()
-    return Run(code, captured.out, captured.err)
 
 
 @pytest.fixture(autouse=True)
 def _no_key_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("verify",))
-    monkeypatch.delenv("INFERENCE_API_KEY", raising=False)
+    isolate_verify_cli(monkeypatch)
 
 
 @pytest.mark.slow

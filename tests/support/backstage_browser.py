@@ -16,7 +16,6 @@ import importlib.util
 import json
 import os
 import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +25,7 @@ from urllib.parse import urlencode
 
 import pytest
 import yaml
-from backstage_harness import REPO_ROOT
+from backstage_harness import REPO_ROOT, run_install_script
 
 FRONTEND_DIR = REPO_ROOT / "backstage" / "frontend"
 FRONTEND_DIST = FRONTEND_DIR / "dist"
@@ -37,7 +36,6 @@ CHROMIUM = Path(os.environ.get("INFERENCE_SCAFFOLDER_CHROMIUM", "/usr/bin/chromi
 ARTIFACTS_DIR = Path(
     os.environ.get("INFERENCE_SCAFFOLDER_ARTIFACTS", REPO_ROOT / "test-artifacts")
 ) / "backstage-form"
-INSTALL_TIMEOUT_SECONDS = 900
 # The flags this machine needs: no sandbox as root, and no background connections, which a
 # closed network refuses many at a time.
 CHROMIUM_ARGS = [
@@ -86,17 +84,7 @@ def require_browser_tools() -> None:
 @functools.cache
 def install_frontend() -> Path:
     """Run scripts/install-backstage-frontend.sh once per session (a no-op when up to date)."""
-    result = subprocess.run(
-        ["bash", str(INSTALL_FRONTEND_SCRIPT)],
-        capture_output=True,
-        text=True,
-        timeout=INSTALL_TIMEOUT_SECONDS,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"{INSTALL_FRONTEND_SCRIPT.name} failed ({result.returncode}):\n{result.stderr[-4000:]}"
-        )
+    run_install_script(INSTALL_FRONTEND_SCRIPT)
     return FRONTEND_DIST
 
 

@@ -46,11 +46,10 @@ TASK_TIMEOUT_SECONDS = 300
 # --- installing ------------------------------------------------------------------------------
 
 
-@functools.cache
-def install_backstage() -> Path:
-    """Run scripts/install-backstage.sh once per test session (a no-op when up to date)."""
+def run_install_script(script: Path) -> None:
+    """Run one of the project's idempotent install scripts; its stderr tail on failure."""
     result = subprocess.run(
-        ["bash", str(INSTALL_SCRIPT)],
+        ["bash", str(script)],
         capture_output=True,
         text=True,
         timeout=INSTALL_TIMEOUT_SECONDS,
@@ -58,8 +57,14 @@ def install_backstage() -> Path:
     )
     if result.returncode != 0:
         raise RuntimeError(
-            f"scripts/install-backstage.sh failed ({result.returncode}):\n{result.stderr[-4000:]}"
+            f"scripts/{script.name} failed ({result.returncode}):\n{result.stderr[-4000:]}"
         )
+
+
+@functools.cache
+def install_backstage() -> Path:
+    """Run scripts/install-backstage.sh once per test session (a no-op when up to date)."""
+    run_install_script(INSTALL_SCRIPT)
     return BACKSTAGE_DIR / "node_modules"
 
 

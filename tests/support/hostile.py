@@ -106,6 +106,8 @@ def bare_with(root: Path, *, links: dict[str, str] | None = None,
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.is_symlink():
             path.unlink()
+        elif path.is_dir():
+            shutil.rmtree(path)
         path.write_bytes(data)
     for relative, target in (links or {}).items():
         place_link(work, relative, target)

@@ -24,8 +24,8 @@ from fake_engine_server import (
     text_completion,
     tgi_error,
 )
+from verify_cli import isolate_verify_cli, run_verify
 
-from inference_scaffolder import cli
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.verify import (
     VerifyOptions,
@@ -46,21 +46,9 @@ from inference_scaffolder.verify import (
 
 @pytest.fixture(autouse=True)
 def _isolated_cli(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Only this command, and no API key from the developer's environment."""
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("verify",))
-    monkeypatch.delenv("INFERENCE_API_KEY", raising=False)
+    isolate_verify_cli(monkeypatch)
 
 
-class Run:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-
-def run_verify(capsys: pytest.CaptureFixture[str], *args: str) -> Run:
-    """The command as a user runs it: through the CLI root's exit-code mapping."""
-    code = cli.main(["verify", *args])
-    captured = capsys.readouterr()
-    return Run(code, captured.out, captured.err)
 
 
 FAST = ("--poll-interval", "0.05", "--timeout", "5", "--requests", "2")

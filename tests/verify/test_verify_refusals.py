@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 from fake_engine_server import EngineState, FakeEngineServer, Fault, openai_error
+from verify_cli import isolate_verify_cli, run_verify
 
-from inference_scaffolder import cli
 from inference_scaffolder.verify import describe_http_error
 
 # LiteLLM's answer when the engine behind it refuses the key LiteLLM sent (issue 16).
@@ -21,21 +21,11 @@ ENGINE_REFUSED_ROUTER = openai_error(
     '{"error":"Unauthorized"}', "authentication_error", 401)
 
 
-class Run:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-
-def run_verify(capsys: pytest.CaptureFixture[str], *args: str) -> Run:
-    code = cli.main(["verify", *args])
-    captured = capsys.readouterr()
-    return Run(code, captured.out, captured.err)
 
 
 @pytest.fixture(autouse=True)
 def _isolated_cli(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("verify",))
-    monkeypatch.delenv("INFERENCE_API_KEY", raising=False)
+    isolate_verify_cli(monkeypatch)
 
 
 FAST = ("--poll-interval", "0.05", "--requests", "1")

@@ -18,10 +18,10 @@ from inference_scaffolder.answers import (
 )
 from inference_scaffolder.checks.routing import fleet_routing_problems
 from inference_scaffolder.checks.validate import (
-    DEFAULT_KUBE_VERSION,
     ValidationReport,
     validate_repos,
 )
+from inference_scaffolder.cli.options import DEFAULT_KUBE_VERSION, CrdSchemas, KubeVersion
 from inference_scaffolder.errors import UserError, ValidationFailed
 from inference_scaffolder.generation.generate import generate
 
@@ -105,12 +105,8 @@ def new(
     output_dir: Path = typer.Option(Path("."), "--output-dir", help="Parent folder of the repo."),
     force: bool = typer.Option(False, "--force", help="Replace an existing repo."),
     no_git: bool = typer.Option(False, "--no-git", help="Skip git init and first commit."),
-    kube_version: str = typer.Option(
-        DEFAULT_KUBE_VERSION, "--kube-version",
-        help="Kubernetes version to render for and to check the objects' schemas of."),
-    crd_schemas: Path | None = typer.Option(
-        None, "--crd-schemas",
-        help="Your own CRD schemas (kubeconform layout), added to the bundled ones."),
+    kube_version: KubeVersion = DEFAULT_KUBE_VERSION,
+    crd_schemas: CrdSchemas = None,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
 ) -> None:
     """Generate a service repository from the answers, validated for every environment."""
@@ -145,12 +141,8 @@ def new(
 
 def validate(
     directories: list[Path] = typer.Argument(..., help="Generated service repositories."),
-    kube_version: str = typer.Option(
-        DEFAULT_KUBE_VERSION, "--kube-version",
-        help="Kubernetes version to render for and to check the objects' schemas of."),
-    crd_schemas: Path | None = typer.Option(
-        None, "--crd-schemas",
-        help="Your own CRD schemas (kubeconform layout), added to the bundled ones."),
+    kube_version: KubeVersion = DEFAULT_KUBE_VERSION,
+    crd_schemas: CrdSchemas = None,
     kustomize_build: str = typer.Option(
         "auto", "--kustomize-build",
         help="`kubectl kustomize` per environment: always; auto = where the team changed "

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from inference_scaffolder.checks.validate import DEFAULT_KUBE_VERSION
+from inference_scaffolder.cli.options import DEFAULT_KUBE_VERSION, CrdSchemas, KubeVersion
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.lifecycle.history import HistoryEntry, environment_history
 from inference_scaffolder.lifecycle.promote import (
@@ -80,12 +80,8 @@ def promote_command(
         help="Omit to commit on a local branch only; local: also push it to origin; "
              "github: also open the pull request."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    kube_version: str = typer.Option(
-        DEFAULT_KUBE_VERSION, "--kube-version",
-        help="Kubernetes version to render for and to check the objects' schemas of."),
-    crd_schemas: Path | None = typer.Option(
-        None, "--crd-schemas",
-        help="Your own CRD schemas (kubeconform layout), added to the bundled ones."),
+    kube_version: KubeVersion = DEFAULT_KUBE_VERSION,
+    crd_schemas: CrdSchemas = None,
     github_api_url: str = typer.Option(DEFAULT_GITHUB_API, "--github-api-url",
                                        envvar="GITHUB_API_URL",
                                        help="GitHub REST API root (GitHub Enterprise: "
