@@ -559,9 +559,15 @@ class GitHubPublisher:
                 seconds_between_writes=self.settings.seconds_between_writes,
             )
             _only_the_api_host(client)
-            self._repository = self._call(
-                lambda: client.get_repo(self.slug), f"reading repository {self.slug}"
-            )
+            doing = f"reading repository {self.slug}"
+            repository = self._call(lambda: client.get_repo(self.slug), doing)
+            # An HTML page or an empty answer still makes a Repository object: make sure
+            # the answer described a repository before anything is pushed.
+            data = self._call(lambda: repository.raw_data, doing)
+            full_name = data.get("full_name") if isinstance(data, dict) else None
+            if not isinstance(full_name, str) or "/" not in full_name:
+                raise self._odd_answer(doing, ValueError("no repository in the answer"))
+            self._repository = repository
         return self._repository
 
     def _call(self, action: Callable[[], T], doing: str) -> T:

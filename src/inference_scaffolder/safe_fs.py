@@ -152,6 +152,11 @@ def _shown(root: Path, path: Path, shown_root: str | None) -> str:
 def _link_target(root: Path, link: Path, shown: str) -> Path:
     """The in-repository target of ``link`` (which may not exist: nothing to read there);
     refused when it leaves ``root``."""
+    try:
+        link.resolve()
+    except (OSError, RuntimeError):
+        raise UserError(shown, f"is a symbolic link to {os.readlink(link)} that never ends "
+                        "(a loop of links)") from None
     if not within(root, link):
         raise UserError(shown, f"is a symbolic link to {os.readlink(link)}, outside the "
                         "repository; refusing to follow it")

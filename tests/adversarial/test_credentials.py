@@ -16,6 +16,7 @@ import base64
 import json
 import os
 import secrets
+import socket
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -195,35 +196,44 @@ def test_the_api_client_keeps_the_token_on_the_api_host(
     servers: list[Recorder], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A paginated answer whose next page is on another host of the same domain (here
-    evil.ghe.test, for the API at api.ghe.test) made PyGithub send the token there. A
-    loopback proxy stands in for DNS, so any host name reaches the recorder, which notes
-    the host each request was for."""
+    evil.ghe.test, for the API at api.ghe.test) made PyGithub send the token there. Both
+    names resolve to the loopback recorder (name resolution is patched for this process),
+    which notes the host each request was for."""
     token = make_token()
-    api = "http://api.ghe.test/api/v3"
-    pull = {"number": 1, "state": "open", "html_url": "http://ghe.test/platform/types/pull/1",
-            "url": f"{api}/repos/platform/types/pulls/1"}
+    real_getaddrinfo = socket.getaddrinfo
+
+    def loopback(host: object, *args: object, **kwargs: object) -> object:
+        if isinstance(host, str) and host.endswith(".ghe.test"):
+            host = "127.0.0.1"
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", loopback)
+    holder: dict[str, int] = {}
 
     def answer(host: str, path: str) -> Answer:
         json_type = {"Content-Type": "application/json"}
+        api = f"http://api.ghe.test:{holder['port']}/api/v3"
         if path == "/api/v3/repos/platform/types":
             return 200, json_type, repo_json(api, "platform/types")
-        if path == "/api/v3/repos/platform/types/pulls":
-            next_page = "http://evil.ghe.test/api/v3/repos/platform/types/pulls?page=2"
+        if path == "/api/v3/repos/platform/types/pulls" and host.startswith("api."):
+            pull = {"number": 1, "state": "open", "html_url": "http://ghe.test/pull/1",
+                    "url": f"{api}/repos/platform/types/pulls/1"}
+            next_page = (f"http://evil.ghe.test:{holder['port']}"
+                         "/api/v3/repos/platform/types/pulls?page=2")
             return 200, {**json_type, "Link": f'<{next_page}>; rel="next"'}, json.dumps(
                 [pull]).encode()
         return 200, json_type, b"[]"
 
-    proxy = serve(servers, answer)
-    for name in ("HTTP_PROXY", "http_proxy"):
-        monkeypatch.setenv(name, proxy.url)
-    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+    recorder = serve(servers, answer)
+    holder["port"] = recorder.server.server_address[1]
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
-    publisher = publisher_for(api, token)
+    publisher = publisher_for(f"http://api.ghe.test:{holder['port']}/api/v3", token)
     with pytest.raises(UserError) as refused:
         publisher.existing_pull_request("inference-scaffolder/x", "main")
     assert "\n" not in str(refused.value) and token not in str(refused.value)
-    hosts = {host.partition(":")[0] for host, _, _ in proxy.seen}
-    assert hosts == {"api.ghe.test"}, proxy.seen
+    hosts = {host.partition(":")[0] for host, _, _ in recorder.seen}
+    assert hosts == {"api.ghe.test"}, recorder.seen
 
 
 ODD_ANSWERS: dict[str, Answer] = {

@@ -130,6 +130,25 @@ def test_promote_refuses_a_committed_link_out(
                           capture_output=True, check=True).stdout == head
 
 
+def test_promote_never_writes_through_a_link_inside_the_repository(
+    repo_copy: Path, tmp_path: Path
+) -> None:
+    """The target's values file links to another file of the repository: the promoted
+    identity would be written there (and git would record the text as a link target)."""
+    values = repo_copy / "environments" / "syst" / "values.yaml"
+    (repo_copy / "docs" / "syst-values.yaml").write_bytes(values.read_bytes())
+    place_link(repo_copy, "environments/syst/values.yaml", "../../docs/syst-values.yaml")
+    dev = repo_copy / "environments" / "dev" / "values.yaml"
+    dev.write_text(dev.read_text().replace("revision:", "revision: v2 #", 1))
+    commit_all(repo_copy)
+    done = run_cli("promote", str(repo_copy), "--from", "dev", "--to", "syst",
+                   tmp=tmp_path / "tmp")
+    assert_refused(done, "environments/syst/values.yaml", mentions="symbolic link")
+    branches = subprocess.run(["git", "branch", "--list", "promote/*"], cwd=repo_copy,
+                              text=True, capture_output=True, check=True).stdout
+    assert branches.strip() == ""
+
+
 def test_update_never_writes_through_a_linked_answers_record(
     repo_copy: Path, tmp_path: Path
 ) -> None:

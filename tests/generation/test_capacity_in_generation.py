@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from common import EXAMPLES
 
@@ -86,3 +87,25 @@ def test_the_model_config_travels_with_the_repository(tmp_path: Path) -> None:
     assert report.returncode == 0
     assert "note: dev: capacity check skipped: the model config" in report.stderr
     assert "model-config.json is missing" in " ".join(report.stderr.split())
+
+
+@pytest.mark.parametrize("recorded", ["../outside.json", "ABSOLUTE"])
+def test_a_record_pointing_outside_the_repository_is_not_read(
+    tmp_path: Path, recorded: str
+) -> None:
+    """The answers record is anyone's edit: validate reads no model config outside the tree."""
+    done = new(tmp_path, "--set", "gpu_count=4")
+    assert done.returncode == 0, done.stderr
+    repo = Path(json.loads(done.stdout)["output"])
+    outside = repo.parent / "outside.json"
+    outside.write_text(json.dumps(LLAMA_70B))
+    record_file = repo / ".inference-scaffolder" / "answers.yaml"
+    record = yaml.safe_load(record_file.read_text())
+    record["answers"]["model_config"] = str(outside) if recorded == "ABSOLUTE" else recorded
+    record_file.write_text(yaml.safe_dump(record))
+    report = subprocess.run([CLI, "validate", str(repo), "--json", "--skip-kustomize-build"],
+                            capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stdout
+    environments = json.loads(report.stdout)["environments"]
+    assert not [o for e in environments for o in e["objects"] if o["kind"] == "CapacityCheck"]
+    assert all("is outside the repository" in " ".join(e["notes"]) for e in environments)

@@ -48,6 +48,7 @@ from inference_scaffolder.rendering.kustomize import kustomize_build
 from inference_scaffolder.service.intake import check_service_repository
 from inference_scaffolder.service.layout import (
     ANSWERS_RECORD,
+    MODEL_CONFIG_COPY,
     chart_dir,
     kustomization_path,
     list_environments,
@@ -187,6 +188,11 @@ def capacity_results(
         notes.append("capacity check skipped: the answers name gpu_type but no model_config")
         return []
     config_path = recorded_path(repo, str(answers["model_config"]))
+    if config_path is None:
+        notes.append(f"capacity check skipped: model_config {answers['model_config']!r} is "
+                     "outside the repository (run new again, or copy the config.json to "
+                     f"{MODEL_CONFIG_COPY} and record that path)")
+        return []
     if not config_path.is_file():
         notes.append(f"capacity check skipped: the model config {config_path} is missing")
         return []

@@ -23,7 +23,7 @@ from inference_scaffolder.answers import (
     answer_warnings,
     answers_json_schema,
 )
-from inference_scaffolder.checks.capacity import check_answers_capacity
+from inference_scaffolder.checks.capacity import check_answers_capacity, load_model_config
 from inference_scaffolder.checks.manifests import crd_schema_dir, resolve_kube_version
 from inference_scaffolder.checks.validate import (
     DEFAULT_KUBE_VERSION,
@@ -243,6 +243,8 @@ def generate(
     if validate:  # bad options are refused before anything is created
         resolve_kube_version(kube_version or DEFAULT_KUBE_VERSION)
         crd_schema_dir(crd_schemas)
+    if answers.get("model_config"):  # a regular JSON file, bounded; never a FIFO
+        load_model_config(answers["model_config"])
     check_answers_capacity(answers)
     created = make_output_dir(output_dir)
     try:

@@ -46,6 +46,7 @@ from inference_scaffolder.publish import (
     PushRejected,
     remote_heads,
 )
+from inference_scaffolder.safe_fs import refuse_links
 from inference_scaffolder.service.intake import check_service_repository
 from inference_scaffolder.service.layout import (
     kustomization_path,
@@ -387,6 +388,11 @@ def promote(
 def _edit_target(tree: Path, source: str, target: str, identity: Identity) -> dict[str, Path]:
     """Write the promoted identity into the exported tree; returns the files changed."""
     edited: dict[str, Path] = {}
+    # The files promote rewrites must be files: a link (even to another environment's
+    # values) would carry the edit elsewhere, and git would record it as a link.
+    for written in (f"environments/{target}/values.yaml",
+                    f"environments/{target}/kustomization.yaml"):
+        refuse_links(tree, written)
     source_values = values_file(tree, source)
     target_values = values_file(tree, target)
     text = copy_identity_values(source_values.read_text(encoding="utf-8"),

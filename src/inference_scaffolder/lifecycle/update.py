@@ -270,8 +270,11 @@ def update_repository(directory: Path, base: TemplateSource,
         raise UserError(str(ANSWERS_RECORD), "has no answers mapping")
     if answers.get("model_config"):
         # Recorded relative to the repository; the renders run elsewhere.
-        answers = {**answers,
-                   "model_config": str(recorded_path(directory, str(answers["model_config"])))}
+        config = recorded_path(directory, str(answers["model_config"]))
+        if config is None:
+            raise UserError(str(ANSWERS_RECORD), f"model_config {answers['model_config']!r} "
+                            "leads outside the repository")
+        answers = {**answers, "model_config": str(config)}
     result = UpdateResult("unchanged", recorded, target.version, base.describe(),
                           target.describe())
     if base.version != recorded:

@@ -25,6 +25,7 @@ from inference_scaffolder.paths import source_checkout_root
 NODE_ENV = "INFERENCE_SCAFFOLDER_NODE"
 TOOLS_ENV = "INFERENCE_SCAFFOLDER_NODE_TOOLS"
 PACKAGED_TOOLS = Path(__file__).resolve().parent.parent / "_node_tools"
+_STACK_OVERFLOW = "RangeError: Maximum call stack size exceeded"
 _BOOTSTRAP_HINT = "run scripts/bootstrap.sh (it installs Node.js tools in tools/)"
 
 
@@ -90,6 +91,11 @@ def run_node_tool(
         )
     except subprocess.TimeoutExpired as exc:
         raise UserError(script, f"did not finish within {int(timeout)} s") from exc
+    if done.returncode not in answer_codes and _STACK_OVERFLOW in done.stderr:
+        # The repository's files are input: nesting deep enough to exhaust the parser's
+        # stack is a refusal of that input, not a crash of the tool.
+        raise UserError(script, "a file of the repository is nested too deeply for the "
+                        "TypeScript parser (stack exhausted)")
     if done.returncode not in answer_codes:
         raise RuntimeError(f"{script} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
     return json.loads(done.stdout)

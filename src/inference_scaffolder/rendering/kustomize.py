@@ -56,7 +56,7 @@ def kustomize_build(kubectl: str, directory: Path) -> KustomizeBuild:
             done = subprocess.run(
                 [kubectl, "kustomize", "--enable-helm", "--helm-command", helm, str(directory)],
                 capture_output=True, text=True, timeout=BUILD_TIMEOUT_SECONDS, env=env,
-                check=False,
+                check=False, errors="replace",  # a repository's bytes need not be UTF-8
             )
         except subprocess.TimeoutExpired:
             return KustomizeBuild(False, "", f"timed out after {BUILD_TIMEOUT_SECONDS} s")

@@ -28,7 +28,11 @@ from inference_scaffolder.answers.loading import load_answers_record
 from inference_scaffolder.chart import CHART_NAME, WORKLOAD_TYPE, chart_version, engine_defaults
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.go_yaml import quote_ambiguous_strings, safe_dump
-from inference_scaffolder.safe_fs import MAX_REPOSITORY_FILE_BYTES, read_text_file
+from inference_scaffolder.safe_fs import (
+    MAX_REPOSITORY_FILE_BYTES,
+    read_regular_file,
+    read_text_file,
+)
 from inference_scaffolder.service.ci_workflow import WORKFLOW_HEADER, WORKFLOW_PATH, ci_workflow
 from inference_scaffolder.service.gitops_files import write_gitops_files
 from inference_scaffolder.service.intake import load_mapping
@@ -266,10 +270,8 @@ def answers_record(answers: Answers, rendered_chart_version: str | None = None
 
 def copy_model_config(project_dir: Path, source: str) -> None:
     """Keep the model's config.json with the repository (the capacity check reads it)."""
-    with Path(source).open("rb") as handle:
-        data = handle.read(MAX_MODEL_CONFIG_BYTES + 1)
-    if len(data) > MAX_MODEL_CONFIG_BYTES:
-        raise UserError("model_config", f"{source} is larger than {MAX_MODEL_CONFIG_BYTES} bytes")
+    # Regular files only, bounded: a FIFO or /dev/zero is refused, not waited for.
+    data = read_regular_file(Path(source), MAX_MODEL_CONFIG_BYTES, "model_config")
     target = project_dir / MODEL_CONFIG_COPY
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)

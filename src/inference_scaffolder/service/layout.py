@@ -10,6 +10,7 @@ from pathlib import Path
 
 from inference_scaffolder import yamlio
 from inference_scaffolder.answers import ENVIRONMENT_ORDER
+from inference_scaffolder.safe_fs import within
 
 CHART_DIR = "chart"
 ENVIRONMENTS_DIR = "environments"
@@ -22,11 +23,13 @@ MODEL_CONFIG_COPY = Path(".inference-scaffolder") / "model-config.json"
 MAX_MODEL_CONFIG_BYTES = 1024 * 1024
 
 
-def recorded_path(repo: Path, recorded: str) -> Path:
-    """A path from the answers record: relative to the repository (as ``new`` records it),
-    or absolute (repositories generated before the config was kept with them)."""
-    path = Path(recorded)
-    return path if path.is_absolute() else repo / path
+def recorded_path(repo: Path, recorded: str) -> Path | None:
+    """A path from the answers record, relative to the repository (as ``new`` records it),
+    or None when it leads outside the repository: a record is anyone's edit, and the tool
+    reads no file outside the tree it was given (repositories from before the config was
+    kept with them recorded absolute paths; their capacity check is skipped, with a note)."""
+    path = repo / recorded
+    return path if within(repo, path) else None
 
 
 def chart_dir(repo: Path) -> Path:
