@@ -338,33 +338,29 @@ class ConfinedTree:
         data = self.read(relative)
         return None if data is None else decode_utf8(data, relative, relative)
 
-    def is_file(self, relative: str) -> bool:
-        """Whether a regular file is there (a link on the way is refused, not followed)."""
+    def _mode(self, relative: str) -> int | None:
+        """The ``lstat`` mode of what is at ``relative`` (None: nothing there); a link there
+        is refused, and none on the way is followed."""
         with self._parent(relative) as parent:
             if parent is None:
-                return False
+                return None
             dir_fd, name = parent
             try:
                 mode = os.lstat(name, dir_fd=dir_fd).st_mode
             except FileNotFoundError:
-                return False
+                return None
         if stat.S_ISLNK(mode):
             raise self._refuse_link(relative)
-        return stat.S_ISREG(mode)
+        return mode
+
+    def is_file(self, relative: str) -> bool:
+        """Whether a regular file is there (a link on the way is refused, not followed)."""
+        mode = self._mode(relative)
+        return mode is not None and stat.S_ISREG(mode)
 
     def exists(self, relative: str) -> bool:
         """Whether anything is at ``relative`` (a link there is refused)."""
-        with self._parent(relative) as parent:
-            if parent is None:
-                return False
-            dir_fd, name = parent
-            try:
-                mode = os.lstat(name, dir_fd=dir_fd).st_mode
-            except FileNotFoundError:
-                return False
-        if stat.S_ISLNK(mode):
-            raise self._refuse_link(relative)
-        return True
+        return self._mode(relative) is not None
 
     def files(self, relative: str = "") -> dict[str, bytes]:
         """Every regular file at or below the folder ``relative`` (``""``: the root), by path
