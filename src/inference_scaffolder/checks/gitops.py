@@ -209,15 +209,7 @@ def check_application(repo: Path, environment: str, catalog: SchemaCatalog) -> O
     if not data:
         return result
     result.name = str((data.get("metadata") or {}).get("name", environment))
-    validator = catalog.validator_for(str(data.get("apiVersion", "")), str(data.get("kind", "")))
-    if validator is None:
-        result.errors.append(f"no schema for {data.get('apiVersion')} {data.get('kind')} "
-                             "(add its schema with --crd-schemas DIR)")
-    else:
-        result.errors += [
-            f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
-            for e in sorted(validator.iter_errors(data), key=lambda e: str(list(e.path)))
-        ]
+    result.errors += validate_manifests([(data, result.source)], catalog)[0].errors
     spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
     sources = [spec["source"]] if isinstance(spec.get("source"), dict) else [
         s for s in spec.get("sources") or [] if isinstance(s, dict)
