@@ -59,6 +59,9 @@ def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 def rendered_kinds(tmp_path: Path, api_versions: dict[str, str]) -> set[tuple[str, str]]:
     values = deep_merge(every_option_on(base_values()), {
         "engine": "vllm",  # the InferencePool option needs vLLM
+        # The engine's own key: routers in front of it get it (BackendSecurityPolicy, ...).
+        "container": {"secrets": [{"name": "VLLM_API_KEY", "secretKey": "vllm-api-key",
+                                   "vaultPath": "/secret/ci/vllm-key"}]},
         "imagePullSecret": {"vaultPath": "/secret/ci/ghcr"},
         "ingress": {"host": "every-option.example.com"},
         "apiVersions": api_versions,
@@ -85,6 +88,11 @@ def test_every_option_renders_custom_resources() -> None:
     overrides = every_option_on(base_values())
     for option in ("routing", "autoscaling", "ingress", "imagePullSecret", "modelCache"):
         assert option in overrides, option
+
+
+def test_the_sweep_renders_the_gateway_key_policy(tmp_path: Path) -> None:
+    kinds = {k for _, k in rendered_kinds(tmp_path, {})}
+    assert "BackendSecurityPolicy" in kinds
 
 
 @pytest.mark.parametrize("api_versions", api_version_choices(),

@@ -2,7 +2,9 @@
 
 JSON Schemas check each object alone. A route is only useful when its chain resolves:
 LiteLLM entry -> Service; AIGatewayRoute -> AIServiceBackend -> Backend -> Service, or
-AIGatewayRoute -> InferencePool -> pods; RateLimitPolicy -> the route. Every registered
+AIGatewayRoute -> InferencePool -> pods; RateLimitPolicy -> the route. An engine with its own
+API key must get it from every router in front of it (LiteLLM's api_key, the gateway's
+BackendSecurityPolicy), from the Vault path the engine reads. Every registered
 name must also be the name the engine serves, or clients get "model not found" from the
 engine (vLLM) or a name the rest of the platform does not know (TGI ignores it). These
 functions work on ``helm template`` output (a list of objects) and return problems as data;
@@ -11,7 +13,8 @@ registered by two services in one environment.
 
 The CEL rules of the CRDs that matter here (JSON Schema validation ignores CEL) are checked
 too: AIServiceBackend points at an Envoy Gateway Backend, RateLimitPolicy targets a Gateway
-API route, an InferencePool picker Service has a port.
+API route, an InferencePool picker Service has a port, a BackendSecurityPolicy targets an
+AIServiceBackend or an InferencePool.
 """
 
 from __future__ import annotations
@@ -60,6 +63,12 @@ _ENVOY_GATEWAY_GROUP = "gateway.envoyproxy.io"
 
 _INFERENCE_GROUP = "inference.networking.k8s.io"
 
+# What a BackendSecurityPolicy may attach to (a CEL rule of its CRD).
+_POLICY_TARGETS = {(_AI_GATEWAY_GROUP, "AIServiceBackend"), (_INFERENCE_GROUP, "InferencePool")}
+
+# The Secret key a BackendSecurityPolicy of type APIKey reads the key from.
+_AI_GATEWAY_KEY_FIELD = "apiKey"
+
 
 _GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 
@@ -85,9 +94,9 @@ def _deployments_behind(rendered: RenderedObjects, service: Manifest) -> list[Ma
             if rendered.namespace_of(d) == namespace and _selects(selector, pod_labels(d))]
 
 
-def _names_behind_service(rendered: RenderedObjects, service: Manifest) -> set[str]:
+def _names_served_by(deployments: Iterable[Manifest]) -> set[str]:
     names: set[str] = set()
-    for deployment in _deployments_behind(rendered, service):
+    for deployment in deployments:
         names |= served_names(deployment)[0]
     return names
 
@@ -129,11 +138,12 @@ def _vault_path(rendered: RenderedObjects, namespace: str, secret: str, key: str
     return ""
 
 
-def _engine_key_paths(rendered: RenderedObjects, service: Manifest) -> list[str] | None:
-    """None when no vLLM behind ``service`` wants an API key; else the Vault path of each
+def _engine_key_paths(rendered: RenderedObjects, deployments: Iterable[Manifest]
+                      ) -> list[str] | None:
+    """None when no vLLM in ``deployments`` wants an API key; else the Vault path of each
     key ('' where it is not read from a rendered ExternalSecret, e.g. ``--api-key``)."""
     paths: list[str] = []
-    for deployment in _deployments_behind(rendered, service):
+    for deployment in deployments:
         for container in containers(deployment):
             if not is_vllm(container):
                 continue
@@ -154,7 +164,7 @@ def _engine_key_problems(rendered: RenderedObjects, name: str, api_key: object,
     send it: the registration references a variable that a rendered key Secret in LiteLLM's
     namespace fills from the Vault path the engine's own key comes from. A variable no
     rendered Secret provides is the platform's business, unless the chart rendered one."""
-    engine_paths = _engine_key_paths(rendered, service)
+    engine_paths = _engine_key_paths(rendered, _deployments_behind(rendered, service))
     if engine_paths is None:
         return []
     if api_key in (None, "none"):
@@ -206,7 +216,7 @@ def _check_litellm_entry(rendered: RenderedObjects, entry: Mapping[str, Any],
     service, why = _service_by_host(rendered, url.hostname, port)
     if service is None:
         return [*problems, f"model {name!r}: api_base leads nowhere: {why}"]
-    mismatch = _name_mismatch(name, _names_behind_service(rendered, service),
+    mismatch = _name_mismatch(name, _names_served_by(_deployments_behind(rendered, service)),
                               f"Service {metadata_of(service).get('name')}")
     problems += _engine_key_problems(rendered, name, api_key, service, namespace)
     return [*problems, *([f"LiteLLM {mismatch}"] if mismatch else [])]
@@ -233,9 +243,21 @@ def _duration_seconds(text: str) -> float:
     return sum(float(n) * units[u] for n, u in re.findall(r"([0-9]+)(ms|h|m|s)", text))
 
 
+@dataclass(frozen=True)
+class _GatewayBackend:
+    """Where a route's backendRef ends: the object a BackendSecurityPolicy attaches to, and
+    the Deployments that answer."""
+
+    group: str
+    kind: str
+    namespace: str
+    name: str
+    deployments: list[Manifest]
+
+
 def _follow_service_backend(rendered: RenderedObjects, route_ns: str,
-                            ref: Mapping[str, Any]) -> tuple[set[str] | None, str]:
-    """AIServiceBackend -> Backend -> Service: the names served at the end, or the gap."""
+                            ref: Mapping[str, Any]) -> tuple[_GatewayBackend | None, str]:
+    """AIServiceBackend -> Backend -> Service: the Deployments at the end, or the gap."""
     namespace = str(ref.get("namespace") or route_ns)
     name = str(ref.get("name", ""))
     ai_backend = rendered.get("AIServiceBackend", namespace, name)
@@ -250,7 +272,7 @@ def _follow_service_backend(rendered: RenderedObjects, route_ns: str,
     if backend is None:
         return None, (f"AIServiceBackend {name} points at Backend "
                       f"{backend_ns}/{backend_ref.get('name')}, which is not rendered")
-    names: set[str] = set()
+    deployments: list[Manifest] = []
     endpoints = (backend.get("spec") or {}).get("endpoints") or []
     if not endpoints:
         return None, f"Backend {metadata_of(backend).get('name')} has no endpoints"
@@ -260,20 +282,69 @@ def _follow_service_backend(rendered: RenderedObjects, route_ns: str,
                                         fqdn.get("port"))
         if service is None:
             return None, f"Backend {metadata_of(backend).get('name')} leads nowhere: {why}"
-        names |= _names_behind_service(rendered, service)
-    return names, ""
+        deployments += _deployments_behind(rendered, service)
+    return _GatewayBackend(_AI_GATEWAY_GROUP, "AIServiceBackend", namespace, name,
+                           deployments), ""
 
 
 def _follow_inference_pool(rendered: RenderedObjects, route_ns: str,
-                           ref: Mapping[str, Any]) -> tuple[set[str] | None, str]:
+                           ref: Mapping[str, Any]) -> tuple[_GatewayBackend | None, str]:
     namespace = str(ref.get("namespace") or route_ns)
-    pool = rendered.get("InferencePool", namespace, str(ref.get("name", "")))
+    name = str(ref.get("name", ""))
+    pool = rendered.get("InferencePool", namespace, name)
     if pool is None:
-        return None, f"no InferencePool {namespace}/{ref.get('name')} is rendered"
-    names: set[str] = set()
-    for deployment in _pool_deployments(rendered, pool):
-        names |= served_names(deployment)[0]
-    return names, ""
+        return None, f"no InferencePool {namespace}/{name} is rendered"
+    return _GatewayBackend(_INFERENCE_GROUP, "InferencePool", namespace, name,
+                           _pool_deployments(rendered, pool)), ""
+
+
+def _policies_on(rendered: RenderedObjects, backend: _GatewayBackend) -> list[Manifest]:
+    return [policy for policy in rendered.of_kind("BackendSecurityPolicy")
+            if rendered.namespace_of(policy) == backend.namespace
+            and any(ref.get("group") == backend.group and ref.get("kind") == backend.kind
+                    and ref.get("name") == backend.name
+                    for ref in (policy.get("spec") or {}).get("targetRefs") or [])]
+
+
+def _gateway_key_problems(rendered: RenderedObjects, backend: _GatewayBackend) -> list[str]:
+    """An engine with an API key answers 401 without it, so the gateway must send it: one
+    BackendSecurityPolicy of type APIKey on the backend, whose Secret holds the key (under
+    ``apiKey``) from the Vault path the engine's own key comes from. A Secret no rendered
+    ExternalSecret fills is the platform's business."""
+    engine_paths = _engine_key_paths(rendered, backend.deployments)
+    if engine_paths is None:
+        return []
+    target = f"{backend.kind} {backend.namespace}/{backend.name}"
+    policies = _policies_on(rendered, backend)
+    if not policies:
+        return [f"vLLM behind {target} wants an API key ({VLLM_API_KEY_ENV}) but no "
+                "BackendSecurityPolicy of type APIKey targets it: every request through the "
+                "gateway would get 401"]
+    if len(policies) > 1:
+        return [f"{len(policies)} BackendSecurityPolicies target {target}; the gateway "
+                "refuses more than one"]
+    policy = policies[0]
+    spec = policy.get("spec") or {}
+    policy_name = metadata_of(policy).get("name")
+    if spec.get("type") != "APIKey":
+        return [f"BackendSecurityPolicy {policy_name} is of type {spec.get('type')}; vLLM "
+                "checks a bearer key (type APIKey)"]
+    secret_ref = (spec.get("apiKey") or {}).get("secretRef") or {}
+    secret_ns = str(secret_ref.get("namespace") or rendered.namespace_of(policy))
+    secret = str(secret_ref.get("name", ""))
+    fillers = [e for e in rendered.of_kind("ExternalSecret")
+               if rendered.namespace_of(e) == secret_ns and external_secret_target(e) == secret]
+    if not fillers:
+        return []
+    path = _vault_path(rendered, secret_ns, secret, _AI_GATEWAY_KEY_FIELD)
+    if not path:
+        return [f"BackendSecurityPolicy {policy_name}: Secret {secret_ns}/{secret} has no "
+                f"{_AI_GATEWAY_KEY_FIELD!r} key, where the gateway reads the API key"]
+    known = sorted({p for p in engine_paths if p})
+    if known and path not in known:
+        return [f"BackendSecurityPolicy {policy_name}: the gateway would send the key at "
+                f"Vault path {path}, but the engine checks the key at {', '.join(known)}"]
+    return []
 
 
 def _check_route_rule(rendered: RenderedObjects, route_ns: str, rule: Mapping[str, Any],
@@ -300,14 +371,16 @@ def _check_route_rule(rendered: RenderedObjects, route_ns: str, rule: Mapping[st
                             "together")
             continue
         if kind is None:
-            served, gap = _follow_service_backend(rendered, route_ns, ref)
+            backend, gap = _follow_service_backend(rendered, route_ns, ref)
         elif group == _INFERENCE_GROUP and kind == "InferencePool":
-            served, gap = _follow_inference_pool(rendered, route_ns, ref)
+            backend, gap = _follow_inference_pool(rendered, route_ns, ref)
         else:
-            served, gap = None, f"backendRef kind {group}/{kind} cannot serve a model"
-        if served is None:
+            backend, gap = None, f"backendRef kind {group}/{kind} cannot serve a model"
+        if backend is None:
             problems.append(f"{where}: {gap}")
             continue
+        problems += [f"{where}: {m}" for m in _gateway_key_problems(rendered, backend)]
+        served = _names_served_by(backend.deployments)
         for model in models:
             mismatch = _name_mismatch(model, served, f"backend {ref.get('name')}")
             if mismatch:
@@ -341,6 +414,11 @@ def check_ai_gateway(rendered: RenderedObjects) -> list[RoutingProblem]:
         if ref.get("kind") != "Backend" or ref.get("group") != _ENVOY_GATEWAY_GROUP:
             problems.append(_problem(ai_backend, "backendRef must be a "
                                      f"{_ENVOY_GATEWAY_GROUP} Backend"))
+    for policy in rendered.of_kind("BackendSecurityPolicy"):
+        for ref in (policy.get("spec") or {}).get("targetRefs") or []:
+            if (ref.get("group"), ref.get("kind")) not in _POLICY_TARGETS:
+                problems.append(_problem(policy, f"targetRef {ref.get('name')!r} must be an "
+                                         "AIServiceBackend or an InferencePool"))
     return problems
 
 

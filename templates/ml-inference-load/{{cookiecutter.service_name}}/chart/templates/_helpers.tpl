@@ -342,6 +342,7 @@ LiteLLM pod loads every service's key Secret into one environment); empty: no ke
 {{- end -}}
 
 {{- define "mil.aiGateway.backendName" -}}{{ include "mil.name" . }}-backend{{- end -}}
+{{- define "mil.aiGateway.keySecretName" -}}{{ include "mil.name" . }}-ai-gateway-key{{- end -}}
 {{- define "mil.inferencePool.name" -}}{{ include "mil.name" . }}-pool{{- end -}}
 
 {{- define "mil.inferencePool.eppService" -}}
