@@ -188,7 +188,7 @@ function cloneImport(file, imp, workload, quote, semicolon) {
 }
 
 // -------------------------------------------------------------------------------------------
-// One-line unions of type names
+// Unions of type names, on one line or one member per line
 // -------------------------------------------------------------------------------------------
 
 /** ``export type X = ...`` declarations at the top level. */
@@ -207,30 +207,48 @@ function plainName(member) {
   return ts.isIdentifier(member.typeName) ? member.typeName.text : null;
 }
 
-/** Refuses an alias that is not ``export type X = A | B | C;`` on one line. */
-function requireOneLineUnion(file, alias) {
+/** Refuses an alias that is not a union of plain type names (``A | B | C``). */
+function requireNameUnion(file, alias) {
+  if (unionMembers(alias).every((m) => plainName(m) !== null)) return;
   const first = lineOf(file, startOf(file, alias));
-  const oneLine = first === lineOf(file, alias.end);
-  if (oneLine && unionMembers(alias).every((m) => plainName(m) !== null)) return;
   const shown = file.text.slice(startOf(file, alias), endOfLine(file, startOf(file, alias)));
   throw new Refusal(
     file.path,
-    `line ${first + 1} must be a one-line union of type names ` +
+    `line ${first + 1} must be a union of type names ` +
       `(\`export type X = A | B | C;\`), got: ${shown.trim().slice(0, 80)}`,
   );
 }
 
-/** Appends ``| name`` after the last member, with the separator the union already uses. */
+/** Whitespace around one ``|`` and nothing else: a separator that is safe to repeat. */
+function isBareSeparator(text) {
+  return /^\s*\|\s*$/.test(text);
+}
+
+/**
+ * The text that goes before a new last member, copied from the union's own layout: the
+ * separator between its last two members (``' | '``, or a line break and indentation when
+ * it has one member per line, leading or trailing pipe alike). A lone member on a line of its
+ * own after a leading pipe gets the same line prefix. A separator holding a comment is not
+ * copied: ``' | '`` is used instead.
+ */
+function unionSeparator(file, members) {
+  const last = members[members.length - 1];
+  if (members.length > 1) {
+    const between = file.text.slice(members[members.length - 2].end, startOf(file, last));
+    return isBareSeparator(between) ? between : ' | ';
+  }
+  const lastStart = startOf(file, last);
+  const lineStart = file.text.lastIndexOf('\n', lastStart - 1) + 1;
+  const prefix = file.text.slice(lineStart, lastStart);
+  return /^[ \t]*\|[ \t]*$/.test(prefix) ? file.eol + prefix : ' | ';
+}
+
+/** Appends ``name`` after the last member, in the layout the union already has. */
 function unionInsertion(file, alias, name) {
-  requireOneLineUnion(file, alias);
+  requireNameUnion(file, alias);
   const members = unionMembers(alias);
   if (members.some((m) => plainName(m) === name)) return null;
-  let separator = ' | ';
-  if (members.length > 1) {
-    const between = file.text.slice(members[0].end, startOf(file, members[1]));
-    if (/^\s*\|\s*$/.test(between)) separator = between;
-  }
-  return insertion(members[members.length - 1].end, separator + name);
+  return insertion(members[members.length - 1].end, unionSeparator(file, members) + name);
 }
 
 function editWorkloadSchema(file, workload) {
@@ -323,7 +341,7 @@ function editIndex(file, workload) {
   schemaNames.delete(workload.interface);
   const listed = exportedAliases(file).filter((alias) => listsSchemas(alias, schemaNames));
   if (listed.length === 0) {
-    throw new Refusal(file.path, 'no one-line union of the workload schemas (the variants union)');
+    throw new Refusal(file.path, 'no union of the workload schemas (the variants union)');
   }
   for (const alias of listed) {
     const piece = unionInsertion(file, alias, workload.interface);

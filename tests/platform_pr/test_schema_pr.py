@@ -466,16 +466,38 @@ def test_invalid_branch_name(bare: Path, capsys: pytest.CaptureFixture[str]) -> 
 def test_a_file_of_unexpected_shape_is_refused_before_anything_is_pushed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    multi_line = fixture_files()["src/workloadChartValues/workloadSchema.ts"].replace(
+    wrapped = fixture_files()["src/workloadChartValues/workloadSchema.ts"].replace(
         "WorkloadSchema = BasicContainerLoadSchema |",
-        "WorkloadSchema =\n  | BasicContainerLoadSchema\n  |",
+        "WorkloadSchema = Partial<BasicContainerLoadSchema> |",
     )
     bare = make_bare_repo(
-        tmp_path, overrides={"src/workloadChartValues/workloadSchema.ts": multi_line}
+        tmp_path, overrides={"src/workloadChartValues/workloadSchema.ts": wrapped}
     )
     code, _, err = cli(capsys, "--repo", str(bare))
-    assert_one_line_error(code, err, "src/workloadChartValues/workloadSchema.ts", "one-line union")
+    assert_one_line_error(code, err, "src/workloadChartValues/workloadSchema.ts",
+                          "must be a union of type names")
     assert branch_sha(bare, BRANCH) is None
+
+
+def test_a_union_formatted_one_member_per_line_gets_the_pull_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """prettier wraps a long union one member per line; the edit follows that layout and
+    the platform's own checks (tsc among them) pass on the result."""
+    path = "src/workloadChartValues/workloadSchema.ts"
+    union = next(line for line in fixture_files()[path].splitlines()
+                 if line.startswith("export type WorkloadSchema = "))
+    members = union.removeprefix("export type WorkloadSchema = ").rstrip(";").split(" | ")
+    wrapped = "export type WorkloadSchema =\n" + "\n".join(f"  | {m}" for m in members) + ";"
+    multi_line = fixture_files()[path].replace(union, wrapped)
+    bare = make_bare_repo(tmp_path, overrides={path: multi_line})
+    code, _, err = cli(capsys, "--repo", str(bare))
+    assert code == 0, err
+    tree = checkout(bare, BRANCH, tmp_path / "pr")
+    pushed = (tree / path).read_text(encoding="utf-8")
+    assert f"  | StatefulContainerLoadSchema\n  | {NEW};" in pushed, pushed
+    compiled = run_tsc(tree)
+    assert compiled.ok, compiled.output
 
 
 def test_works_against_a_non_bare_checkout(

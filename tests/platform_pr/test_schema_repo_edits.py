@@ -87,6 +87,36 @@ def test_crlf_and_missing_final_newline_are_kept() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("union", "extended"),
+    [
+        # prettier's layout of a long union: one member per line, leading pipes
+        ("WorkloadSchema =\n  | ASchema\n  | BSchema;\n",
+         "WorkloadSchema =\n  | ASchema\n  | BSchema\n  | MlInferenceLoadSchema;\n"),
+        # trailing pipes
+        ("WorkloadSchema = ASchema |\n    BSchema\n",
+         "WorkloadSchema = ASchema |\n    BSchema |\n    MlInferenceLoadSchema\n"),
+        # a lone member after a leading pipe
+        ("WorkloadSchema =\n  | ASchema;\n",
+         "WorkloadSchema =\n  | ASchema\n  | MlInferenceLoadSchema;\n"),
+        # a comment between members is not copied
+        ("WorkloadSchema =\n  | ASchema // the first\n  | BSchema;\n",
+         "WorkloadSchema =\n  | ASchema // the first\n  | BSchema | MlInferenceLoadSchema;\n"),
+        # CRLF
+        ("WorkloadSchema =\r\n  | ASchema\r\n  | BSchema;\r\n",
+         "WorkloadSchema =\r\n  | ASchema\r\n  | BSchema\r\n  | MlInferenceLoadSchema;\r\n"),
+    ],
+    ids=["leading-pipes", "trailing-pipes", "lone-member", "comment", "crlf"],
+)
+def test_a_union_over_several_lines_gets_the_member_in_its_layout(union: str,
+                                                                  extended: str) -> None:
+    eol = "\r\n" if "\r\n" in union else "\n"
+    text = f"import {{ ASchema }} from './a';{eol}export type {union}"
+    after = add_to_workload_schema(text)
+    assert after.endswith(f"export type {extended}")
+    assert add_to_workload_schema(after) == after
+
+
 def test_union_separator_spacing_is_mirrored() -> None:
     text = "import { ASchema } from './a';\nexport type WorkloadSchema = ASchema|BSchema;\n"
     assert add_to_workload_schema(text).endswith(
@@ -100,11 +130,6 @@ def test_union_separator_spacing_is_mirrored() -> None:
         ("import { ASchema } from './a';\n", "no `export type WorkloadSchema"),
         ("export type WorkloadSchema = ASchema;\n", "no `import"),
         (
-            "import { ASchema } from './a';\n"
-            "export type WorkloadSchema =\n  | ASchema\n  | BSchema;\n",
-            "one-line union",
-        ),
-        (
             "import { ASchema } from './a';\nexport type WorkloadSchema = ASchema;\n"
             "export type WorkloadSchema = ASchema;\n",
             "more than once",
@@ -116,7 +141,7 @@ def test_union_separator_spacing_is_mirrored() -> None:
         ),
         (
             "import { ASchema } from './a';\nexport type WorkloadSchema = Omit<ASchema, 'x'>;\n",
-            "one-line union",
+            "must be a union of type names",
         ),
     ],
 )
@@ -253,8 +278,9 @@ def test_export_block_closing_on_the_last_entrys_line() -> None:
         ("import { ASchema } from './a';\nexport { ASchema };\n", "variants union"),
         ("import { ASchema } from './a';\nexport type V = ASchema;\n", "export { ... }"),
         (
-            "import { ASchema } from './a';\nexport type V =\n  | ASchema;\nexport { ASchema };\n",
-            "one-line union",
+            "import { ASchema } from './a';\nexport type V =\n  | ASchema\n  | ASchema[];\n"
+            "export { ASchema };\n",
+            "must be a union of type names",
         ),
         (
             "import { ASchema } from './a';\nexport type V = ASchema;\n"
