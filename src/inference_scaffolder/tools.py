@@ -32,6 +32,13 @@ def _trusted_dirs() -> list[Path]:
     return dirs
 
 
+def which_on_path(name: str) -> str | None:
+    """``name`` on PATH, skipping relative entries (``.``, empty): those are the working
+    directory, which may be a repository someone else pushed an executable into."""
+    entries = os.environ.get("PATH", os.defpath).split(os.pathsep)
+    return shutil.which(name, path=os.pathsep.join(e for e in entries if os.path.isabs(e)))
+
+
 def find_tool(name: str, env_var: str) -> str | None:
     """An executable from ``$env_var``, else the project's pinned copy, else PATH.
 
@@ -46,7 +53,7 @@ def find_tool(name: str, env_var: str) -> str | None:
         candidate = directory / name
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
-    return shutil.which(name)
+    return which_on_path(name)
 
 
 KUBECTL_ENV = "INFERENCE_SCAFFOLDER_KUBECTL"

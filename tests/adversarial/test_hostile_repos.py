@@ -317,6 +317,37 @@ def test_a_tools_folder_of_the_working_directory_is_never_used(
     assert not marker.exists()
 
 
+@pytest.mark.parametrize("relative_entry", [".", "", "bin"])
+def test_a_relative_path_entry_never_finds_a_tool_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, relative_entry: str
+) -> None:
+    """PATH=".:..." (or an empty entry, which means the same) would make a planted
+    ``./helm`` or ``./node`` of a cloned repository the tool that runs."""
+    from inference_scaffolder.platform_pr import node_tools
+
+    clone = tmp_path / "cloned-repo"
+    (clone / "bin").mkdir(parents=True)
+    for name in ("helm", "kubectl", "node", "npm", "tsc"):
+        for folder in (clone, clone / "bin"):
+            script = folder / name
+            script.write_text("#!/bin/sh\nexit 0\n")
+            script.chmod(0o755)
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.chdir(clone)
+    monkeypatch.setenv("PATH", os.pathsep.join([relative_entry, str(empty)]))
+    monkeypatch.delenv("INFERENCE_SCAFFOLDER_NODE", raising=False)
+    monkeypatch.setattr(sys, "executable", str(empty / "python"))
+    monkeypatch.setattr(tools, "source_checkout_root", lambda: None)
+    for name in ("helm", "kubectl", "node", "npm", "tsc"):
+        assert tools.which_on_path(name) is None, name
+    assert tools.find_tool("helm", "NO_SUCH_VARIABLE") is None
+    node_tools.find_node.cache_clear()
+    with pytest.raises(tools.ToolMissingError):
+        node_tools.find_node()
+    node_tools.find_node.cache_clear()
+
+
 def test_validate_from_inside_a_repository_with_its_own_tools_runs_the_trusted_helm(
     repo_copy: Path, tmp_path: Path
 ) -> None:

@@ -1,4 +1,5 @@
-"""Installed with a plain (non-editable) ``pip install``, the CLI finds its template."""
+"""Installed with a plain (non-editable) ``pip install``, the CLI finds its template, its CRD
+schemas and, after ``install-node-tools``, the Node tools ``schema-pr`` runs."""
 
 from __future__ import annotations
 
@@ -7,14 +8,38 @@ import os
 import subprocess
 import sys
 import sysconfig
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from common import EXAMPLES, PROJECT_ROOT
+from schema_repo_fixture import make_bare_repo
 
 from inference_scaffolder.tools import find_helm
 
 
-def test_wheel_install_works_from_any_directory(tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class WheelInstall:
+    venv: Path
+    site: Path
+
+    @property
+    def cli(self) -> str:
+        return str(self.venv / "bin" / "inference-scaffolder")
+
+
+def _outside_env(**extra: str) -> dict[str, str]:
+    """The environment of a user outside the checkout: helm from configuration, nothing of
+    the checkout's configuration."""
+    dropped = {"INFERENCE_SCAFFOLDER_CRD_SCHEMAS", "INFERENCE_SCAFFOLDER_NODE_TOOLS",
+               "INFERENCE_SCAFFOLDER_TSC"}
+    return {**{k: v for k, v in os.environ.items() if k not in dropped},
+            "INFERENCE_SCAFFOLDER_HELM": find_helm(), **extra}
+
+
+@pytest.fixture(scope="module")
+def wheel_install(tmp_path_factory: pytest.TempPathFactory) -> WheelInstall:
+    tmp_path = tmp_path_factory.mktemp("wheel")
     wheels = tmp_path / "wheels"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(wheels),
@@ -31,6 +56,12 @@ def test_wheel_install_works_from_any_directory(tmp_path: Path) -> None:
     (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--no-deps",
                     "--quiet", str(wheel)], check=True, capture_output=True, timeout=300)
+    return WheelInstall(venv, site)
+
+
+def test_wheel_install_works_from_any_directory(wheel_install: WheelInstall,
+                                                tmp_path: Path) -> None:
+    venv, site = wheel_install.venv, wheel_install.site
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     done = subprocess.run(
@@ -39,8 +70,7 @@ def test_wheel_install_works_from_any_directory(tmp_path: Path) -> None:
          "--set", "environments=dev", "--json"],
         capture_output=True, text=True, cwd=elsewhere, timeout=300,
         # Outside the checkout helm comes from configuration; the CRD schemas are the wheel's.
-        env={**{k: v for k, v in os.environ.items() if k != "INFERENCE_SCAFFOLDER_CRD_SCHEMAS"},
-             "INFERENCE_SCAFFOLDER_HELM": find_helm()})
+        env=_outside_env())
     assert done.returncode == 0, done.stderr
     located = subprocess.check_output(
         [str(venv / "bin" / "python"), "-c",
@@ -59,3 +89,35 @@ def test_wheel_install_works_from_any_directory(tmp_path: Path) -> None:
     for name in ("package.json", "package-lock.json", "ts-edit.cjs", "schema-to-ts.cjs",
                  "check-values.cjs", "platform-pr.cjs"):
         assert (node_tools / name).is_file(), name
+
+
+def test_a_wheel_installs_its_node_tools_and_opens_the_schema_pr(wheel_install: WheelInstall,
+                                                                 tmp_path: Path) -> None:
+    """From a wheel, schema-pr first says how to get its Node tools; install-node-tools gets
+    them (from npm's cache here: the checkout's `npm ci` filled it, and tests stay off the
+    network) into the user's data folder, and schema-pr then runs end to end."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = _outside_env(XDG_DATA_HOME=str(tmp_path / "data"))
+    bare = make_bare_repo(tmp_path)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([wheel_install.cli, *args], capture_output=True, text=True,
+                              cwd=elsewhere, env=env, timeout=600)
+
+    before = run("schema-pr", "--repo", str(bare), "--dry-run")
+    assert before.returncode == 2, before.stderr
+    assert "run `inference-scaffolder install-node-tools`" in before.stderr
+
+    installed = run("install-node-tools", "--offline", "--json")
+    assert installed.returncode == 0, installed.stderr
+    tools = Path(json.loads(installed.stdout)["node_tools"])
+    assert tools.parent == tmp_path / "data" / "inference-scaffolder" / "node-tools"
+    assert (tools / "node_modules" / "typescript").is_dir()
+    assert [p.name for p in tools.parent.iterdir()] == [tools.name]  # no leftover temp folder
+    again = run("install-node-tools", "--offline", "--json")
+    assert json.loads(again.stdout)["node_tools"] == str(tools)
+
+    done = run("schema-pr", "--repo", str(bare), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "opened"

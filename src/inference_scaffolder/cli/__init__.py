@@ -21,6 +21,7 @@ COMMANDS = {
     "validate": "generate",
     "answers-schema": "generate",
     "schema-pr": "schema_pr",
+    "install-node-tools": "schema_pr",
     "promote": "lifecycle",
     "history": "lifecycle",
     "update": "lifecycle",

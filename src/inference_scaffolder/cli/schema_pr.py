@@ -6,6 +6,7 @@ import json
 
 import typer
 
+from inference_scaffolder.platform_pr.node_tools import install_node_tools
 from inference_scaffolder.platform_pr.pull_request import (
     DEFAULT_BASE,
     DEFAULT_BRANCH,
@@ -44,7 +45,7 @@ def _print_human(result: SchemaPrResult) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``schema-pr`` command to the CLI."""
+    """Add the ``schema-pr`` and ``install-node-tools`` commands to the CLI."""
 
     @app.command("schema-pr")
     def schema_pr(
@@ -107,3 +108,20 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(result.as_json(), indent=2, sort_keys=True))
         else:
             _print_human(result)
+
+    @app.command("install-node-tools")
+    def install_node_tools_command(
+        offline: bool = typer.Option(
+            False, "--offline", help="Install from npm's cache only (no registry access)."
+        ),
+        json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    ) -> None:
+        """Install the pinned Node tools schema-pr runs (for a wheel; a checkout has them).
+
+        TypeScript, json-schema-to-typescript and ajv, with `npm ci`, into the user's data
+        folder; scripts/bootstrap.sh installs them in a source checkout."""
+        installed = install_node_tools(offline=offline)
+        if json_output:
+            typer.echo(json.dumps({"node_tools": str(installed)}))
+        else:
+            typer.echo(f"Node tools installed in {installed}")

@@ -2,7 +2,9 @@
 
 ``schema-pr`` edits TypeScript with the TypeScript parser, generates the interface with
 json-schema-to-typescript and checks chart values with ajv: all Node libraries, pinned in
-``tools/package.json`` and installed with ``npm ci`` in ``tools/``. Each tool reads one JSON
+``tools/package.json`` and installed with ``npm ci`` in ``tools/`` (a source checkout) or, for
+an installed wheel, by ``inference-scaffolder install-node-tools`` into the user's data folder:
+site-packages is often read-only, and the tools belong to one release. Each tool reads one JSON
 request on stdin and writes one JSON answer, so one run costs one Node process however many
 files it touches. A refusal comes back as ``{"error": {"field", "rule"}}`` and becomes a
 :class:`UserError`; a crash of the tool is a bug and keeps its stderr.
@@ -10,10 +12,12 @@ files it touches. A refusal comes back as ``{"error": {"field", "rule"}}`` and b
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Collection, Sequence
 from functools import cache
 from pathlib import Path
@@ -21,12 +25,17 @@ from typing import Any
 
 from inference_scaffolder.errors import ToolMissingError, UserError
 from inference_scaffolder.paths import source_checkout_root
+from inference_scaffolder.tools import which_on_path
 
 NODE_ENV = "INFERENCE_SCAFFOLDER_NODE"
 TOOLS_ENV = "INFERENCE_SCAFFOLDER_NODE_TOOLS"
 PACKAGED_TOOLS = Path(__file__).resolve().parent.parent / "_node_tools"
 _STACK_OVERFLOW = "RangeError: Maximum call stack size exceeded"
 _BOOTSTRAP_HINT = "run scripts/bootstrap.sh (it installs Node.js tools in tools/)"
+_INSTALL_HINT = "run `inference-scaffolder install-node-tools`"
+# What a tools folder holds besides node_modules: the pins and the scripts.
+_TOOL_FILES = ("package.json", "package-lock.json", "ts-edit.cjs", "schema-to-ts.cjs",
+               "check-values.cjs", "platform-pr.cjs")
 
 
 @cache
@@ -37,7 +46,7 @@ def find_node() -> str:
         if Path(configured).is_file() and os.access(configured, os.X_OK):
             return configured
         raise ToolMissingError(NODE_ENV, f"{configured} is not an executable")
-    found = shutil.which("node")
+    found = which_on_path("node")
     if found is None:
         raise ToolMissingError("node", "Node.js 20+ not found on PATH (set "
                                f"{NODE_ENV} to its executable)")
@@ -48,11 +57,64 @@ def _installed(directory: Path) -> bool:
     return (directory / "node_modules" / "typescript").is_dir()
 
 
+def _source_tools() -> Path:
+    """The tool scripts and pins this installation carries (installed or not)."""
+    root = source_checkout_root()
+    return root / "tools" if root is not None else PACKAGED_TOOLS
+
+
+def user_tools_dir() -> Path:
+    """Where ``install-node-tools`` puts this release's tools: the user's data folder, one
+    subfolder per lockfile, so two releases with different pins never share one."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    lock = (_source_tools() / "package-lock.json").read_bytes()
+    digest = hashlib.sha256(lock).hexdigest()[:16]
+    return Path(base) / "inference-scaffolder" / "node-tools" / digest
+
+
+def install_node_tools(*, offline: bool = False, timeout: float = 900) -> Path:
+    """Install the pinned Node tools into :func:`user_tools_dir` with ``npm ci`` (from the
+    npm cache alone with ``offline``); nothing to do when they are there. The install runs
+    in a temporary folder beside the target and moves into place only when complete, so an
+    interrupted run leaves no half-installed tools behind."""
+    target = user_tools_dir()
+    if _installed(target):
+        return target
+    npm = which_on_path("npm")
+    if npm is None:
+        raise ToolMissingError("npm", "not found on PATH: Node.js 20+ with npm installs the "
+                               "Node tools")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".installing-", dir=target.parent))
+    try:
+        for name in _TOOL_FILES:
+            shutil.copyfile(_source_tools() / name, work / name)
+        command = [npm, "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund"]
+        if offline:
+            command.append("--offline")
+        done = subprocess.run(command, cwd=work, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+        if done.returncode != 0 or not _installed(work):
+            raise UserError("install-node-tools", "npm ci failed: "
+                            + " ".join(done.stderr.split())[-500:])
+        if target.is_dir() and not _installed(target):
+            shutil.rmtree(target)  # what an older, broken install left
+        try:
+            os.replace(work, target)
+        except OSError:
+            if not _installed(target):  # else another run finished first: use its install
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    tools_dir.cache_clear()
+    return target
+
+
 @cache
 def tools_dir() -> Path:
     """The folder of the tool scripts with their pinned ``node_modules`` installed:
     ``$INFERENCE_SCAFFOLDER_NODE_TOOLS``, else ``tools/`` of a source checkout, else the copy
-    a wheel carries (``_node_tools``, after ``npm ci`` in it)."""
+    a wheel carries (when ``npm ci`` ran in it), else what ``install-node-tools`` installed."""
     configured = os.environ.get(TOOLS_ENV)
     if configured:
         if not _installed(Path(configured)):
@@ -60,16 +122,16 @@ def tools_dir() -> Path:
                                    "run `npm ci` there")
         return Path(configured)
     root = source_checkout_root()
+    carried = _source_tools()
+    for candidate in (carried, user_tools_dir()):
+        if _installed(candidate):
+            return candidate
     if root is not None:
-        if not _installed(root / "tools"):
-            raise ToolMissingError("tools", f"no Node tools installed in {root / 'tools'}: "
-                                   f"{_BOOTSTRAP_HINT}")
-        return root / "tools"
-    if not _installed(PACKAGED_TOOLS):
-        raise ToolMissingError("tools", f"the pinned Node tools are not installed: run "
-                               f"`npm ci --omit=dev` in {PACKAGED_TOOLS}, or set {TOOLS_ENV} to "
-                               "a copy of it where that ran")
-    return PACKAGED_TOOLS
+        raise ToolMissingError("tools", f"no Node tools installed in {carried}: "
+                               f"{_BOOTSTRAP_HINT}")
+    raise ToolMissingError("tools", f"the pinned Node tools are not installed: {_INSTALL_HINT} "
+                           f"(or set {TOOLS_ENV} to a folder where `npm ci` ran on the "
+                           "package's _node_tools)")
 
 
 def run_node_tool(

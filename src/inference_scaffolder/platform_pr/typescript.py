@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any
 
 from inference_scaffolder.errors import ToolMissingError, UserError
 from inference_scaffolder.platform_pr.node_tools import raise_refusal, run_node_tool, tools_dir
+from inference_scaffolder.tools import which_on_path
 
 SHARED_MODULE = "../shared"
 
@@ -125,7 +125,7 @@ def find_tsc() -> Path:
         pinned = None
     if pinned is not None and pinned.is_file() and os.access(pinned, os.X_OK):
         return pinned
-    on_path = shutil.which("tsc")
+    on_path = which_on_path("tsc")
     if on_path:
         return Path(on_path)
     raise ToolMissingError(
