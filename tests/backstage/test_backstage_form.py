@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,7 @@ class FormApp:
     backend: BackstageBackend
     browser: Any
     artifacts: Path
+    nfs_url: str  # the same app on Backstage's new frontend system
 
 
 @pytest.fixture(scope="module")
@@ -92,29 +94,45 @@ def form_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FormApp]:
     offline.parent.mkdir()
     offline.write_text(yaml.safe_dump(offline_template(TEMPLATE), sort_keys=False))
     fixture = write_catalog_fixture(base / "catalog" / "entities.yaml")
-    with frontend_server(dist) as (url, set_config), running_backend(
-        base, [fixture, offline], backend_config_for(url)
+    with frontend_server(dist) as (url, set_config), frontend_server(dist / "nfs") as (
+        nfs_url, set_nfs_config
+    ), running_backend(
+        base, [fixture, offline], backend_config_for(url, nfs_url)
     ) as backend:
         backend.wait_for_entity("template", OFFLINE_NAME)
         for kind, name in (("group", "ml-platform"), ("user", "ada"), ("system", "search")):
             backend.wait_for_entity(kind, name)
         set_config(app_config(url, backend.base_url, backend.token))
+        set_nfs_config(app_config(nfs_url, backend.base_url, backend.token))
         with chromium_browser() as browser:
-            yield FormApp(url, backend, browser, fresh_artifacts_dir())
+            yield FormApp(url, backend, browser, fresh_artifacts_dir(), nfs_url)
 
 
-@pytest.fixture
-def wizard(form_app: FormApp) -> Iterator[Wizard]:
+@contextmanager
+def _tab(form_app: FormApp, base_url: str) -> Iterator[Wizard]:
     """A fresh tab (own storage); fails the test on any uncaught error in the page."""
     context = form_app.browser.new_context(viewport={"width": 1280, "height": 1000})
     page = context.new_page()
     page_errors: list[str] = []
     page.on("pageerror", lambda error: page_errors.append(str(error)))
     try:
-        yield Wizard(page, form_app.url, form_app.artifacts)
+        yield Wizard(page, base_url, form_app.artifacts)
     finally:
         context.close()
     assert not page_errors, page_errors
+
+
+@pytest.fixture
+def wizard(form_app: FormApp) -> Iterator[Wizard]:
+    with _tab(form_app, form_app.url) as tab:
+        yield tab
+
+
+@pytest.fixture
+def nfs_wizard(form_app: FormApp) -> Iterator[Wizard]:
+    """A tab of the app on the new frontend system."""
+    with _tab(form_app, form_app.nfs_url) as tab:
+        yield tab
 
 
 def page_properties(title: str) -> dict[str, Any]:
@@ -312,3 +330,33 @@ def test_invalid_answer_is_refused_with_a_message_in_words(
         assert raw not in wizard.main_text()
     wizard.screenshot(f"refused-{request.node.callspec.id}")
 
+
+
+# --- the new frontend system -----------------------------------------------------------------
+
+
+def _first_errors(wizard: Wizard) -> dict[str, list[str]]:
+    """Press Next through the steps until one shows errors or the review comes."""
+    for _ in PAGES:
+        wizard.press_next()
+        if wizard.all_errors() or wizard.on_review():
+            break
+    return wizard.all_errors()
+
+
+def test_the_new_frontend_system_app_applies_the_cross_field_rule(nfs_wizard: Wizard) -> None:
+    """An app on the new frontend system installs the field as a scaffolder module (the
+    package's ./alpha export). Without it the field is a plain number field and the form lets
+    max_input_tokens = max_total_tokens through; with it the form says the CLI's words."""
+    nfs_wizard.open_prefilled(OFFLINE_NAME, {**VALID_FORM_DATA, "max_input_tokens": 8192,
+                                             "max_total_tokens": 8192})
+    errors = _first_errors(nfs_wizard)
+    assert list(errors) == ["max_input_tokens"], errors
+    assert "must be lower than max_total_tokens (8192 >= 8192)" in " ".join(
+        errors["max_input_tokens"])
+    nfs_wizard.screenshot("nfs-refused-max-input")
+
+    nfs_wizard.open_prefilled(OFFLINE_NAME, VALID_FORM_DATA)
+    assert _first_errors(nfs_wizard) == {}
+    assert nfs_wizard.on_review()
+    nfs_wizard.screenshot("nfs-review")

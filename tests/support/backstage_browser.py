@@ -183,13 +183,13 @@ def frontend_server(dist: Path) -> Iterator[tuple[str, Any]]:
         thread.join(timeout=5)
 
 
-def backend_config_for(frontend_url: str) -> dict[str, Any]:
-    """Backend settings a separately served frontend needs: its origin for CORS."""
+def backend_config_for(frontend_url: str, *other_frontends: str) -> dict[str, Any]:
+    """Backend settings separately served frontends need: their origins for CORS."""
     return {
         "app": {"baseUrl": frontend_url},
         "backend": {
             "cors": {
-                "origin": frontend_url,
+                "origin": [frontend_url, *other_frontends] if other_frontends else frontend_url,
                 "methods": ["GET", "HEAD", "PATCH", "POST", "PUT", "DELETE"],
                 "credentials": True,
             }

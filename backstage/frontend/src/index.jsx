@@ -5,11 +5,11 @@
  * Chromium against the real backend in ../backend to see the form users fill in.
  *
  * Test-only parts, kept here and out of the plugins: the app signs in with the backend's
- * static access token from window.__APP_CONFIG__ (a loopback test backend has no auth
- * provider), and the config comes from /config.js so one bundle serves every test port.
+ * static access token (signIn.jsx), and the config comes from /config.js so one bundle
+ * serves every test port. nfs.jsx is the same app on Backstage's new frontend system.
  */
 import '@backstage/ui/css/styles.css';
-import React, { useEffect } from 'react';
+import React from 'react';
 import { createRoot } from 'react-dom/client';
 import { Navigate, Route } from 'react-router-dom';
 import { createApp } from '@backstage/app-defaults';
@@ -32,6 +32,7 @@ import {
 import { ScaffolderPage, scaffolderPlugin } from '@backstage/plugin-scaffolder';
 import { ScaffolderFieldExtensions } from '@backstage/plugin-scaffolder-react';
 import { LowerThanFieldExtension } from '@inference-scaffolder/backstage-plugin-scaffolder-frontend-module-inference';
+import { StaticTokenSignIn } from './signIn.jsx';
 
 /** The same API factories create-app's packages/app/src/apis.ts registers. */
 const apis = [
@@ -42,28 +43,6 @@ const apis = [
   }),
   ScmAuth.createDefaultApiFactory(),
 ];
-
-/**
- * Signs in at once with the test backend's static token: every backend call then carries
- * `Authorization: Bearer <token>`, which the backend's externalAccess config accepts.
- */
-function StaticTokenSignIn({ onSignInSuccess }) {
-  useEffect(() => {
-    const token = window.__APP_CONFIG__?.inferenceScaffolderTest?.backendToken;
-    const identity = { type: 'user', userEntityRef: 'user:default/form-tester', ownershipEntityRefs: [] };
-    const profile = { email: 'form-tester@example.com', displayName: 'Form tester' };
-    onSignInSuccess({
-      getUserId: () => 'form-tester',
-      getIdToken: async () => token,
-      getProfile: () => profile,
-      getProfileInfo: async () => profile,
-      getBackstageIdentity: async () => ({ ...identity, token }),
-      getCredentials: async () => ({ token }),
-      signOut: async () => {},
-    });
-  }, [onSignInSuccess]);
-  return null;
-}
 
 const app = createApp({
   apis,
