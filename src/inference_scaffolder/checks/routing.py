@@ -255,11 +255,15 @@ class _GatewayBackend:
     deployments: list[Manifest]
 
 
+def _ref_location(ref: Mapping[str, Any], route_ns: str) -> tuple[str, str]:
+    """A backendRef's namespace (the route's when it names none) and name."""
+    return str(ref.get("namespace") or route_ns), str(ref.get("name", ""))
+
+
 def _follow_service_backend(rendered: RenderedObjects, route_ns: str,
                             ref: Mapping[str, Any]) -> tuple[_GatewayBackend | None, str]:
     """AIServiceBackend -> Backend -> Service: the Deployments at the end, or the gap."""
-    namespace = str(ref.get("namespace") or route_ns)
-    name = str(ref.get("name", ""))
+    namespace, name = _ref_location(ref, route_ns)
     ai_backend = rendered.get("AIServiceBackend", namespace, name)
     if ai_backend is None:
         return None, f"backendRef {name!r}: no AIServiceBackend {namespace}/{name} is rendered"
@@ -289,8 +293,7 @@ def _follow_service_backend(rendered: RenderedObjects, route_ns: str,
 
 def _follow_inference_pool(rendered: RenderedObjects, route_ns: str,
                            ref: Mapping[str, Any]) -> tuple[_GatewayBackend | None, str]:
-    namespace = str(ref.get("namespace") or route_ns)
-    name = str(ref.get("name", ""))
+    namespace, name = _ref_location(ref, route_ns)
     pool = rendered.get("InferencePool", namespace, name)
     if pool is None:
         return None, f"no InferencePool {namespace}/{name} is rendered"
