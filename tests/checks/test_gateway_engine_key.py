@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chart_render import generated, render_list
+from chart_render import ObjectsChange, generated, render_list, setting
 
 from inference_scaffolder.checks.routing import check_routing
 
@@ -92,22 +92,12 @@ def _without_policy(objects: list[dict[str, Any]]) -> None:
     objects[:] = [o for o in objects if o["kind"] != "BackendSecurityPolicy"]
 
 
-def _set_policy(path: list[Any], value: Any) -> Any:
-    def change(objects: list[dict[str, Any]]) -> None:
-        node: Any = _of(objects, "BackendSecurityPolicy")[0]
-        for part in path[:-1]:
-            node = node[part]
-        node[path[-1]] = value
-    return change
+def _set_policy(path: list[Any], value: Any) -> ObjectsChange:
+    return setting(lambda objects: _of(objects, "BackendSecurityPolicy")[0], path, value)
 
 
-def _set_key_secret(path: list[Any], value: str) -> Any:
-    def change(objects: list[dict[str, Any]]) -> None:
-        node: Any = _gateway_key_secret(objects)
-        for part in path[:-1]:
-            node = node[part]
-        node[path[-1]] = value
-    return change
+def _set_key_secret(path: list[Any], value: str) -> ObjectsChange:
+    return setting(_gateway_key_secret, path, value)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,14 @@ from typing import Any
 
 import pytest
 import yaml
-from chart_render import copy_repo, generated, render_list, set_environment_value
+from chart_render import (
+    ObjectsChange,
+    copy_repo,
+    generated,
+    render_list,
+    set_environment_value,
+    setting,
+)
 
 from inference_scaffolder.checks.routing import check_routing
 from inference_scaffolder.generation.generate import GenerationResult
@@ -159,13 +166,8 @@ def _set_api_key(value: str) -> Any:
     return change
 
 
-def _set_key_secret(path: list[Any], value: str) -> Any:
-    def change(objects: list[dict[str, Any]]) -> None:
-        node: Any = _key_secrets(objects)[0]
-        for part in path[:-1]:
-            node = node[part]
-        node[path[-1]] = value
-    return change
+def _set_key_secret(path: list[Any], value: str) -> ObjectsChange:
+    return setting(lambda objects: _key_secrets(objects)[0], path, value)
 
 
 @pytest.mark.parametrize(

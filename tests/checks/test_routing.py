@@ -16,6 +16,7 @@ from chart_render import (
     render_error,
     render_list,
     set_environment_value,
+    set_path,
 )
 
 from inference_scaffolder.answers import validate_answers
@@ -255,10 +256,7 @@ def test_the_rendered_chains_are_complete(vllm_repo: GenerationResult,
 
 def _set(path: list[Any], value: Any) -> Any:
     def change(obj: dict[str, Any]) -> None:
-        node = obj
-        for part in path[:-1]:
-            node = node[part]
-        node[path[-1]] = value
+        set_path(obj, path, value)
     return change
 
 

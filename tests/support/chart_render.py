@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,25 @@ def render_error(repo: Path, environment: str, *sets: str) -> str:
     result = run_helm(_helm_args(repo, environment, sets))
     assert not result.ok, "the render was expected to fail"
     return " ".join(result.stderr.split())
+
+
+def set_path(node: Any, path: Sequence[Any], value: Any) -> None:
+    """Set ``value`` at ``path`` (keys and list indexes) inside a rendered object."""
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+
+
+ObjectsChange = Callable[[list[dict[str, Any]]], None]
+
+
+def setting(pick: Callable[[list[dict[str, Any]]], Any], path: Sequence[Any],
+            value: Any) -> ObjectsChange:
+    """A change to an environment's rendered objects: ``value`` at ``path`` in the object
+    that ``pick`` chooses (a test breaks one link of a chain this way)."""
+    def change(objects: list[dict[str, Any]]) -> None:
+        set_path(pick(objects), path, value)
+    return change
 
 
 def engine_container(objects: Objects, name: str) -> dict[str, Any]:
