@@ -1,7 +1,9 @@
 """The ML_INFERENCE_LOAD chart: where it lives, its values schema and its base values.
 
-The chart exists once, inside the cookiecutter template, so the generated service repos and
-the platform-schemas-types pull request ship the very same files.
+The chart exists once, in ``charts/ml-inference-load`` (``_charts/`` in a wheel): it is the base
+chart the platform publishes from platform-schemas-types (``schema-pr`` proposes these bytes),
+and the chart every generated service inflates by repository and version. ``validate`` and
+``new`` render with this copy when an environment pins its version, offline.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from inference_scaffolder.paths import template_dir
+from inference_scaffolder.paths import base_chart_dir
 
 CHART_NAME = "ml-inference-load"
 WORKLOAD_TYPE = "ML_INFERENCE_LOAD"
@@ -30,8 +32,8 @@ _NOT_SHIPPED = ("ci",)
 
 
 def chart_source_dir() -> Path:
-    """The chart folder inside the cookiecutter template (the single source of the chart)."""
-    return template_dir() / "{{cookiecutter.service_name}}" / "chart"
+    """The base chart folder this package carries (the single source of the chart)."""
+    return base_chart_dir()
 
 
 @cache

@@ -6,6 +6,7 @@ from functools import cache
 from pathlib import Path
 
 TEMPLATE_NAME = "ml-inference-load"
+BASE_CHART_NAME = "ml-inference-load"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -23,6 +24,22 @@ def template_dir() -> Path:
     if checkout.is_dir():
         return checkout
     raise FileNotFoundError(f"cookiecutter template {TEMPLATE_NAME!r} not found by the package")
+
+
+@cache
+def base_chart_dir() -> Path:
+    """The ML_INFERENCE_LOAD base chart this release generates for (its bytes live once).
+
+    A wheel carries it as ``_charts/``; a source checkout uses ``charts/`` at the repository
+    root, laid out as the platform's chart repository lays out its charts.
+    """
+    packaged = _PACKAGE_DIR / "_charts" / BASE_CHART_NAME
+    if packaged.is_dir():
+        return packaged
+    checkout = _PACKAGE_DIR.parent.parent / "charts" / BASE_CHART_NAME
+    if checkout.is_dir():
+        return checkout
+    raise FileNotFoundError(f"base chart {BASE_CHART_NAME!r} not found by the package")
 
 
 def source_checkout_root() -> Path | None:
