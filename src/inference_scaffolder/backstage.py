@@ -49,6 +49,9 @@ NOT_IN_ACTION: Mapping[str, str] = {
 NOT_IN_FORM: Mapping[str, str] = {
     **NOT_IN_ACTION,
     "repo_slug": "derived from the RepoUrlPicker value",
+    # The platform's settings: the action fills them from app-config, not the user.
+    **{f.key: "the platform's configuration (app-config inferenceScaffolder.*)"
+       for f in answer_fields() if not f.in_form},
 }
 # Answers whose value is computed in the template from other parameters.
 DERIVED_VALUES: Mapping[str, str] = {

@@ -12,6 +12,7 @@ The names below are the package's public surface; import them from here.
 
 from inference_scaffolder.answers.fields import (
     ANSWER_FIELDS,
+    CHART_REPOSITORY_VARIABLE,
     CREDENTIAL_ENV_NAMES,
     ENGINES,
     ENVIRONMENT_ORDER,
@@ -20,8 +21,11 @@ from inference_scaffolder.answers.fields import (
     MAX_ANSWER_LENGTH,
     MAX_ANSWERS_FILE_BYTES,
     PLAIN_NAME_ANSWERS,
+    PLATFORM_ANSWERS,
     RESERVED_ENV_NAMES,
+    SCAFFOLDER_SOURCE_VARIABLE,
     TEMPLATE_DELIMITERS,
+    UNCONFIGURED_CHART_REPOSITORY,
     YAML_NON_STRING_RULE,
     AnswerField,
     Answers,
@@ -44,6 +48,7 @@ from inference_scaffolder.answers.schema import answers_json_schema
 
 __all__ = [
     "ANSWER_FIELDS",
+    "CHART_REPOSITORY_VARIABLE",
     "CREDENTIAL_ENV_NAMES",
     "ENGINES",
     "ENVIRONMENT_ORDER",
@@ -52,8 +57,11 @@ __all__ = [
     "MAX_ANSWERS_FILE_BYTES",
     "MAX_ANSWER_LENGTH",
     "PLAIN_NAME_ANSWERS",
+    "PLATFORM_ANSWERS",
     "RESERVED_ENV_NAMES",
+    "SCAFFOLDER_SOURCE_VARIABLE",
     "TEMPLATE_DELIMITERS",
+    "UNCONFIGURED_CHART_REPOSITORY",
     "YAML_NON_STRING_RULE",
     "AnswerField",
     "Answers",

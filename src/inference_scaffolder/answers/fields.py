@@ -69,6 +69,9 @@ class AnswerField:
     # than the answer named here, for the reason given.
     lower_than: str = ""
     lower_than_reason: str = ""
+    # False for the platform's settings (where charts and the scaffolder come from): they are
+    # the platform team's configuration, recorded with the answers, not asked in the form.
+    in_form: bool = True
 
     @property
     def lower_than_rule(self) -> str:
@@ -90,6 +93,15 @@ YAML_NON_STRING_RULE = (
     "reads as a boolean, number or null in YAML, so Kubernetes tools would not see a name; "
     "choose another"
 )
+
+# Where the platform's configuration reaches the CLI (the Backstage action sets them from
+# app-config; a CLI option of the same name wins over them).
+CHART_REPOSITORY_VARIABLE = "INFERENCE_SCAFFOLDER_CHART_REPOSITORY"
+SCAFFOLDER_SOURCE_VARIABLE = "INFERENCE_SCAFFOLDER_SOURCE"
+# With no repository configured: a reserved name (RFC 2606) that never resolves, so nothing
+# can be fetched from a host someone else registers; `new` warns and says what to set.
+UNCONFIGURED_CHART_REPOSITORY = "https://charts.platform.invalid/platform-schemas-types"
+PLATFORM_ANSWERS = ("chart_repository", "chart_version", "scaffolder_source")
 
 ANSWER_FIELDS: tuple[AnswerField, ...] = (
     # --- Service -------------------------------------------------------------------------
@@ -165,6 +177,43 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
                 "items": {"enum": list(ENVIRONMENT_ORDER)}},
         rule="must be at least one environment of dev, syst, uat, prod, each once",
         ui={"ui:widget": "checkboxes"},
+    ),
+    # --- Platform (configured by the platform team, recorded, not asked) -------------------
+    AnswerField(
+        "chart_repository", "Platform Helm repository", "Platform",
+        "Helm repository the platform publishes its base charts to (https://, http:// or "
+        "oci://); empty means the platform's configured default: --chart-repository, "
+        f"${CHART_REPOSITORY_VARIABLE}, or Backstage's inferenceScaffolder.chartRepository.",
+        default="",
+        schema={"type": "string", "maxLength": 512,
+                "pattern": "^$|^(https?|oci)://[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?"
+                           "(:[0-9]{1,5})?(/[-A-Za-z0-9._~/]*)?$"},
+        rule="must be empty or an https://, http:// or oci:// URL of a Helm repository "
+             "(host and path only: no credentials, query or spaces)",
+        in_form=False,
+    ),
+    AnswerField(
+        "chart_version", "Base chart version", "Platform",
+        "Version of the ml-inference-load base chart every environment pins at first; empty "
+        "means the version this scaffolder carries (rendered offline). Another version is "
+        "fetched from chart_repository.",
+        default="",
+        schema={"type": "string", "maxLength": 64,
+                "pattern": "^$|^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)"
+                           "(-[0-9A-Za-z.-]+)?(\\+[0-9A-Za-z.-]+)?$"},
+        rule="must be empty or an exact semantic version such as 0.1.0 (no ranges)",
+        in_form=False,
+    ),
+    AnswerField(
+        "scaffolder_source", "Scaffolder source for CI", "Platform",
+        "The pip requirement the repository's CI installs inference-scaffolder from (a "
+        "git+https URL at a tag, a wheel URL, or name==version on the platform's index); "
+        "empty means the platform's configured default: --scaffolder-source, "
+        f"${SCAFFOLDER_SOURCE_VARIABLE}, or Backstage's inferenceScaffolder.scaffolderSource.",
+        default="",
+        schema={"type": "string", "maxLength": 512, "pattern": "^$|^[^-\\s][^\\s]*$"},
+        rule="must be empty or one pip requirement without spaces, not starting with '-'",
+        in_form=False,
     ),
     # --- Model ---------------------------------------------------------------------------
     AnswerField(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -12,12 +13,15 @@ import jsonschema
 from inference_scaffolder.answers.credentials import refuse_credential
 from inference_scaffolder.answers.fields import (
     ANSWER_FIELDS,
+    CHART_REPOSITORY_VARIABLE,
     CREDENTIAL_ENV_NAMES,
     FIELDS_BY_KEY,
     MAX_ANSWER_LENGTH,
     RESERVED_ENV_NAMES,
+    SCAFFOLDER_SOURCE_VARIABLE,
     TEMPLATE_DELIMITERS,
     UNCARRIED_CHARACTER,
+    UNCONFIGURED_CHART_REPOSITORY,
     YAML_NON_STRING_RULE,
     Answers,
     unknown_answer_rule,
@@ -188,6 +192,34 @@ def _check_routing_rules(answers: Answers) -> None:
                         "needs envoy_ai_gateway: true (the limit applies to the gateway route)")
 
 
+def _configured(variable: str, key: str) -> str:
+    """A platform setting from the environment, checked against its answer's rule (a bad
+    setting names the variable, not an answer the user never gave)."""
+    value = os.environ.get(variable, "").strip()
+    if value:
+        single = validator().evolve(schema=validator().schema["properties"][key])
+        if not single.is_valid(value) or UNCARRIED_CHARACTER.search(value):
+            raise UserError(variable, FIELDS_BY_KEY[key].rule)
+    return value
+
+
+def apply_platform_defaults(answers: Answers) -> Answers:
+    """Fill the platform answers left empty from the platform's configuration: the chart
+    repository and scaffolder source from their variables, the chart version this release
+    carries. The filled values are recorded, so a later run renders the same leaf."""
+    if not answers.get("chart_repository"):
+        answers["chart_repository"] = (_configured(CHART_REPOSITORY_VARIABLE, "chart_repository")
+                                       or UNCONFIGURED_CHART_REPOSITORY)
+    if not answers.get("chart_version"):
+        from inference_scaffolder.chart import chart_version
+
+        answers["chart_version"] = chart_version()
+    if not answers.get("scaffolder_source"):
+        answers["scaffolder_source"] = _configured(SCAFFOLDER_SOURCE_VARIABLE,
+                                                   "scaffolder_source")
+    return answers
+
+
 def validate_answers(raw: Mapping[str, Any]) -> Answers:
     """Check every answer and return them complete and normalised.
 
@@ -199,7 +231,7 @@ def validate_answers(raw: Mapping[str, Any]) -> Answers:
         if key not in FIELDS_BY_KEY:
             raise UserError(str(key), unknown_answer_rule(str(key)))
     reject_template_source(raw)
-    answers = normalise(raw)
+    answers = apply_platform_defaults(normalise(raw))
     for answer in ANSWER_FIELDS:
         if answer.required and answer.default in ("", None) and answers.get(answer.key) in (
             "", None
@@ -221,13 +253,21 @@ def _error_order(error: jsonschema.ValidationError) -> tuple[int, str]:
 
 
 def collect_answers(
-    answers_file: Path | None, overrides: Iterable[str] = ()
+    answers_file: Path | None, overrides: Iterable[str] = (),
+    platform: Mapping[str, str] | None = None,
 ) -> Answers:
-    """Defaults, then the answers file, then ``--set`` overrides; validated."""
+    """Defaults, then the answers file, then ``--set`` overrides; validated.
+
+    ``platform``: the platform settings given as CLI options (``--chart-repository``...),
+    used for the platform answers the file and ``--set`` leave empty, before the variables.
+    """
     raw: Answers = {}
     if answers_file is not None:
         raw.update(load_answers_file(answers_file))
     raw.update(parse_set_overrides(overrides))
+    for key, value in (platform or {}).items():
+        if value and not raw.get(key):
+            raw[key] = value
     return validate_answers(raw)
 
 
@@ -244,6 +284,18 @@ def answer_warnings(answers: Answers) -> list[str]:
             f"model_revision: {revision!r} is a branch or tag, so a pod restart can pick up "
             "different weights and promotion moves a moving target; pin the commit it points "
             f"to now: git ls-remote https://huggingface.co/{answers['model_id']} {revision}")
+    if answers["chart_repository"] == UNCONFIGURED_CHART_REPOSITORY:
+        warnings.append(
+            f"chart_repository: no platform Helm repository is configured, so the "
+            f"kustomizations name {UNCONFIGURED_CHART_REPOSITORY}, which Argo CD cannot pull "
+            f"from; set {CHART_REPOSITORY_VARIABLE} (or --chart-repository, or Backstage's "
+            "inferenceScaffolder.chartRepository) and run new again")
+    if not answers["scaffolder_source"]:
+        warnings.append(
+            f"scaffolder_source: no source of inference-scaffolder is configured for the "
+            f"repository's CI; its first step fails until the repository or organisation "
+            f"variable {SCAFFOLDER_SOURCE_VARIABLE} names one (or set {SCAFFOLDER_SOURCE_VARIABLE}"
+            " / --scaffolder-source when running new)")
     return warnings
 
 

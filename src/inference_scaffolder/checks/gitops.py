@@ -7,6 +7,7 @@ The files themselves are described in :mod:`inference_scaffolder.service.gitops_
 from __future__ import annotations
 
 import json
+import tempfile
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,28 +16,37 @@ from typing import Any, Literal
 import yaml
 
 from inference_scaffolder import yamlio
+from inference_scaffolder.chart import CHART_NAME
 from inference_scaffolder.checks.manifests import (
     ObjectResult,
     SchemaCatalog,
     crd_schema_dir,
     validate_manifests,
 )
+from inference_scaffolder.errors import UserError
+from inference_scaffolder.rendering.charts import (
+    ChartRef,
+    check_chart_ref,
+    populate_chart_home,
+    resolve_chart,
+)
 from inference_scaffolder.rendering.helm import parse_rendered, render_chart
 from inference_scaffolder.rendering.kustomize import KustomizeBuild, kustomize_build
+from inference_scaffolder.safe_fs import ConfinedTree
 from inference_scaffolder.service.gitops_files import (
     APPLICATION_API_VERSION,
     GENERATED_CHART_KEYS,
-    GENERATED_HELM_GLOBALS,
     GENERATED_KEYS,
     KUSTOMIZE_API_VERSION,
+    KUSTOMIZE_CHART_HOME,
 )
 from inference_scaffolder.service.layout import (
-    CHART_DIR,
+    ENVIRONMENTS_DIR,
     application_path,
+    chart_ref,
     kustomization_path,
     namespace_of,
     release_name,
-    repo_chart_version,
     values_file,
 )
 from inference_scaffolder.tools import find_kubectl
@@ -79,22 +89,26 @@ def _load_yaml(path: Path, errors: list[str]) -> dict[str, Any]:
 def _check_helm_chart_entry(
     repo: Path, environment: str, data: dict[str, Any], errors: list[str]
 ) -> dict[str, Any]:
-    """The single helmCharts entry must inflate this repo's chart with this env's values."""
+    """The single helmCharts entry must inflate the platform's base chart, pinned by
+    repository and exact version, with this environment's values."""
     charts = data.get("helmCharts")
     if not isinstance(charts, list) or len(charts) != 1 or not isinstance(charts[0], dict):
-        errors.append("helmCharts must hold exactly one chart (the repository's chart/)")
+        errors.append(f"helmCharts must hold exactly one chart (the base chart {CHART_NAME})")
         return {}
     entry = charts[0]
-    env_dir = kustomization_path(repo, environment).parent
-    home = (data.get("helmGlobals") or {}).get("chartHome", "charts")
-    chart_dir = (env_dir / str(home) / str(entry.get("name", ""))).resolve()
-    if chart_dir != (repo / CHART_DIR).resolve():
-        errors.append(f"helmCharts[0] must point at {CHART_DIR}/ (chartHome ../.., name chart)")
-    if entry.get("repo"):
-        errors.append("helmCharts[0].repo must be empty: the chart is the repository's chart/")
+    if data.get("helmGlobals"):
+        errors.append("helmGlobals must be left out: the chart comes from its repository, "
+                      "pinned by version")
+    if entry.get("name") != CHART_NAME:
+        errors.append(f"helmCharts[0].name is {entry.get('name')!r}, expected {CHART_NAME!r}")
+    ref = ChartRef(str(entry.get("name") or ""), str(entry.get("repo") or ""),
+                   str(entry.get("version") or ""))
+    try:
+        check_chart_ref(ref, "helmCharts[0]")
+    except UserError as exc:
+        errors.append(f"helmCharts[0]: {exc.rule}")
     expected = {
-        "version": repo_chart_version(repo),
-        "releaseName": release_name(repo),
+        "releaseName": release_name(repo, environment),
         "namespace": namespace_of(repo, environment),
         "valuesFile": "values.yaml",
     }
@@ -102,6 +116,32 @@ def _check_helm_chart_entry(
         if str(entry.get(key, "")) != want:
             errors.append(f"helmCharts[0].{key} is {entry.get(key)!r}, expected {want!r}")
     return entry
+
+
+def build_leaf(kubectl: str, repo: Path, environment: str) -> KustomizeBuild:
+    """``kubectl kustomize --enable-helm`` of the environment's folder, offline.
+
+    The folder is copied (regular files only, no link followed) into a scratch directory
+    whose chart home already holds the pinned base chart, so kustomize pulls nothing and
+    writes nothing into the repository. An environment's own resources and patches live in
+    its folder (docs/lifecycle.md), so the copy is everything the build reads.
+    """
+    folder = f"{ENVIRONMENTS_DIR}/{environment}"
+    with tempfile.TemporaryDirectory(prefix="leaf-build-") as tmp:
+        target = Path(tmp) / folder
+        try:
+            ref = chart_ref(repo, environment)
+            files = ConfinedTree(repo).files(folder)
+            for relative, data in files.items():
+                if relative.split("/")[0] == KUSTOMIZE_CHART_HOME:
+                    continue  # charts a local build pulled: the pinned one is put there below
+                path = target / relative
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+            populate_chart_home(target / KUSTOMIZE_CHART_HOME, ref)
+        except UserError as exc:
+            return KustomizeBuild(False, "", f"{exc.field}: {exc.rule}")
+        return kustomize_build(kubectl, target)
 
 
 def _without_test_hooks(stdout: str) -> str:
@@ -123,7 +163,12 @@ def _compare_with_helm(repo: Path, environment: str, entry: dict[str, Any], buil
     kustomize's own helm call has.
     """
     if helm_output is None:
-        helm = render_chart(repo / CHART_DIR, values_file(repo, environment),
+        try:
+            chart = resolve_chart(chart_ref(repo, environment))
+        except UserError as exc:
+            errors.append(f"{exc.field}: {exc.rule}")
+            return
+        helm = render_chart(chart, values_file(repo, environment),
                             str(entry.get("releaseName")), str(entry.get("namespace")), None)
         if not helm.ok:
             errors.append(f"helm template failed: {helm.error[-300:]}")
@@ -146,7 +191,6 @@ def _is_generated_form(data: dict[str, Any]) -> bool:
     so the build is ``helm template`` of the chart with these values and nothing else."""
     charts = data.get("helmCharts")
     return (set(data) <= GENERATED_KEYS
-            and data.get("helmGlobals") == GENERATED_HELM_GLOBALS
             and isinstance(charts, list) and len(charts) == 1 and isinstance(charts[0], dict)
             and set(charts[0]) <= GENERATED_CHART_KEYS
             and isinstance(charts[0].get("skipTests", False), bool))
@@ -188,7 +232,7 @@ def check_kustomization(
     kubectl = find_kubectl()
     if result.errors or kubectl is None:
         return result
-    built = started.result() if started is not None else kustomize_build(kubectl, path.parent)
+    built = started.result() if started is not None else build_leaf(kubectl, repo, environment)
     if not built.ok:
         result.errors.append(f"kubectl kustomize --enable-helm failed: {built.error}")
     elif set(data) <= GENERATED_KEYS:

@@ -22,6 +22,7 @@ from inference_scaffolder.checks.capacity import check_service_capacity
 from inference_scaffolder.checks.gitops import (
     KUSTOMIZE_MODES,
     KustomizeMode,
+    build_leaf,
     gitops_objects,
     is_generated_kustomization,
 )
@@ -34,6 +35,7 @@ from inference_scaffolder.checks.manifests import (
 )
 from inference_scaffolder.checks.routing import routing_results
 from inference_scaffolder.errors import UserError
+from inference_scaffolder.rendering.charts import resolve_chart
 from inference_scaffolder.rendering.helm import (
     DEFAULT_KUBE_VERSION,
     EnvironmentRender,
@@ -44,13 +46,12 @@ from inference_scaffolder.rendering.helm import (
     render_batch,
     render_chart,
 )
-from inference_scaffolder.rendering.kustomize import kustomize_build
 from inference_scaffolder.service.intake import check_service_repository
 from inference_scaffolder.service.layout import (
     ANSWERS_RECORD,
     MODEL_CONFIG_COPY,
-    chart_dir,
-    kustomization_path,
+    chart_ref,
+    has_legacy_chart,
     list_environments,
     namespace_of,
     recorded_path,
@@ -130,23 +131,25 @@ def _last_error_line(output: str) -> str:
     return lines[-1] if lines else " ".join(output.split())[-300:]
 
 
-def lint_environment(repo: Path, environment: str, kube: str) -> tuple[bool, str]:
-    """``helm lint`` of the chart with one environment's values."""
-    return lint_chart(chart_dir(repo), values_file(repo, environment), kube)
+def lint_environment(repo: Path, environment: str, chart: Path, kube: str) -> tuple[bool, str]:
+    """``helm lint`` of the environment's base chart with its values."""
+    return lint_chart(chart, values_file(repo, environment), kube)
 
 
-def render_environment(repo: Path, environment: str, release: str, kube: str) -> EnvironmentRender:
+def render_environment(repo: Path, environment: str, chart: Path, release: str,
+                       kube: str) -> EnvironmentRender:
     """``helm template`` of one environment on its own (when it cannot be batched)."""
-    return render_chart(chart_dir(repo), values_file(repo, environment), release,
+    return render_chart(chart, values_file(repo, environment), release,
                         namespace_of(repo, environment), kube)
 
 
 def check_environment(
-    repo: Path, environment: str, catalog: SchemaCatalog, release: str,
+    repo: Path, environment: str, chart: Path, catalog: SchemaCatalog, release: str,
     *, kustomize: KustomizeMode = "always", started: Future[Any] | None = None,
 ) -> EnvironmentResult:
     """Render and check one environment (the unbatched path)."""
-    rendered = render_environment(repo, environment, release, f"{catalog.kube_version}.0")
+    rendered = render_environment(repo, environment, chart, release,
+                                  f"{catalog.kube_version}.0")
     return check_rendered(repo, environment, catalog, rendered, kustomize=kustomize,
                           started=started)
 
@@ -225,13 +228,16 @@ def _checked_repo(repo: Path) -> Path:
     if not repo.is_dir():
         raise UserError("DIR", f"{repo} is not a directory")
     repo = repo.resolve()
-    if not (chart_dir(repo) / "Chart.yaml").is_file():
-        raise UserError("DIR", f"{repo} has no chart/Chart.yaml: not a generated service repo")
     check_service_repository(repo, shown_root=str(repo))  # links out, FIFOs, broken YAML
+    if has_legacy_chart(repo):
+        raise UserError("DIR", f"{repo} carries its own chart/ (a repository from before the "
+                        "leaf layout): run `inference-scaffolder update` on it to move it to "
+                        "the platform's base chart (docs/lifecycle.md)")
     return repo
 
 
-Job = tuple[Path, str, str]  # (repository, environment, release name)
+# (repository, environment, release name, the base chart the environment pins)
+Job = tuple[Path, str, str, Path]
 
 
 def _kustomize_modes(jobs: list[Job], mode: KustomizeMode) -> dict[tuple[Path, str], KustomizeMode]:
@@ -243,10 +249,10 @@ def _kustomize_modes(jobs: list[Job], mode: KustomizeMode) -> dict[tuple[Path, s
     this kubectl and helm. Environments the team changed always get the real build.
     """
     if mode != "auto":
-        return {(repo, env): mode for repo, env, _ in jobs}
+        return {(repo, env): mode for repo, env, _, _ in jobs}
     modes: dict[tuple[Path, str], KustomizeMode] = {}
     proven = False
-    for repo, env, _ in jobs:
+    for repo, env, _, _ in jobs:
         generated = is_generated_kustomization(repo, env)
         modes[(repo, env)] = "auto" if generated and proven else "always"
         proven = proven or generated
@@ -272,6 +278,7 @@ class _FleetRun:
         self.lint_chunks: list[tuple[list[tuple[Path, str]], Future]] = []
         self.pending_lint: list[tuple[tuple[Path, str], Path]] = []
         self.builds: dict[tuple[Path, str], Future] = {}
+        self.shown: dict[Path, str] = {}  # a lint copy -> the chart as a user knows it
 
     def _start_kustomize_builds(self) -> None:
         """Start the real Kustomize builds first: they do not need the helm renders, and
@@ -281,46 +288,48 @@ class _FleetRun:
             return
         for (repo, env), mode in self.modes.items():
             if mode == "always":
-                self.builds[(repo, env)] = self.pool.submit(
-                    kustomize_build, kubectl, kustomization_path(repo, env).parent)
+                self.builds[(repo, env)] = self.pool.submit(build_leaf, kubectl, repo, env)
 
-    def run(self, groups: list[tuple[Path, str, str, list[str]]]) -> None:
+    def run(self, groups: list[Group]) -> None:
         self._start_kustomize_builds()
-        renders: dict[Future, tuple[Path, str, list[str]]] = {}
-        for repo, release, namespace, envs in groups:
-            if len(envs) > 1:
-                future = self.pool.submit(self._render_group, repo, release, namespace, envs)
-                renders[future] = (repo, release, envs)
+        renders: dict[Future, Group] = {}
+        for group in groups:
+            if len(group.environments) > 1:
+                renders[self.pool.submit(self._render_group, group)] = group
             else:
-                self._one_by_one(repo, release, envs)
+                self._one_by_one(group)
         for future in as_completed(renders):
-            repo, release, envs = renders[future]
+            group = renders[future]
+            repo = group.repo
             outcome = future.result()
             if outcome is None:
-                self._one_by_one(repo, release, envs)
+                self._one_by_one(group)
                 continue
             for env, rendered in outcome.items():
                 self.checks[(repo, env)] = self.pool.submit(
                     check_rendered, repo, env, self.catalog, rendered,
                     kustomize=self.modes[(repo, env)], started=self.builds.get((repo, env)))
                 self.pending_lint.append(((repo, env), rendered.lint_chart))
+                self.shown[rendered.lint_chart] = group.shown
                 if len(self.pending_lint) >= self.lint_batch:
                     self._flush_lints()
         self._flush_lints()
 
-    def _render_group(self, repo: Path, release: str, namespace: str,
-                      envs: list[str]) -> dict[str, EnvironmentRender] | None:
-        if not chart_is_batchable(chart_dir(repo)):
+    def _render_group(self, group: Group) -> dict[str, EnvironmentRender] | None:
+        if not chart_is_batchable(group.chart):
             return None
         workdir = Path(tempfile.mkdtemp(dir=self.workdir))
-        files = {env: values_file(repo, env) for env in envs}
-        return render_batch(chart_dir(repo), files, release, namespace, self.kube, workdir)
+        files = {env: values_file(group.repo, env) for env in group.environments}
+        return render_batch(group.chart, files, group.release, group.namespace, self.kube,
+                            workdir)
 
-    def _one_by_one(self, repo: Path, release: str, envs: list[str]) -> None:
-        for env in envs:
-            self.lints[(repo, env)] = self.pool.submit(lint_environment, repo, env, self.kube)
+    def _one_by_one(self, group: Group) -> None:
+        repo = group.repo
+        for env in group.environments:
+            self.lints[(repo, env)] = self.pool.submit(lint_environment, repo, env, group.chart,
+                                                       self.kube)
             self.checks[(repo, env)] = self.pool.submit(
-                check_environment, repo, env, self.catalog, release,
+                check_environment, repo, env, group.chart, self.catalog, group.release,
                 kustomize=self.modes[(repo, env)], started=self.builds.get((repo, env)))
 
     def _flush_lints(self) -> None:
@@ -328,7 +337,7 @@ class _FleetRun:
             return
         keys = [key for key, _ in self.pending_lint]
         charts = [chart for _, chart in self.pending_lint]
-        shown = {chart: str(chart_dir(repo)) for (repo, _), chart in self.pending_lint}
+        shown = {chart: self.shown[chart] for _, chart in self.pending_lint}
         self.lint_chunks.append((keys, self.pool.submit(lint_charts, charts, self.kube, shown,
                                                         values_validated=True)))
         self.pending_lint = []
@@ -339,19 +348,36 @@ class _FleetRun:
             by_chart = future.result()
             lints.update(zip(keys, by_chart.values(), strict=True))
         out = []
-        for repo, env, _ in jobs:
+        for repo, env, _, _ in jobs:
             result = self.checks[(repo, env)].result()
             result.lint_ok, result.lint_output = lints[(repo, env)]
             out.append(result)
         return out
 
 
-def _groups(jobs: list[Job]) -> list[tuple[Path, str, str, list[str]]]:
-    """Environments that one umbrella render can take: same repository, release, namespace."""
-    grouped: dict[tuple[Path, str, str], list[str]] = {}
-    for repo, env, release in jobs:
-        grouped.setdefault((repo, release, namespace_of(repo, env)), []).append(env)
-    return [(repo, release, ns, envs) for (repo, release, ns), envs in grouped.items()]
+@dataclass
+class Group:
+    """Environments one umbrella render can take: same repository, release, namespace and
+    base chart version."""
+
+    repo: Path
+    release: str
+    namespace: str
+    chart: Path
+    shown: str  # the chart as a user knows it: name and version
+    environments: list[str] = field(default_factory=list)
+
+
+def _groups(jobs: list[Job]) -> list[Group]:
+    grouped: dict[tuple[Path, str, str, Path], Group] = {}
+    for repo, env, release, chart in jobs:
+        namespace = namespace_of(repo, env)
+        key = (repo, release, namespace, chart)
+        if key not in grouped:
+            ref = chart_ref(repo, env)
+            grouped[key] = Group(repo, release, namespace, chart, f"{ref.name} {ref.version}")
+        grouped[key].environments.append(env)
+    return list(grouped.values())
 
 
 def validate_repos(
@@ -377,8 +403,12 @@ def validate_repos(
         names = environments if environments is not None else list_environments(repo)
         if not names:
             raise UserError("DIR", f"{repo} has no environments/<env>/values.yaml")
-        release = release_name(repo)
-        jobs += [(repo, name, release) for name in names]
+        for name in names:
+            # The pinned base chart: carried by this release, cached, or fetched; else one
+            # line naming the repository and version.
+            shown = f"environments/{name}/kustomization.yaml"
+            jobs.append((repo, name, release_name(repo, name),
+                         resolve_chart(chart_ref(repo, name), field=shown)))
     # Threads mostly wait for helm and kubectl; even one environment has three processes.
     workers = max(4, 2 * (os.cpu_count() or 1))
     # Enough lint processes to keep every core busy, each taking as many charts as it can.
@@ -390,7 +420,7 @@ def validate_repos(
         results = run.results(jobs)
     reports = []
     for repo in checked:
-        mine = [r for (owner, _, _), r in zip(jobs, results, strict=True) if owner == repo]
+        mine = [r for (owner, _, _, _), r in zip(jobs, results, strict=True) if owner == repo]
         reports.append(ValidationReport(str(repo), catalog.kube_version,
                                         describe_schema_sources(crd_dir), mine))
     return reports

@@ -21,7 +21,13 @@ from inference_scaffolder.checks.validate import (
     ValidationReport,
     validate_repos,
 )
-from inference_scaffolder.cli.options import DEFAULT_KUBE_VERSION, CrdSchemas, KubeVersion
+from inference_scaffolder.cli.options import (
+    DEFAULT_KUBE_VERSION,
+    ChartRepository,
+    CrdSchemas,
+    KubeVersion,
+    ScaffolderSource,
+)
 from inference_scaffolder.errors import UserError, ValidationFailed
 from inference_scaffolder.generation.generate import generate
 
@@ -60,7 +66,7 @@ def _prompt_answers(overrides: list[str]) -> list[str]:
     asked = []
     page = ""
     for answer in answer_fields():
-        if answer.key in given:
+        if answer.key in given or not answer.in_form:
             continue
         if answer.page != page:
             page = answer.page
@@ -107,13 +113,16 @@ def new(
     no_git: bool = typer.Option(False, "--no-git", help="Skip git init and first commit."),
     kube_version: KubeVersion = DEFAULT_KUBE_VERSION,
     crd_schemas: CrdSchemas = None,
+    chart_repository: ChartRepository = "",
+    scaffolder_source: ScaffolderSource = "",
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
 ) -> None:
     """Generate a service repository from the answers, validated for every environment."""
     overrides = list(set_)
     if not no_input and answers is None:
         overrides += _prompt_answers(overrides)
-    collected = collect_answers(answers, overrides)
+    collected = collect_answers(answers, overrides, platform={
+        "chart_repository": chart_repository, "scaffolder_source": scaffolder_source})
     _resolve_model_config(collected, answers)
     try:
         result = generate(

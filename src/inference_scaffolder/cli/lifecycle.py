@@ -7,10 +7,17 @@ from pathlib import Path
 
 import typer
 
-from inference_scaffolder.cli.options import DEFAULT_KUBE_VERSION, CrdSchemas, KubeVersion
+from inference_scaffolder.cli.options import (
+    DEFAULT_KUBE_VERSION,
+    ChartRepository,
+    CrdSchemas,
+    KubeVersion,
+    ScaffolderSource,
+)
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.lifecycle.history import HistoryEntry, environment_history
 from inference_scaffolder.lifecycle.promote import (
+    CHART_SOURCE,
     PromotionResult,
     ValidationOptions,
     open_repository,
@@ -48,8 +55,10 @@ def _origin_url(directory: Path) -> str:
 
 def _print_promotion(result: PromotionResult) -> None:
     if result.status == "unchanged":
-        typer.echo(f"unchanged: {result.target} already runs what {result.source} runs "
-                   f"({result.identity.summary()})")
+        typer.echo(f"unchanged: {result.target} already runs "
+                   + ("that chart version" if result.source == CHART_SOURCE
+                      else f"what {result.source} runs")
+                   + f" ({result.identity.summary()})")
         return
     typer.echo(f"promoted {result.source} → {result.target} on {result.branch} "
                f"(commit {(result.commit or '')[:12]}"
@@ -71,8 +80,12 @@ def _print_promotion(result: PromotionResult) -> None:
 
 def promote_command(
     directory: Path = typer.Argument(..., help="The service repository (a git checkout)."),
-    from_: str = typer.Option(..., "--from", help="Environment to promote from."),
+    from_: str | None = typer.Option(None, "--from", help="Environment to promote from."),
     to: str = typer.Option(..., "--to", help="Environment to promote to (the next one)."),
+    chart_version: str | None = typer.Option(
+        None, "--chart-version",
+        help="Instead of --from: pin --to (the first environment) to this base chart "
+             "version from the platform's Helm repository."),
     allow_skip: bool = typer.Option(False, "--allow-skip",
                                     help="Allow skipping environments in between."),
     publisher: PublisherKind | None = typer.Option(
@@ -91,14 +104,16 @@ def promote_command(
     github_repo: str | None = typer.Option(None, "--github-repo",
                                            help="owner/name; default: from origin's URL."),
 ) -> None:
-    """Copy the validated image tag, model and chart version to the next environment."""
+    """Copy the validated image tag, model and chart version to the next environment, or
+    start a new base chart version in the first one (--chart-version)."""
     chosen = None
     if publisher is not None:
         settings = GitHubSettings(api_url=github_api_url, token_env=github_token_env,
                                   repository=github_repo)
         chosen = make_publisher(publisher.value, _origin_url(directory), settings)
     result = promote(directory, from_, to, allow_skip=allow_skip, publisher=chosen,
-                     validation=ValidationOptions(kube_version, crd_schemas))
+                     validation=ValidationOptions(kube_version, crd_schemas),
+                     chart_version=chart_version)
     if json_output:
         _echo_json(result.as_json())
     else:
@@ -176,6 +191,8 @@ def update_command(
         None, "--template-repo",
         help="inference-scaffolder git repository whose v<version> tags hold other versions."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    chart_repository: ChartRepository = "",
+    scaffolder_source: ScaffolderSource = "",
 ) -> None:
     """Merge a newer template into the repository (conflicts are marked; exit code 1)."""
     from inference_scaffolder import TEMPLATE_VERSION
@@ -189,7 +206,8 @@ def update_command(
         DirectoryTemplate.at(base_template_dir, recorded) if base_template_dir is not None
         else template_for_version(recorded, template_repo=template_repo, option="--template-repo")
     )
-    result = update_repository(directory, base, target)
+    result = update_repository(directory, base, target, platform={
+        "chart_repository": chart_repository, "scaffolder_source": scaffolder_source})
     if json_output:
         _echo_json(result.as_json())
     else:

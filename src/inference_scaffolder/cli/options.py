@@ -9,7 +9,8 @@ import typer
 
 from inference_scaffolder.rendering.helm import DEFAULT_KUBE_VERSION
 
-__all__ = ["DEFAULT_KUBE_VERSION", "CrdSchemas", "KubeVersion"]
+__all__ = ["DEFAULT_KUBE_VERSION", "ChartRepository", "CrdSchemas", "KubeVersion",
+           "ScaffolderSource"]
 
 KubeVersion = Annotated[str, typer.Option(
     "--kube-version",
@@ -17,3 +18,13 @@ KubeVersion = Annotated[str, typer.Option(
 CrdSchemas = Annotated[Path | None, typer.Option(
     "--crd-schemas",
     help="Your own CRD schemas (kubeconform layout), added to the bundled ones.")]
+# The platform's settings, for the platform answers an answers file leaves empty (before
+# their variables, INFERENCE_SCAFFOLDER_CHART_REPOSITORY and INFERENCE_SCAFFOLDER_SOURCE).
+ChartRepository = Annotated[str, typer.Option(
+    "--chart-repository",
+    help="The platform's Helm repository of base charts (https://, http:// or oci://); "
+         "default $INFERENCE_SCAFFOLDER_CHART_REPOSITORY.")]
+ScaffolderSource = Annotated[str, typer.Option(
+    "--scaffolder-source",
+    help="The pip requirement the repository's CI installs the scaffolder from; default "
+         "$INFERENCE_SCAFFOLDER_SOURCE.")]

@@ -1,11 +1,13 @@
 """What an environment ran when: the deploy history an operator rolls back along.
 
-An environment deploys ``chart/`` with ``environments/<env>/`` (values, kustomization) through
-``argocd/<env>.yaml``, from the branch Argo CD follows. Every commit on that branch's
-first-parent line that touched one of those paths changed what the environment runs, so
-``git log --first-parent`` over them is the environment's deploy history: for a pull request
-merged with a merge commit, the entry is the merge (when the change reached the branch), not
-the branch commit. Each entry carries the identity (see :mod:`promote`) as of that commit.
+An environment deploys the base chart version its ``environments/<env>/kustomization.yaml``
+pins, with the values beside it, through ``argocd/<env>.yaml``, from the branch Argo CD
+follows (repositories from before the leaf layout deployed their own ``chart/``). Every
+commit on that branch's first-parent line that touched one of those paths changed what the
+environment runs, so ``git log --first-parent`` over them is the environment's deploy
+history: for a pull request merged with a merge commit, the entry is the merge (when the
+change reached the branch), not the branch commit. Each entry carries the identity (see
+:mod:`promote`) as of that commit.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from inference_scaffolder.lifecycle.promote import (
     Identity,
     identity_from_text,
 )
-from inference_scaffolder.service.layout import ARGOCD_DIR, CHART_DIR
+from inference_scaffolder.service.layout import ARGOCD_DIR, LEGACY_CHART_DIR
 from inference_scaffolder.vcs import open_repository
 from inference_scaffolder.yamlio import load_repository_text
 
@@ -58,7 +60,7 @@ class HistoryEntry:
 
 def environment_paths(environment: str) -> list[str]:
     """Every path whose change changes what ``environment`` deploys."""
-    return [f"environments/{environment}", CHART_DIR, f"{ARGOCD_DIR}/{environment}.yaml"]
+    return [f"environments/{environment}", LEGACY_CHART_DIR, f"{ARGOCD_DIR}/{environment}.yaml"]
 
 
 def _file_at(repo: git.Repo, sha: str, path: str) -> str | None:
@@ -67,16 +69,32 @@ def _file_at(repo: git.Repo, sha: str, path: str) -> str | None:
     return out if status == 0 else None
 
 
+def _mapping_at(repo: git.Repo, sha: str, path: str) -> dict[str, Any]:
+    """A YAML mapping as committed at ``sha`` (bounded, one-line errors), or empty."""
+    text = _file_at(repo, sha, path)
+    data = load_repository_text(text, f"{sha[:12]}:{path}") if text else None
+    return data if isinstance(data, dict) else {}
+
+
+def chart_version_at(repo: git.Repo, sha: str, environment: str) -> str | None:
+    """The base chart version ``environment`` pinned at ``sha``: its kustomization's, or
+    the repository's own chart for commits from before the leaf layout."""
+    kustomization = _mapping_at(repo, sha, f"environments/{environment}/kustomization.yaml")
+    charts = kustomization.get("helmCharts")
+    if isinstance(charts, list) and charts and isinstance(charts[0], dict):
+        entry = charts[0]
+        if entry.get("version") is not None and entry.get("repo"):
+            return str(entry["version"])
+    chart = _mapping_at(repo, sha, f"{LEGACY_CHART_DIR}/Chart.yaml")
+    return str(chart["version"]) if "version" in chart else None
+
+
 def identity_at(repo: git.Repo, sha: str, environment: str) -> Identity | None:
-    """The identity ``environment`` had at commit ``sha`` (chart version from the chart)."""
+    """The identity ``environment`` had at commit ``sha``."""
     values = _file_at(repo, sha, f"environments/{environment}/values.yaml")
     if values is None:
         return None
-    chart_text = _file_at(repo, sha, f"{CHART_DIR}/Chart.yaml")
-    chart = load_repository_text(chart_text, f"{sha[:12]}:{CHART_DIR}/Chart.yaml") if (
-        chart_text) else None
-    version = str(chart["version"]) if isinstance(chart, dict) and "version" in chart else None
-    return identity_from_text(values, version,
+    return identity_from_text(values, chart_version_at(repo, sha, environment),
                               f"{sha[:12]}:environments/{environment}/values.yaml")
 
 

@@ -7,9 +7,10 @@ The *identity* of a deployment is what was tested together in the source environ
   ``maxTotalTokens``) and ``servedModelName`` that were validated with that model (a new
   revision with a shorter context, or a renamed served model, must not reach an environment
   half-applied);
-- the chart version the environment declares (``helmCharts[0].version`` in its
-  kustomization.yaml; one ``chart/`` serves every environment, so in a valid repository it
-  only differs while a template update is half-applied).
+- the base chart version the environment pins (``helmCharts[0].version`` in its
+  kustomization.yaml): a chart change is staged like an engine or model change. A new
+  version enters the first environment with ``chart_version`` (``promote --to dev
+  --chart-version X``) and moves on from there.
 
 Everything else in ``environments/<to>/values.yaml`` (hostname, replicas, resources, comments)
 is the target's own and is kept: the file is edited with ruamel's round-trip loader.
@@ -26,7 +27,7 @@ from __future__ import annotations
 import copy
 import io
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ import git
 from ruamel.yaml import YAML
 
 from inference_scaffolder.answers import ENVIRONMENT_ORDER
+from inference_scaffolder.chart import CHART_NAME
 from inference_scaffolder.checks.gitops import validate_gitops
 from inference_scaffolder.checks.validate import (
     DEFAULT_KUBE_VERSION,
@@ -46,9 +48,11 @@ from inference_scaffolder.publish import (
     PushRejected,
     remote_heads,
 )
+from inference_scaffolder.rendering.charts import ChartRef, check_chart_ref
 from inference_scaffolder.safe_fs import refuse_links
 from inference_scaffolder.service.intake import check_service_repository
 from inference_scaffolder.service.layout import (
+    chart_ref,
     kustomization_path,
     list_environments,
     release_name,
@@ -65,6 +69,8 @@ from inference_scaffolder.vcs import (
 from inference_scaffolder.yamlio import load_repository_text, round_trip_yaml
 
 PROMOTED_FROM_TRAILER = "Promoted-from"
+# The "source" of a promotion that starts a new base chart version (no environment).
+CHART_SOURCE = "chart-repository"
 
 
 # --- identity ------------------------------------------------------------------------------
@@ -241,6 +247,20 @@ def plan_route(source: str, target: str, present: list[str], allow_skip: bool) -
     return skipped
 
 
+def plan_chart_start(target: str, present: list[str], allow_skip: bool) -> list[str]:
+    """A new base chart version starts in the repository's first environment; returns the
+    environments before ``target`` it would leave behind (refused unless ``allow_skip``)."""
+    if target not in present:
+        raise UserError("--to", f"environment {target!r} is not in this repository "
+                        f"(it has {', '.join(present) or 'none'})")
+    before = present[:present.index(target)]
+    if before and not allow_skip:
+        raise UserError("--to", f"a new chart version starts in {present[0]} and is promoted "
+                        f"from there; starting it in {target} skips {', '.join(before)} "
+                        "(pass --allow-skip to do so)")
+    return before
+
+
 # --- the promotion -------------------------------------------------------------------------
 
 
@@ -315,8 +335,28 @@ def check_environment(tree: Path, environment: str, options: ValidationOptions) 
     return first_problem(report, tree, environment, options)
 
 
+def chart_start_text(service: str, result: PromotionResult) -> tuple[str, str]:
+    """Title and body of the pull request that starts a base chart version in one
+    environment (also its commit message)."""
+    change = next(c for c in result.changes if c.key == "chart.version")
+    title = (f"Start base chart {CHART_NAME} {change.new} in {result.target} "
+             f"({service}, was {change.old})")
+    skipped = (f"\n\nStarted past (explicitly allowed): {', '.join(result.skipped)}."
+               if result.skipped else "")
+    body = (
+        f"Pins `{result.target}` to {CHART_NAME} {change.new} from the platform's Helm "
+        f"repository (was {change.old}); every other environment keeps its pin until this "
+        f"version is promoted to it.{skipped}\n\nValidated with `inference-scaffolder "
+        f"validate` (helm lint, helm template, schemas, kustomize) for `{result.target}` "
+        "with the new chart. To roll back after merging, revert this commit."
+    )
+    return title, body
+
+
 def pull_request_text(service: str, result: PromotionResult) -> tuple[str, str]:
     """Title and body of the promotion's pull request (also its commit message)."""
+    if result.source == CHART_SOURCE:
+        return chart_start_text(service, result)
     title = f"Promote {service} to {result.target}: {result.identity.summary()}"
     rows = "\n".join(f"| `{c.key}` | `{c.old}` | `{c.new}` |" for c in result.changes)
     skipped = (f"\n\nSkipped (explicitly allowed): {', '.join(result.skipped)}."
@@ -334,20 +374,32 @@ def pull_request_text(service: str, result: PromotionResult) -> tuple[str, str]:
 
 def promote(
     directory: Path,
-    source: str,
+    source: str | None,
     target: str,
     *,
     allow_skip: bool = False,
     publisher: Any | None = None,
     validation: ValidationOptions | None = None,
+    chart_version: str | None = None,
 ) -> PromotionResult:
-    """Promote ``source``'s identity to ``target`` on a new branch; see the module docstring."""
+    """Promote ``source``'s identity to ``target`` on a new branch; see the module docstring.
+
+    With ``chart_version`` (and no ``source``) the target's base chart pin moves to that
+    version instead: how a new chart version enters the first environment."""
     options = validation or ValidationOptions()
+    if chart_version is None and source is None:
+        raise UserError("--from", "is required (or --chart-version, to start a new base "
+                        "chart version in the first environment)")
+    if chart_version is not None and source is not None:
+        raise UserError("--chart-version", "starts a new base chart version in one "
+                        "environment; promote it onward with --from, not together")
     directory = directory.resolve()
     repo = open_repository(directory)
     if not repo.head.is_valid():
         raise UserError("DIR", f"{directory} has no commits")
-    skipped = plan_route(source, target, list_environments(directory), allow_skip)
+    present = list_environments(directory)
+    skipped = (plan_route(source, target, present, allow_skip) if source is not None
+               else plan_chart_start(target, present, allow_skip))
     require_clean(repo, "promoting")
     base = current_branch(repo)
     head = repo.head.commit.hexsha
@@ -356,27 +408,36 @@ def promote(
         tree = tmp / "tree"
         export_commit(repo, head, tree)
         check_service_repository(tree)  # links out, FIFOs, broken YAML: one line, not a crash
-        source_identity = read_identity(tree, source)
-        changes = identity_changes(read_identity(tree, target), source_identity)
-        result = PromotionResult("unchanged", source, target, base, head, source_identity,
-                                 changes, skipped)
+        current = read_identity(tree, target)
+        if source is None:
+            pinned = chart_ref(tree, target)
+            check_chart_ref(ChartRef(pinned.name, pinned.repository, str(chart_version)),
+                            "--chart-version")
+            wanted = replace(current, chart_version=chart_version)
+        else:
+            wanted = read_identity(tree, source)
+        changes = identity_changes(current, wanted)
+        result = PromotionResult("unchanged", source or CHART_SOURCE, target, base, head,
+                                 wanted, changes, skipped)
         if not changes:
             return result
-        problem = check_environment(tree, source, options)
+        problem = check_environment(tree, source, options) if source is not None else None
         if problem:
             raise UserError("--from", f"{source} does not validate, so it cannot be promoted: "
                             f"{problem}")
-        edited = _edit_target(tree, source, target, source_identity)
+        edited = _edit_target(tree, source, target, wanted)
         problem = check_environment(tree, target, options)
         if problem:
             raise UserError("--to", f"{target} does not validate after the promotion; nothing "
                             f"was committed: {problem}")
         result.status = "promoted"
-        result.title, result.body = pull_request_text(release_name(tree), result)
-        message = (f"{result.title}\n\n{result.body}\n\n"
-                   f"{PROMOTED_FROM_TRAILER}: {source}@{head}")
-        result.commit = commit_files(repo, head, edited, message, tmp)
-    result.branch = f"promote/{target}-{head[:7]}"
+        result.title, result.body = pull_request_text(release_name(tree, target), result)
+        trailer = (f"\n\n{PROMOTED_FROM_TRAILER}: {source}@{head}" if source is not None
+                   else "")
+        result.commit = commit_files(repo, head, edited, f"{result.title}\n\n{result.body}"
+                                     f"{trailer}", tmp)
+    suffix = f"chart-{chart_version}-" if source is None else ""
+    result.branch = f"promote/{target}-{suffix}{head[:7]}"
     result.branch_existed = create_branch(repo, result.branch, result.commit)
     if result.branch_existed:
         result.commit = repo.git.rev_parse(f"refs/heads/{result.branch}")
@@ -385,20 +446,24 @@ def promote(
     return result
 
 
-def _edit_target(tree: Path, source: str, target: str, identity: Identity) -> dict[str, Path]:
-    """Write the promoted identity into the exported tree; returns the files changed."""
+def _edit_target(tree: Path, source: str | None, target: str,
+                 identity: Identity) -> dict[str, Path]:
+    """Write the promoted identity into the exported tree (the chart pin alone when there
+    is no ``source``); returns the files changed."""
     edited: dict[str, Path] = {}
     # The files promote rewrites must be files: a link (even to another environment's
     # values) would carry the edit elsewhere, and git would record it as a link.
     for written in (f"environments/{target}/values.yaml",
                     f"environments/{target}/kustomization.yaml"):
         refuse_links(tree, written)
-    source_values = values_file(tree, source)
-    target_values = values_file(tree, target)
-    text = copy_identity_values(source_values.read_text(encoding="utf-8"),
-                                target_values.read_text(encoding="utf-8"))
-    target_values.write_text(text, encoding="utf-8")
-    edited[f"environments/{target}/values.yaml"] = target_values
+    if source is not None:
+        source_values = values_file(tree, source)
+        target_values = values_file(tree, target)
+        text = copy_identity_values(source_values.read_text(encoding="utf-8"),
+                                    target_values.read_text(encoding="utf-8"))
+        if text != target_values.read_text(encoding="utf-8"):
+            target_values.write_text(text, encoding="utf-8")
+            edited[f"environments/{target}/values.yaml"] = target_values
     target_kustomization = kustomization_path(tree, target)
     if identity.chart_version is not None and target_kustomization.is_file():
         current = target_kustomization.read_text(encoding="utf-8")

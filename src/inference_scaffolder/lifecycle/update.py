@@ -26,10 +26,12 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -40,11 +42,18 @@ from inference_scaffolder import TEMPLATE_VERSION
 from inference_scaffolder.answers import Answers, validate_answers
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.generation.generate import generate, run_template
+from inference_scaffolder.lifecycle.migrate import migrate_to_leaf, plan_migration
 from inference_scaffolder.paths import source_checkout_root, template_dir
 from inference_scaffolder.safe_fs import refuse_links
 from inference_scaffolder.service.files import read_answers_record
 from inference_scaffolder.service.intake import check_service_repository
-from inference_scaffolder.service.layout import ANSWERS_RECORD, recorded_path
+from inference_scaffolder.service.layout import (
+    ANSWERS_RECORD,
+    ENVIRONMENTS_DIR,
+    LEGACY_CHART_DIR,
+    has_legacy_chart,
+    recorded_path,
+)
 from inference_scaffolder.vcs import (
     SCAFFOLDER_IDENTITY,
     commit_directory,
@@ -252,10 +261,34 @@ class UpdateResult:
         }
 
 
-def update_repository(directory: Path, base: TemplateSource,
-                      target: TemplateSource) -> UpdateResult:
+def _leaves_the_copied_chart(directory: Path, new_dir: Path) -> bool:
+    """Whether this update crosses to the leaf layout: the repository still carries its own
+    ``chart/`` and the new template no longer does."""
+    return (has_legacy_chart(directory)
+            and not (new_dir / LEGACY_CHART_DIR / "Chart.yaml").is_file())
+
+
+def _drop_layout_files(render: Path) -> None:
+    """Leave the chart and environment files out of a render: the migration rewrites them
+    from the repository's own files, not from a three-way merge of two layouts."""
+    for folder in (LEGACY_CHART_DIR, ENVIRONMENTS_DIR):
+        shutil.rmtree(render / folder, ignore_errors=True)
+
+
+def _with_platform(answers: Answers, platform: Mapping[str, str] | None) -> Answers:
+    """The recorded answers, with the platform settings given for those they lack."""
+    extra = {k: v for k, v in (platform or {}).items() if v and not answers.get(k)}
+    return {**answers, **extra}
+
+
+def update_repository(directory: Path, base: TemplateSource, target: TemplateSource,
+                      platform: Mapping[str, str] | None = None) -> UpdateResult:
     """Apply the change from ``base`` to ``target`` template onto the repository in
-    ``directory`` as a three-way merge; see the module docstring."""
+    ``directory`` as a three-way merge; see the module docstring. A repository with its own
+    ``chart/`` copy moves to the leaf layout on the way (:mod:`.migrate`).
+
+    ``platform``: the platform answers (``chart_repository``...) for a record that has none,
+    before their variables."""
     directory = directory.resolve()
     repo = open_repository(directory)
     if not repo.head.is_valid():
@@ -280,16 +313,30 @@ def update_repository(directory: Path, base: TemplateSource,
     if base.version != recorded:
         result.warnings.append(f"the repository records template {recorded}, but the base "
                                f"render uses {base.version}")
+    migrating = None
     with tempfile.TemporaryDirectory(prefix="template-update-") as tmp_name:
         tmp = Path(tmp_name)
         old_dir = base.render(answers, tmp / "base")
-        new_dir = target.render(answers, tmp / "target")
+        new_answers = _with_platform(answers, platform)
+        new_dir = target.render(new_answers, tmp / "target")
+        if _leaves_the_copied_chart(directory, new_dir):
+            migrating = validate_answers(new_answers)
+            plan_migration(directory, migrating)  # refuses before anything is written
+            _drop_layout_files(old_dir)
+            _drop_layout_files(new_dir)
         old = commit_directory(repo, old_dir, [], f"ml-inference-load {base.version} "
                                "(recorded answers)", tmp / "base.index")
         new = commit_directory(repo, new_dir, [old], f"ml-inference-load {target.version} "
                                "(recorded answers)", tmp / "target.index")
     if _tree(repo, old) != _tree(repo, new):
         result.conflicts = apply_three_way(repo, new)
+    if migrating is not None:
+        moved = migrate_to_leaf(directory, migrating)
+        repo.git.add("--all", "--", *moved.written, LEGACY_CHART_DIR)
+        result.warnings.append(
+            f"moved to the leaf layout: every environment now inflates {moved.chart.describe()}"
+            f" (chart/ removed: {len(moved.removed)} files); check with "
+            "`inference-scaffolder validate .`")
     if recorded != target.version and record_template_version(directory, target.version):
         repo.git.add("--", str(ANSWERS_RECORD))
     staged = [p for p in repo.git.diff("--cached", "--name-only").splitlines() if p]

@@ -8,14 +8,11 @@ Jinja environment with the answers as plain context values.
 
 from __future__ import annotations
 
-import io
-import shutil
 from pathlib import Path
 from typing import Any
 
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
-from ruamel.yaml import YAML
 
 from inference_scaffolder import TEMPLATE_VERSION
 from inference_scaffolder.answers import (
@@ -25,22 +22,21 @@ from inference_scaffolder.answers import (
     served_model_name,
 )
 from inference_scaffolder.answers.loading import load_answers_record
-from inference_scaffolder.chart import CHART_NAME, WORKLOAD_TYPE, chart_version, engine_defaults
+from inference_scaffolder.chart import CHART_NAME, WORKLOAD_TYPE, engine_defaults
 from inference_scaffolder.errors import UserError
-from inference_scaffolder.go_yaml import quote_ambiguous_strings, safe_dump
+from inference_scaffolder.go_yaml import safe_dump
 from inference_scaffolder.safe_fs import (
     MAX_REPOSITORY_FILE_BYTES,
     read_regular_file,
     read_text_file,
 )
-from inference_scaffolder.service.ci_workflow import WORKFLOW_HEADER, WORKFLOW_PATH, ci_workflow
+from inference_scaffolder.service.ci_workflow import WORKFLOW_PATH, ci_workflow, workflow_header
 from inference_scaffolder.service.gitops_files import write_gitops_files
 from inference_scaffolder.service.intake import load_mapping
 from inference_scaffolder.service.layout import (
     ANSWERS_RECORD,
     MAX_MODEL_CONFIG_BYTES,
     MODEL_CONFIG_COPY,
-    chart_dir,
     values_file,
 )
 
@@ -141,7 +137,6 @@ def environment_values(answers: Answers, environment: str) -> dict[str, Any]:
         "container": {"image": {"tag": engine_image_tag(answers)}},
     }
     if answers["ingress_host"]:
-        # Switched on beside its host, so chart/values.yaml alone (no host) still lints.
         values["ingress"] = {"enabled": True, "host": environment_host(answers, environment)}
     if answers["routing"]:
         # The per-environment registration switch: false deregisters the model here only.
@@ -149,30 +144,26 @@ def environment_values(answers: Answers, environment: str) -> dict[str, Any]:
     return values
 
 
-def _deep_update(target: Any, updates: dict[str, Any]) -> None:
-    """Merge ``updates`` into a ruamel mapping in place, keeping its comments and order."""
+def _merged(base: dict[str, Any], updates: dict[str, Any]) -> dict[str, Any]:
+    """``updates`` merged into a copy of ``base``, mapping by mapping (base keys lead)."""
+    out = dict(base)
     for key, value in updates.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
-            _deep_update(target[key], value)
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
         else:
-            target[key] = value
+            out[key] = value
+    return out
 
 
-def render_chart_values(base_values_text: str, answers: Answers) -> str:
-    """The chart's documented values.yaml with this service's values set in it."""
-    ruamel = YAML()
-    ruamel.preserve_quotes = True
-    ruamel.indent(mapping=2, sequence=4, offset=2)
-    ruamel.width = 100
-    document = ruamel.load(base_values_text)
-    common = quote_ambiguous_strings(common_values(answers))  # Helm reads it with go-yaml
-    # Identity keys lead the file, in the platform's order.
-    for position, key in enumerate(("serviceName", "serviceCatalog", "namespace")):
-        document.insert(1 + position, key, common.pop(key))
-    _deep_update(document, common)
-    out = io.StringIO()
-    ruamel.dump(document, out)
-    return out.getvalue()
+def leaf_values(answers: Answers, environment: str) -> dict[str, Any]:
+    """One environment's complete values: what this service sets over the base chart's
+    defaults. Identity first, then the deployable identity (model, image), then the rest."""
+    common = common_values(answers)
+    identity = {key: common.pop(key) for key in ("serviceName", "serviceCatalog", "namespace")}
+    env = environment_values(answers, environment)
+    ordered = {**identity, "environment": env.pop("environment"), "engine": common.pop("engine"),
+               "model": env.pop("model")}
+    return _merged(_merged(ordered, common), env)
 
 
 def dump_yaml(data: Any, header: str = "", *, width: int = 80) -> str:
@@ -183,15 +174,22 @@ def dump_yaml(data: Any, header: str = "", *, width: int = 80) -> str:
     return comment + body
 
 
-def environment_values_text(answers: Answers, environment: str) -> str:
-    header = (
-        f"{environment} overrides for {answers['service_name']}.\n"
-        f"helm template {answers['service_name']} chart -f environments/{environment}/values.yaml\n"
-        "renders exactly what this environment deploys. The model and image tag are pinned\n"
-        "here so that `inference-scaffolder promote` can move them from one environment to\n"
-        "the next."
+def values_header(service: str, environment: str) -> str:
+    """The comment that opens an environment's values file: what the file is for."""
+    return (
+        f"{environment} values of {service}: this leaf's API.\n"
+        f"kustomization.yaml beside this file inflates the platform's base chart {CHART_NAME}\n"
+        "at the version it pins with these values; what is not set here takes the base\n"
+        "chart's default, and its values.schema.json checks this file. The model block and\n"
+        "container.image.tag are this environment's deployable identity: `inference-scaffolder\n"
+        "promote` moves them, with the chart version, to the next environment."
     )
-    return dump_yaml(environment_values(answers, environment), header)
+
+
+def environment_values_text(answers: Answers, environment: str) -> str:
+    # go-yaml (Helm) reads this file: dump_yaml quotes strings it would take for another type.
+    return dump_yaml(leaf_values(answers, environment),
+                     values_header(answers["service_name"], environment))
 
 
 # --- Backstage and TechDocs --------------------------------------------------------------------
@@ -216,7 +214,8 @@ def catalog_info(answers: Answers) -> dict[str, Any]:
                 "backstage.io/kubernetes-namespace": answers["namespace"],
                 "backstage.io/kubernetes-label-selector": f"app={name}",
                 "platform/workload-type": WORKLOAD_TYPE,
-                "platform/chart": f"{CHART_NAME}@{chart_version()}",
+                "platform/chart": f"{CHART_NAME}@{answers['chart_version']}",
+                "platform/chart-repository": answers["chart_repository"],
                 "platform/model-id": answers["model_id"],
                 "platform/model-revision": answers["model_revision"],
                 "platform/template-version": TEMPLATE_VERSION,
@@ -253,8 +252,7 @@ def mkdocs_config(answers: Answers) -> dict[str, Any]:
     }
 
 
-def answers_record(answers: Answers, rendered_chart_version: str | None = None
-                   ) -> dict[str, Any]:
+def answers_record(answers: Answers) -> dict[str, Any]:
     """What ``update`` and replays need: the template, its version and every answer. A model
     config.json is recorded as the repository's own copy, not as a path on one machine."""
     recorded = dict(answers)
@@ -263,7 +261,7 @@ def answers_record(answers: Answers, rendered_chart_version: str | None = None
     return {
         "template": CHART_NAME,
         "template_version": TEMPLATE_VERSION,
-        "chart_version": rendered_chart_version or chart_version(),
+        "chart_version": answers["chart_version"],
         "answers": recorded,
     }
 
@@ -292,7 +290,8 @@ def prose_context(answers: Answers) -> dict[str, Any]:
         "readiness_path": defaults["readinessPath"],
         "image_tag": engine_image_tag(answers),
         "hosts": {env: environment_host(answers, env) for env in answers["environments"]},
-        "chart_version": chart_version(),
+        "chart_version": answers["chart_version"],
+        "chart_repository": answers["chart_repository"],
         "template_version": TEMPLATE_VERSION,
     }
 
@@ -323,12 +322,6 @@ def render_prose_templates(project_dir: Path, answers: Answers) -> None:
 def write_service_files(project_dir: Path, answers: Answers) -> None:
     """Turn the copied template tree into this service's repository."""
     render_prose_templates(project_dir, answers)
-    # The base chart's lint values name a stand-in model; a service lints with its own.
-    shutil.rmtree(chart_dir(project_dir) / "ci", ignore_errors=True)
-    chart_values = chart_dir(project_dir) / "values.yaml"
-    chart_values.write_text(
-        render_chart_values(chart_values.read_text(encoding="utf-8"), answers), encoding="utf-8"
-    )
     for environment in answers["environments"]:
         target = values_file(project_dir, environment)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -342,14 +335,15 @@ def write_service_files(project_dir: Path, answers: Answers) -> None:
     record = project_dir / ANSWERS_RECORD
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(
-        dump_yaml(answers_record(answers, chart_version(chart_dir(project_dir))),
-                  "Answers this repository was generated from."),
+        dump_yaml(answers_record(answers),
+                  "Answers this repository was generated from (the platform answers "
+                  "included:\nchart_repository, chart_version, scaffolder_source)."),
         encoding="utf-8",
     )
     workflow = project_dir / WORKFLOW_PATH
     workflow.parent.mkdir(parents=True, exist_ok=True)
     # Wide lines: a shell command or a GitHub expression reads best unfolded.
-    workflow.write_text(dump_yaml(ci_workflow(answers, TEMPLATE_VERSION), WORKFLOW_HEADER,
+    workflow.write_text(dump_yaml(ci_workflow(answers), workflow_header(answers),
                                   width=1000), encoding="utf-8")
     write_gitops_files(project_dir, answers)
 

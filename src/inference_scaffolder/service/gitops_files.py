@@ -2,17 +2,16 @@
 environment.
 
 - ``environments/<env>/kustomization.yaml``: a Kustomize ``helmCharts`` entry that inflates
-  the repository's own ``chart/`` folder (``helmGlobals.chartHome: ../..`` + ``name: chart``)
-  with that folder's ``values.yaml``. ``kubectl kustomize --enable-helm environments/<env>``
-  renders offline exactly what Argo CD applies.
+  the platform's published base chart (``name`` + ``repo`` + ``version``: each environment
+  pins the version it runs) with that folder's ``values.yaml``.
+  ``kubectl kustomize --enable-helm environments/<env>`` renders what Argo CD applies.
 - ``argocd/<env>.yaml``: the Argo CD ``Application`` whose single source is that folder
   (``path: environments/<env>``), synced automatically into the environment's cluster,
   addressed by name (``destination.name: <env>``).
 
 Argo CD renders Kustomize with Helm only when ``kustomize.buildOptions: --enable-helm`` is set
-in ``argocd-cm``; docs/lifecycle.md says so. The chart is local, so ``helmCharts[].version`` is
-a statement (kustomize does not read it for a local chart); :mod:`..checks.gitops` makes it
-agree with ``chart/Chart.yaml`` so it cannot drift into a lie.
+in ``argocd-cm``; docs/lifecycle.md says so. A new base chart version reaches an environment
+only when its pin changes there (``promote``), so a chart change is staged like any other.
 """
 
 from __future__ import annotations
@@ -21,35 +20,36 @@ from pathlib import Path
 from typing import Any
 
 from inference_scaffolder.answers import Answers, repo_slug
+from inference_scaffolder.chart import CHART_NAME
 from inference_scaffolder.go_yaml import safe_dump
 from inference_scaffolder.service.layout import (
     ARGOCD_DIR,
-    CHART_DIR,
     application_path,
     kustomization_path,
-    repo_chart_version,
 )
 
 KUSTOMIZE_API_VERSION = "kustomize.config.k8s.io/v1beta1"
 APPLICATION_API_VERSION = "argoproj.io/v1alpha1"
 ARGOCD_NAMESPACE = "argocd"
 # What ``kustomization()`` writes: a Kustomization with only these keys is the generated form.
-GENERATED_KEYS = frozenset({"apiVersion", "kind", "helmGlobals", "helmCharts"})
+GENERATED_KEYS = frozenset({"apiVersion", "kind", "helmCharts"})
 GENERATED_CHART_KEYS = frozenset(
-    {"name", "version", "releaseName", "namespace", "valuesFile", "skipTests"})
-GENERATED_HELM_GLOBALS = {"chartHome": "../.."}
+    {"name", "repo", "version", "releaseName", "namespace", "valuesFile", "skipTests"})
+# Where a local `kubectl kustomize --enable-helm` keeps the charts it pulls (git-ignored).
+KUSTOMIZE_CHART_HOME = "charts"
 
 
-def kustomization(answers: Answers, chart_version: str) -> dict[str, Any]:
-    """One environment's Kustomization: the in-repo chart with its folder's values.yaml."""
+def kustomization(answers: Answers) -> dict[str, Any]:
+    """One environment's Kustomization: the base chart, by repository and version, with its
+    folder's values.yaml."""
     return {
         "apiVersion": KUSTOMIZE_API_VERSION,
         "kind": "Kustomization",
-        "helmGlobals": dict(GENERATED_HELM_GLOBALS),
         "helmCharts": [
             {
-                "name": CHART_DIR,
-                "version": chart_version,
+                "name": CHART_NAME,
+                "repo": answers["chart_repository"],
+                "version": answers["chart_version"],
                 "releaseName": answers["service_name"],
                 "namespace": answers["namespace"],
                 "valuesFile": "values.yaml",
@@ -99,16 +99,19 @@ def _dump(data: dict[str, Any], header: str) -> str:
     return comment + safe_dump(data, sort_keys=False, default_flow_style=False)
 
 
-def kustomization_text(answers: Answers, environment: str, chart_version: str) -> str:
+def kustomization_text(answers: Answers, environment: str) -> str:
     header = (
         f"{environment}: what Argo CD deploys for {answers['service_name']} "
         f"({ARGOCD_DIR}/{environment}.yaml points here).\n"
-        f"Render it offline: kubectl kustomize --enable-helm environments/{environment}\n"
-        "The chart is this repository's chart/ folder (chartHome + name); `version` must equal\n"
-        "chart/Chart.yaml (`inference-scaffolder validate` checks it). Kustomize patches added\n"
-        "here apply to this environment only (validate then schema-checks the patched build)."
+        f"The platform's base chart {CHART_NAME}, at the version pinned below, inflated with\n"
+        "values.yaml. A new chart version reaches this environment only when this pin moves:\n"
+        "`inference-scaffolder promote` carries it from the previous environment (revert the\n"
+        "commit to roll back). Render it: kubectl kustomize --enable-helm "
+        f"environments/{environment}\n"
+        "Resources and patches of your own go here too and apply to this environment only\n"
+        "(`inference-scaffolder validate` schema-checks the patched build)."
     )
-    return _dump(kustomization(answers, chart_version), header)
+    return _dump(kustomization(answers), header)
 
 
 def application_text(answers: Answers, environment: str) -> str:
@@ -124,11 +127,10 @@ def application_text(answers: Answers, environment: str) -> str:
 
 def write_gitops_files(project_dir: Path, answers: Answers) -> None:
     """Write every environment's Kustomization and Argo CD Application."""
-    version = repo_chart_version(project_dir)
     for environment in answers["environments"]:
         target = kustomization_path(project_dir, environment)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(kustomization_text(answers, environment, version), encoding="utf-8")
+        target.write_text(kustomization_text(answers, environment), encoding="utf-8")
         app = application_path(project_dir, environment)
         app.parent.mkdir(parents=True, exist_ok=True)
         app.write_text(application_text(answers, environment), encoding="utf-8")

@@ -2,8 +2,8 @@
 
 Service repositories are edited by their teams and cloned by others and by CI, so the tool
 treats their content as untrusted input. Before ``validate``, ``promote`` or ``update`` reads
-one, every folder it reads (``chart/``, ``environments/``, ``argocd/``,
-``.inference-scaffolder/``) is walked once:
+one, every folder it reads (``environments/``, ``argocd/``, ``.inference-scaffolder/``, and
+the ``chart/`` copy of a repository from before the leaf layout) is walked once:
 
 - a symbolic link that leaves the repository is refused (helm, kubectl and the YAML reader
   would follow it to any file on the host), and so is a FIFO, a device or a socket (a read
@@ -25,17 +25,17 @@ from inference_scaffolder.safe_fs import refuse_links_out
 from inference_scaffolder.service.layout import (
     ANSWERS_RECORD,
     ARGOCD_DIR,
-    CHART_DIR,
     ENVIRONMENTS_DIR,
+    LEGACY_CHART_DIR,
 )
 
 # Folders whose files the tool or the tools it runs (helm, kubectl) read.
-READ_FOLDERS = (CHART_DIR, ENVIRONMENTS_DIR, ARGOCD_DIR, str(ANSWERS_RECORD.parent))
+READ_FOLDERS = (LEGACY_CHART_DIR, ENVIRONMENTS_DIR, ARGOCD_DIR, str(ANSWERS_RECORD.parent))
 
 
 def _yaml_files(repo: Path) -> list[tuple[str, bool]]:
     """(repository path, may be empty) of every YAML file the tool parses itself."""
-    files = [(f"{CHART_DIR}/Chart.yaml", False), (f"{CHART_DIR}/values.yaml", True)]
+    files = [(f"{LEGACY_CHART_DIR}/Chart.yaml", False), (f"{LEGACY_CHART_DIR}/values.yaml", True)]
     environments = repo / ENVIRONMENTS_DIR
     if environments.is_dir():
         for folder in sorted(p for p in environments.iterdir() if p.is_dir()):

@@ -1,5 +1,9 @@
 """Where things are in a service repository, and the few facts read straight from its files.
 
+A service repository is a kustomized-helm leaf: per environment, the values (the leaf's API)
+and a Kustomization that inflates the platform's published base chart by repository and
+version. It holds no chart of its own.
+
 Every other module asks here instead of joining path segments itself, so the layout a
 generated repository has is written down once.
 """
@@ -10,9 +14,12 @@ from pathlib import Path
 
 from inference_scaffolder import yamlio
 from inference_scaffolder.answers import ENVIRONMENT_ORDER
+from inference_scaffolder.errors import UserError
+from inference_scaffolder.rendering.charts import ChartRef, check_chart_ref
 from inference_scaffolder.safe_fs import within
 
-CHART_DIR = "chart"
+# Where releases before the leaf layout kept a copy of the chart (``update`` migrates them).
+LEGACY_CHART_DIR = "chart"
 ENVIRONMENTS_DIR = "environments"
 ARGOCD_DIR = "argocd"
 ANSWERS_RECORD = Path(".inference-scaffolder") / "answers.yaml"
@@ -32,12 +39,8 @@ def recorded_path(repo: Path, recorded: str) -> Path | None:
     return path if within(repo, path) else None
 
 
-def chart_dir(repo: Path) -> Path:
-    return repo / CHART_DIR
-
-
 def values_file(repo: Path, environment: str) -> Path:
-    """An environment's overrides: what ``helm template ... -f`` adds to the chart's values."""
+    """An environment's values: the leaf's API, what the base chart is inflated with."""
     return repo / ENVIRONMENTS_DIR / environment / "values.yaml"
 
 
@@ -57,22 +60,52 @@ def list_environments(repo: Path) -> list[str]:
     return sorted(found, key=lambda n: (order.get(n, len(order)), n))
 
 
+def has_legacy_chart(repo: Path) -> bool:
+    """Whether the repository still carries its own copy of the chart (releases before the
+    leaf layout); ``update`` moves it to the leaf layout."""
+    return (repo / LEGACY_CHART_DIR / "Chart.yaml").is_file()
+
+
+def _values(repo: Path, environment: str) -> dict:
+    path = values_file(repo, environment)
+    values = yamlio.load_file_shared(path) if path.is_file() else None
+    return values if isinstance(values, dict) else {}
+
+
 def namespace_of(repo: Path, environment: str) -> str:
-    """The namespace the chart renders into: the environment's override, else the chart's."""
-    for path in (values_file(repo, environment), chart_dir(repo) / "values.yaml"):
-        if path.is_file():
-            values = yamlio.load_file_shared(path) or {}
-            if isinstance(values, dict) and values.get("namespace"):
-                return str(values["namespace"])
-    return ""
+    """The namespace the chart renders into: the environment's ``namespace`` value."""
+    return str(_values(repo, environment).get("namespace") or "")
 
 
-def release_name(repo: Path) -> str:
-    """The Helm release name: the chart's ``serviceName``, else the folder's name."""
-    values = yamlio.load_file_shared(chart_dir(repo) / "values.yaml") or {}
-    return str(values.get("serviceName") or repo.name)
+def release_name(repo: Path, environment: str | None = None) -> str:
+    """The Helm release name: the environment's (else the first environment's)
+    ``serviceName``, else the folder's name."""
+    names = [environment] if environment else list_environments(repo)
+    for name in names:
+        service = _values(repo, name).get("serviceName")
+        if service:
+            return str(service)
+    return repo.name
 
 
-def repo_chart_version(repo: Path) -> str:
-    """The version in the repository's own ``chart/Chart.yaml`` (not the template's)."""
-    return str(yamlio.load_file_shared(chart_dir(repo) / "Chart.yaml")["version"])
+def helm_chart_entry(repo: Path, environment: str) -> dict:
+    """The environment's ``helmCharts[0]`` (empty when there is none): which base chart,
+    from which repository, at which version the environment inflates."""
+    path = kustomization_path(repo, environment)
+    data = yamlio.load_file_shared(path) if path.is_file() else None
+    charts = data.get("helmCharts") if isinstance(data, dict) else None
+    if isinstance(charts, list) and charts and isinstance(charts[0], dict):
+        return charts[0]
+    return {}
+
+
+def chart_ref(repo: Path, environment: str) -> ChartRef:
+    """The base chart an environment pins, checked: a kustomization is anyone's edit."""
+    entry = helm_chart_entry(repo, environment)
+    shown = f"{ENVIRONMENTS_DIR}/{environment}/kustomization.yaml"
+    if not entry:
+        raise UserError(shown, "has no helmCharts entry naming the base chart")
+    ref = ChartRef(str(entry.get("name") or ""), str(entry.get("repo") or ""),
+                   str(entry.get("version") or ""))
+    check_chart_ref(ref, f"{shown}: helmCharts[0]")
+    return ref

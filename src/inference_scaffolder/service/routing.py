@@ -18,9 +18,10 @@ from typing import Any
 import yaml
 
 from inference_scaffolder.errors import UserError
+from inference_scaffolder.rendering.charts import resolve_chart
 from inference_scaffolder.rendering.helm import DEFAULT_KUBE_VERSION, parse_rendered, render_chart
 from inference_scaffolder.service.layout import (
-    chart_dir,
+    chart_ref,
     namespace_of,
     release_name,
     values_file,
@@ -231,7 +232,8 @@ LITELLM_CHECKSUM_ANNOTATION = "checksum/model-registrations"
 def render_objects(repo: Path, environment: str, release: str) -> tuple[list[Manifest], str]:
     """The environment rendered exactly as ``validate`` renders it (namespace, Kubernetes
     version), as objects, or the render error."""
-    rendered = render_chart(chart_dir(repo), values_file(repo, environment), release,
+    chart = resolve_chart(chart_ref(repo, environment))
+    rendered = render_chart(chart, values_file(repo, environment), release,
                             namespace_of(repo, environment), f"{DEFAULT_KUBE_VERSION}.0")
     if not rendered.ok:
         return [], rendered.error
