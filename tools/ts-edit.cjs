@@ -16,6 +16,10 @@
  * request:  {"workload": {"interface", "module", "key"}, "edits": [{"kind", "path", "text"}]}
  *           kind: "workloadSchema" | "index" | "platform"
  * response: {"edits": [{"path", "text", "keys"?} | {"path", "error": {"field", "rule"}}]}
+ *
+ * It also lists an interface's members (``interfaceMembers``), so that schema-pr can tell
+ * what an existing, hand-written version of a workload type's interface has that the
+ * generated one does not.
  */
 
 const ts = require('typescript');
@@ -466,6 +470,160 @@ function baseChartKeys(path, text) {
 }
 
 // -------------------------------------------------------------------------------------------
+// Members of an interface, for comparing two versions of one workload type
+// -------------------------------------------------------------------------------------------
+
+// Bounds for a hostile module: how deep nested object types are followed, how many members
+// are listed at most.
+const MEMBER_DEPTH = 12;
+const MEMBER_LIMIT = 5000;
+
+/** Top-level interfaces and type aliases without type parameters, by name (first wins). */
+function localTypes(file) {
+  const found = new Map();
+  for (const s of file.sf.statements) {
+    const named = ts.isInterfaceDeclaration(s) || ts.isTypeAliasDeclaration(s);
+    if (named && !s.typeParameters && !found.has(s.name.text)) found.set(s.name.text, s);
+  }
+  return found;
+}
+
+function unwrap(node) {
+  let inner = node;
+  while (inner && ts.isParenthesizedTypeNode(inner)) inner = inner.type;
+  return inner;
+}
+
+/** The local declaration a plain type name refers to (``Image``, not ``Shared<X>``). */
+function localTarget(node, locals) {
+  const inner = unwrap(node);
+  if (!inner || !ts.isTypeReferenceNode(inner) || inner.typeArguments) return null;
+  if (!ts.isIdentifier(inner.typeName)) return null;
+  return locals.get(inner.typeName.text) || null;
+}
+
+/** The members of an object type (literal, or a local interface / alias of one), else null. */
+function objectMembers(node, locals, seen) {
+  const inner = unwrap(node);
+  if (inner && ts.isTypeLiteralNode(inner)) return { members: inner.members, name: null };
+  const target = localTarget(inner, locals);
+  if (!target || seen.includes(target.name.text)) return null;
+  if (ts.isInterfaceDeclaration(target)) {
+    if (target.heritageClauses) return null; // inherited members: compared by name instead
+    return { members: target.members, name: target.name.text };
+  }
+  const aliased = unwrap(target.type);
+  if (ts.isTypeLiteralNode(aliased)) return { members: aliased.members, name: target.name.text };
+  return null;
+}
+
+/** The element type of ``T[]`` or ``Array<T>``, else null. */
+function arrayElement(node) {
+  const inner = unwrap(node);
+  if (!inner) return null;
+  if (ts.isArrayTypeNode(inner)) return inner.elementType;
+  const generic = ts.isTypeReferenceNode(inner) && ts.isIdentifier(inner.typeName);
+  if (generic && inner.typeName.text === 'Array' && (inner.typeArguments || []).length === 1) {
+    return inner.typeArguments[0];
+  }
+  return null;
+}
+
+const printer = ts.createPrinter({ removeComments: true });
+
+/**
+ * A type as comparable text: whitespace collapsed, string literals double-quoted, union
+ * members sorted, and local aliases of non-object types (``type EnvName = string``) read
+ * through, so two files that spell one type differently compare equal.
+ */
+function typeText(file, node, locals, seen = []) {
+  const inner = unwrap(node);
+  if (!inner) return 'any';
+  if (ts.isUnionTypeNode(inner)) {
+    const parts = inner.types.map((t) => typeText(file, t, locals, seen));
+    return [...new Set(parts)].sort().join(' | ');
+  }
+  const element = arrayElement(inner);
+  if (element) {
+    const text = typeText(file, element, locals, seen);
+    return /[ |&]/.test(text) ? `(${text})[]` : `${text}[]`;
+  }
+  if (ts.isLiteralTypeNode(inner) && ts.isStringLiteral(inner.literal)) {
+    return JSON.stringify(inner.literal.text);
+  }
+  const target = localTarget(inner, locals);
+  if (target && ts.isTypeAliasDeclaration(target) && !seen.includes(target.name.text)) {
+    return typeText(file, target.type, locals, [...seen, target.name.text]);
+  }
+  return printer.printNode(ts.EmitHint.Unspecified, inner, file.sf).replace(/\s+/g, ' ').trim();
+}
+
+function memberKey(file, member) {
+  if (ts.isIndexSignatureDeclaration(member)) {
+    const [parameter] = member.parameters;
+    const type = parameter && parameter.type ? sourceOf(file, parameter.type) : 'string';
+    return `[key: ${type}]`;
+  }
+  const name = member.name;
+  if (!name) return sourceOf(file, member).slice(0, 40);
+  if (ts.isIdentifier(name) || ts.isStringLiteral(name) || ts.isNumericLiteral(name)) {
+    return name.text;
+  }
+  return sourceOf(file, name);
+}
+
+/**
+ * Lists the members of the interface ``name`` in ``text``, nested object types flattened to
+ * dotted paths (``inference.maxInputLength``, ``container.secrets[].name``):
+ * ``{members: [{path, optional, type}], truncated}`` or ``{error: {field, rule}}``.
+ */
+function interfaceMembers(path, text, name) {
+  let file;
+  try {
+    file = parse(path, text);
+  } catch (error) {
+    if (error instanceof Refusal) return { error: { field: error.field, rule: error.rule } };
+    throw error;
+  }
+  const root = file.sf.statements.find(
+    (s) => ts.isInterfaceDeclaration(s) && s.name.text === name,
+  );
+  if (!root) return { error: { field: path, rule: `declares no interface ${name}` } };
+  const locals = localTypes(file);
+  const listed = [];
+  let truncated = false;
+  const add = (entry) => {
+    if (listed.length >= MEMBER_LIMIT) truncated = true;
+    else listed.push(entry);
+  };
+  for (const clause of root.heritageClauses || []) {
+    add({ path: '(extends)', optional: false, type: clause.types.map((t) => sourceOf(file, t)).join(', ') });
+  }
+  const visit = (members, prefix, seen, depth) => {
+    for (const member of members) {
+      if (truncated) return;
+      const path = prefix + memberKey(file, member);
+      const optional = Boolean(member.questionToken);
+      const type = member.type;
+      const shape = depth < MEMBER_DEPTH ? objectMembers(type, locals, seen) : null;
+      const element = arrayElement(type);
+      const items = !shape && element && depth < MEMBER_DEPTH ? objectMembers(element, locals, seen) : null;
+      if (shape) {
+        add({ path, optional, type: 'object' });
+        visit(shape.members, `${path}.`, shape.name ? [...seen, shape.name] : seen, depth + 1);
+      } else if (items) {
+        add({ path, optional, type: 'object[]' });
+        visit(items.members, `${path}[].`, items.name ? [...seen, items.name] : seen, depth + 1);
+      } else {
+        add({ path, optional, type: type ? typeText(file, type, locals) : 'any' });
+      }
+    }
+  };
+  visit(root.members, '', [name], 0);
+  return { members: listed, truncated };
+}
+
+// -------------------------------------------------------------------------------------------
 // Entry points
 // -------------------------------------------------------------------------------------------
 
@@ -503,4 +661,4 @@ if (require.main === module) {
   process.stdout.write(JSON.stringify(runEdits(JSON.parse(readStdin()))));
 }
 
-module.exports = { runEdits, runEdit, baseChartKeys, Refusal, readStdin };
+module.exports = { runEdits, runEdit, baseChartKeys, interfaceMembers, Refusal, readStdin };

@@ -97,7 +97,19 @@ if args[0] == "new":
                       "validation": {"ok": True}}))
 elif args[0] == "schema-pr":
     record.write_text(json.dumps(entry))
-    if "--dry-run" in args:
+    if os.environ.get("INFERENCE_SCAFFOLDER_TEST_SCHEMA_REPO") == "handmade":
+        # The repository already has its own, different ML_INFERENCE_LOAD.
+        summary = ("charts/ml-inference-load 0.0.3 on main differs from the scaffolder's "
+                   "chart (files: 3 removed)")
+        differences = {"summary": summary, "base": "main", "chart": {}, "interface": None}
+        if "--update-existing" not in args:
+            print(json.dumps({"status": "differs", "pull_request": None, "warnings": [],
+                              "differences": differences}))
+            sys.exit(1)
+        url = "https://github.com/acme/platform-schemas-types/pull/8"
+        print(json.dumps({"status": "opened", "pull_request": url, "warnings": [],
+                          "differences": differences}))
+    elif "--dry-run" in args:
         diff = "+export type WorkloadSchema = A | MlInferenceLoadSchema;"
         print(json.dumps({"status": "opened", "pull_request": None, "diff": diff,
                           "warnings": []}))
@@ -318,4 +330,45 @@ def test_schema_pr_is_skipped_when_no_schema_repository_is_configured(
     assert out["ok"], out
     assert out["outputs"] == {"pullRequestUrl": "", "status": "skipped"}
     assert any(line.startswith("warn: Skipping") for line in out["logs"])
+    assert not (tmp_path / "record.json").exists()
+
+
+def handmade_schema_repo_config(fake_cli: Path, tmp_path: Path) -> dict[str, Any]:
+    """The fake CLI answers as against a repository with its own ML_INFERENCE_LOAD."""
+    config = cli_config(fake_cli, tmp_path, schemaPr=SCHEMA_REPO)
+    config["inferenceScaffolder"]["env"]["INFERENCE_SCAFFOLDER_TEST_SCHEMA_REPO"] = "handmade"
+    config["integrations"] = {"github": [{"host": "github.com", "token": TOKEN}]}
+    return config
+
+
+def test_schema_pr_fails_the_step_with_the_summary_when_the_repository_differs(
+    node_modules: Path, tmp_path: Path, fake_cli: Path
+):
+    out = run_action(node_modules, tmp_path, "schema-pr", {},
+                     handmade_schema_repo_config(fake_cli, tmp_path))
+    assert (out["ok"], out["stage"]) == (False, "handler"), out
+    assert "--update-existing" not in recorded(tmp_path)["argv"]
+    assert out["error"] == (
+        "charts/ml-inference-load 0.0.3 on main differs from the scaffolder's chart "
+        "(files: 3 removed); nothing was pushed or opened (set the step input "
+        "updateExisting: true to propose replacing it)"
+    )
+
+
+def test_schema_pr_update_existing_input_passes_the_flag_and_logs_the_replacement(
+    node_modules: Path, tmp_path: Path, fake_cli: Path
+):
+    config = handmade_schema_repo_config(fake_cli, tmp_path)
+    out = run_action(node_modules, tmp_path, "schema-pr", {"updateExisting": True}, config)
+    assert out["ok"], out
+    assert "--update-existing" in recorded(tmp_path)["argv"]
+    assert out["outputs"]["status"] == "opened"
+    assert any(line.startswith("warn: The pull request replaces what the repository has: "
+                               "charts/ml-inference-load 0.0.3") for line in out["logs"])
+    # false is the same as leaving it out; anything but a boolean is refused by the schema
+    out = run_action(node_modules, tmp_path, "schema-pr", {"updateExisting": False}, config)
+    assert out["ok"] is False and "--update-existing" not in recorded(tmp_path)["argv"]
+    (tmp_path / "record.json").unlink()
+    out = run_action(node_modules, tmp_path, "schema-pr", {"updateExisting": "yes"}, config)
+    assert (out["ok"], out["stage"]) == (False, "input")
     assert not (tmp_path / "record.json").exists()

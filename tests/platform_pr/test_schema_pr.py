@@ -90,6 +90,8 @@ def test_opens_the_branch_with_a_complete_checked_change(
     assert result["status"] == "opened"
     assert result["branch"] == BRANCH
     assert result["pull_request"] is None
+    assert result["differences"] is None  # nothing of the type on main: nothing replaced
+    assert "### Replaces" not in result["body"]
     assert result["commit"] == branch_sha(bare, BRANCH)
     assert result["title"] and "- [x]" in result["body"] and "- [ ]" in result["body"]
     chart_files = sorted(f"charts/ml-inference-load/{p}" for p in real_chart_files(tmp_path))
@@ -321,6 +323,7 @@ def test_ci_version_bump_after_merge_is_not_undone(
 
     result = cli_json(capsys, "--repo", str(bare))
     assert result["status"] == "unchanged"
+    assert result["differences"] is None  # main holds exactly what would be added
     assert branch_sha(bare, BRANCH) is None
 
 

@@ -22,6 +22,7 @@ import textwrap
 from pathlib import Path
 
 from common import PROJECT_ROOT
+from handmade_ml_chart import with_handmade_type
 
 GIT_IDENTITY = ["-c", "user.name=Fixture Author", "-c", "user.email=fixture@example.invalid"]
 
@@ -390,9 +391,12 @@ def fixture_files(
     *,
     lodash_import: bool = False,
     exhaustive_check: bool = False,
+    handmade: bool = False,
     overrides: dict[str, str | None] | None = None,
 ) -> dict[str, str]:
-    """The repository's files, path -> text; ``overrides`` replaces (or with None removes)."""
+    """The repository's files, path -> text; ``overrides`` replaces (or with None removes).
+    ``handmade``: the repository already holds a hand-made ML_INFERENCE_LOAD 0.0.3 (chart,
+    interface, union entries) and an ollama chart, as the real one does now."""
     files: dict[str, str] = {
         "package.json": json.dumps(PACKAGE_JSON, indent=2) + "\n",
         "scripts/validate-values.js": VALIDATE_VALUES_JS,
@@ -419,6 +423,8 @@ def fixture_files(
         files[f".cat/backstage/{kebab}.catalog-info.yaml"] = _catalog_entry(
             kebab, title, screaming, f"Platform base chart for {title.lower()} workloads."
         )
+    if handmade:
+        files = with_handmade_type(files)
     for path, text in (overrides or {}).items():
         if text is None:
             files.pop(path, None)

@@ -23,9 +23,31 @@ from inference_scaffolder.publish import (
     normalize_repo_argument,
 )
 
+REPLACE_HINT = (
+    "nothing was pushed or opened: rerun with --update-existing to propose replacing them "
+    "(the report goes into the pull request body)"
+)
+
+
+def _print_differences(result: SchemaPrResult) -> None:
+    """The report of what the base branch already has: in full when it stopped the run,
+    as one line when the pull request replaces it (its body holds the report)."""
+    if result.differences is None:
+        return
+    if result.status == "differs":
+        typer.echo(f"differs: {result.differences.summary()}")
+        for line in result.differences.lines():
+            typer.echo(line)
+        typer.echo(REPLACE_HINT)
+    else:
+        typer.echo(f"the branch replaces what {result.differences.base} has: "
+                   f"{result.differences.summary()}")
+
 
 def _print_human(result: SchemaPrResult) -> None:
-    if result.dry_run:
+    if result.status == "differs":
+        _print_differences(result)
+    elif result.dry_run:
         if result.diff:
             typer.echo(result.diff, nl=False)
         summary = (
@@ -40,6 +62,7 @@ def _print_human(result: SchemaPrResult) -> None:
             typer.echo(f"pull request: {result.pull_request}")
         elif result.status != "unchanged":
             typer.echo(f"pull request title: {result.title}")
+        _print_differences(result)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
 
@@ -87,8 +110,17 @@ def register(app: typer.Typer) -> None:
             ["inference-scaffolder"], "--label", help="Label for a new pull request (repeatable)."
         ),
         draft: bool = typer.Option(False, "--draft", help="Open the pull request as a draft."),
+        update_existing: bool = typer.Option(
+            False,
+            "--update-existing",
+            help="Propose replacing a different chart / interface the base branch already "
+            "has (without it: print the differences, exit 1, change nothing).",
+        ),
     ) -> None:
-        """Open (or update) the pull request adding the ML_INFERENCE_LOAD workload type."""
+        """Open (or update) the pull request adding the ML_INFERENCE_LOAD workload type.
+
+        When the base branch already has a different chart or interface for it, only
+        reports the differences (exit 1) unless --update-existing is given."""
         repo_url = normalize_repo_argument(repo)
         settings = GitHubSettings(
             api_url=github_api_url,
@@ -102,12 +134,15 @@ def register(app: typer.Typer) -> None:
             dry_run=dry_run,
             labels=tuple(label),
             draft=draft,
+            update_existing=update_existing,
         )
         result = run_schema_pr(options, chosen)
         if json_output:
             typer.echo(json.dumps(result.as_json(), indent=2, sort_keys=True))
         else:
             _print_human(result)
+        if result.status == "differs":
+            raise typer.Exit(1)
 
     @app.command("install-node-tools")
     def install_node_tools_command(

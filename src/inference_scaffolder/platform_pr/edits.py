@@ -364,10 +364,17 @@ GENERATED_HEADER = (
 
 @dataclass
 class ChangeSet:
-    """Files to write (only those whose content differs) and to delete, repo-relative."""
+    """Files to write (only those whose content differs) and to delete, repo-relative.
+
+    ``proposed`` holds the full content of the chart files and the interface module as the
+    change would leave them (written or not), and ``members`` the parser's member listings
+    of the interface, existing and generated: what :mod:`differences` compares with the
+    repository's own version of the workload type."""
 
     writes: dict[str, bytes] = field(default_factory=dict)
     deletes: list[str] = field(default_factory=list)
+    proposed: dict[str, bytes] = field(default_factory=dict)
+    members: dict[str, Any] | None = None
 
     @property
     def paths(self) -> list[str]:
@@ -394,25 +401,35 @@ def plan_change_set(
     wt: WorkloadType = ML_INFERENCE_LOAD,
     *,
     render_required: Iterable[str] = (),
+    existing_interface: str | None = None,
 ) -> ChangeSet:
     """Everything that adds (or brings up to date) ``wt`` in the working tree ``tree``,
     with ``chart_dir`` holding the chart to publish. Reads the tree, writes nothing.
-    ``render_required``: see :func:`typescript.interface_request`. The TypeScript edits and
-    the interface come from one Node process (tools/platform-pr.cjs)."""
+    ``render_required``: see :func:`typescript.interface_request`. ``existing_interface``:
+    the interface module as the base branch has it, whose members are listed beside the
+    generated one's. The TypeScript edits, the interface and the member listings come from
+    one Node process (tools/platform-pr.cjs)."""
     changes = ChangeSet()
     files = confined(tree)
 
     def propose(path: str, content: bytes) -> None:
+        changes.proposed[path] = content
         if files.read(path) != content:
             changes.writes[path] = content
 
     texts = {path: _read(files, path) for path in TS_EDITS}
-    answer = run_node_tool("platform-pr.cjs", _batch_request(tree, chart_dir, wt, texts,
-                                                             tuple(render_required)))
+    request = _batch_request(tree, chart_dir, wt, texts, tuple(render_required))
+    if existing_interface is not None:
+        request["members"] = {
+            "name": wt.interface,
+            "existing": {"path": wt.module_path, "text": existing_interface},
+        }
+    answer = run_node_tool("platform-pr.cjs", request)
     for edit in answer["edits"]:
         propose(edit["path"], _text_bytes(_edited_text(edit)))
     _plan_chart(files, chart_dir, wt, propose, changes)
     propose(wt.module_path, _text_bytes(interface_text(answer["interface"])))
+    changes.members = answer.get("members")
     if not files.exists(wt.catalog_path):
         sibling_path, sibling_text = choose_catalog_sibling(files, answer["baseChartKeys"], wt)
         sibling = WorkloadType.from_kebab(Path(sibling_path).name[: -len(CATALOG_SUFFIX)])

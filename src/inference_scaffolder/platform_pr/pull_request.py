@@ -6,6 +6,11 @@ target's own CI would run (its ``npm test``: the ajv values check of every chart
 ``tsc --noEmit``; and ``helm lint``), commit, and hand the commit to a publisher. Nothing
 reaches the remote unless every check passed.
 
+When the base branch already holds a different chart or interface for the workload type
+(someone else's, with consumers), the run stops before anything is written with the report
+of :mod:`differences` (status ``differs``), unless the caller chose ``update_existing``: then
+the pull request proposes the replacement and carries that report in its body.
+
 Concurrency: runs against the same repository and branch on one machine take a file lock;
 across machines the push itself is compare-and-swap, and a run that loses the race starts
 over from the winner's branch, where the edits usually find nothing left to do.
@@ -29,6 +34,11 @@ import git
 
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.faults import fault_point
+from inference_scaffolder.platform_pr.differences import (
+    Differences,
+    compare_existing,
+    removed_paths,
+)
 from inference_scaffolder.platform_pr.edits import (
     ML_INFERENCE_LOAD,
     ChangeSet,
@@ -50,6 +60,7 @@ from inference_scaffolder.publish import (
     remote_heads,
     run_git,
 )
+from inference_scaffolder.safe_fs import ConfinedTree
 
 DEFAULT_BRANCH = "inference-scaffolder/ml-inference-load"
 DEFAULT_BASE = "main"
@@ -69,13 +80,16 @@ class SchemaPrOptions:
     dry_run: bool = False
     labels: tuple[str, ...] = ("inference-scaffolder",)
     draft: bool = False
+    # Replace a different chart / interface the base branch already has (else: ``differs``).
+    update_existing: bool = False
 
 
 @dataclass
 class SchemaPrResult:
     """What the command reports (``--json`` prints :meth:`as_json`)."""
 
-    status: str  # opened | updated | unchanged (for a dry run: what a real run would report)
+    # opened | updated | unchanged | differs (for a dry run: what a real run would report)
+    status: str
     branch: str
     commit: str | None
     files: list[str]
@@ -85,11 +99,14 @@ class SchemaPrResult:
     dry_run: bool = False
     diff: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # What the base branch already has that differs from the proposal (None: nothing).
+    differences: Differences | None = None
 
     def as_json(self) -> dict[str, object]:
         data = asdict(self)
         if not self.dry_run:
             data.pop("diff")
+        data["differences"] = self.differences.as_json() if self.differences else None
         return data
 
 
@@ -98,8 +115,11 @@ class SchemaPrResult:
 # --------------------------------------------------------------------------------------------
 
 
-def pull_request_text(wt: WorkloadType = ML_INFERENCE_LOAD) -> tuple[str, str]:
-    """Title and body: what the change adds, what was checked, what a reviewer confirms."""
+def pull_request_text(
+    wt: WorkloadType = ML_INFERENCE_LOAD, differences: Differences | None = None
+) -> tuple[str, str]:
+    """Title and body: what the change adds, what was checked, what a reviewer confirms,
+    and (``differences``) what it replaces on the base branch."""
     title = f"feat: add the {wt.screaming} workload type"
     body = f"""\
 Adds the `{wt.screaming}` workload type: a base chart that serves a Hugging Face model over \
@@ -137,6 +157,8 @@ lint` only warns, so the chart lints alone; see the chart's README)
 ### Not in this version
 Model cache volume, a dedicated quantisation field, autoscaling / several replicas.
 """
+    if differences is not None:
+        body += "\n" + differences.markdown()
     return title, body
 
 
@@ -323,6 +345,18 @@ def run_schema_pr(
         )
 
 
+def _require_named_deletes(
+    changes: ChangeSet, base_view: ConfinedTree, differences: Differences | None,
+    wt: WorkloadType,
+) -> None:
+    """The change deletes no file of the base branch that the report does not name as
+    removed (files only an earlier run of ours put on the branch are not the base's)."""
+    named = removed_paths(differences, wt)
+    unnamed = [p for p in changes.deletes if p not in named and base_view.exists(p)]
+    if unnamed:
+        raise RuntimeError(f"schema-pr would delete unreported files: {unnamed}")
+
+
 @dataclass
 class _Run:
     options: SchemaPrOptions
@@ -356,16 +390,73 @@ class _Run:
         # Anyone who can push a branch controls this tree: the compiler, ajv and helm read
         # all of it, so a link that leaves it (to /dev/zero, a host file) stops the run here.
         confined(tree).refuse_links_out()
+        base_view = self._base_view(tree, workdir, branch_tip)
         changes = plan_change_set(
-            tree, self.chart_dir, self.wt, render_required=self.render_required
+            tree,
+            self.chart_dir,
+            self.wt,
+            render_required=self.render_required,
+            existing_interface=base_view.read_text(self.wt.module_path),
         )
-        title, body = pull_request_text(self.wt)
+        differences = compare_existing(
+            base_view,
+            self.options.base,
+            changes.proposed,
+            changes.members,
+            (self.chart_dir / "Chart.yaml").read_text(encoding="utf-8"),
+            self.wt,
+        )
+        _require_named_deletes(changes, base_view, differences, self.wt)
+        title, body = pull_request_text(self.wt, differences)
+        if differences is not None and not self.options.update_existing:
+            return self._differs(changes, title, body, differences)
         if changes.is_empty():
-            return self._unchanged(repo, start, branch_tip, title, body)
-        return self._propose(repo, changes, start, branch_tip, title, body, workdir)
+            return self._unchanged(repo, start, branch_tip, title, body, differences)
+        return self._propose(repo, changes, start, branch_tip, title, body, workdir,
+                             differences)
+
+    def _base_view(self, tree: Path, workdir: Path, branch_tip: str | None) -> ConfinedTree:
+        """The base branch's files, read only through the confined tree: the clone itself
+        when the run starts from the base branch, else a worktree of it (the comparison is
+        with what the base branch has, not with an earlier run's branch)."""
+        if branch_tip is None:
+            return confined(tree)
+        view = workdir / "base-view"
+        check_git(
+            ["worktree", "add", "--quiet", "--detach", str(view), f"origin/{self.options.base}"],
+            tree,
+            self.remote,
+            "git",
+            "reading the base branch",
+        )
+        return confined(view)
+
+    def _differs(
+        self, changes: ChangeSet, title: str, body: str, differences: Differences
+    ) -> SchemaPrResult:
+        """Stop: the base branch has its own, different version, and replacing it was not
+        asked for. Nothing is written anywhere; the report says what would change."""
+        return SchemaPrResult(
+            "differs",
+            self.options.branch,
+            None,
+            changes.paths,
+            None,
+            title,
+            body,
+            dry_run=self.options.dry_run,
+            diff="" if self.options.dry_run else None,
+            differences=differences,
+        )
 
     def _unchanged(
-        self, repo: git.Repo, start: str, branch_tip: str | None, title: str, body: str
+        self,
+        repo: git.Repo,
+        start: str,
+        branch_tip: str | None,
+        title: str,
+        body: str,
+        differences: Differences | None,
     ) -> SchemaPrResult:
         pull = None
         warnings: list[str] = []
@@ -391,6 +482,7 @@ class _Run:
             dry_run=self.options.dry_run,
             diff="" if self.options.dry_run else None,
             warnings=warnings,
+            differences=differences,
         )
 
     def _propose(
@@ -402,6 +494,7 @@ class _Run:
         title: str,
         body: str,
         workdir: Path,
+        differences: Differences | None,
     ) -> SchemaPrResult:
         tree = Path(repo.working_dir)
         apply_change_set(tree, changes)
@@ -423,6 +516,7 @@ class _Run:
                 dry_run=True,
                 diff=diff + "\n",
                 warnings=warnings,
+                differences=differences,
             )
         commit = self._commit(repo, title)
         fault_point("after-branch-created")
@@ -439,6 +533,7 @@ class _Run:
             title,
             body,
             warnings=warnings + publication.warnings,
+            differences=differences,
         )
 
     def _run_checks(

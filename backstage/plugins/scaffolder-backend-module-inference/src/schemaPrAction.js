@@ -6,6 +6,11 @@
  * configuration (`inferenceScaffolder.schemaPr`), not a form answer. The GitHub token
  * reaches the CLI through its environment only (never argv, never the log). In dry-run the
  * CLI gets `--dry-run` and the diff it prints is logged; nothing is pushed or opened.
+ *
+ * When the repository already has a different chart or interface for the workload type, the
+ * CLI changes nothing and exits 1 with a report (`status: differs`): the step fails with the
+ * report's one-line summary. Replacing someone else's published chart is a decision, so only
+ * an explicit `updateExisting: true` input passes `--update-existing`.
  */
 const { ScmIntegrations } = require('@backstage/integration');
 const { runCli, failureMessage } = require('./cli');
@@ -44,7 +49,7 @@ function schemaRepository(settings, integrations) {
 }
 
 /** The CLI arguments; the token is not among them. */
-function schemaPrArguments(target, baseBranch, dryRun) {
+function schemaPrArguments(target, baseBranch, dryRun, updateExisting = false) {
   const args = [
     'schema-pr', '--repo', target.gitUrl, '--publisher', 'github',
     '--github-repo', `${target.owner}/${target.repo}`, '--github-token-env', TOKEN_VARIABLE,
@@ -53,7 +58,39 @@ function schemaPrArguments(target, baseBranch, dryRun) {
   if (target.apiBaseUrl) args.push('--github-api-url', target.apiBaseUrl);
   if (baseBranch) args.push('--base', baseBranch);
   if (dryRun) args.push('--dry-run');
+  if (updateExisting === true) args.push('--update-existing');
   return args;
+}
+
+/** The CLI's JSON summary, or null when stdout holds none. */
+function parseSummary(stdout) {
+  try {
+    const summary = JSON.parse(stdout);
+    return summary && typeof summary === 'object' ? summary : null;
+  } catch {
+    return null;
+  }
+}
+
+function oneLine(text) {
+  return String(text).split(/\s+/).filter(Boolean).join(' ');
+}
+
+/**
+ * The step's error for a run that found a different version already in the repository
+ * (exit 1, `status: differs`), else null: the report's summary on one line, and how to
+ * replace it on purpose.
+ */
+function differsMessage(result) {
+  if (result.code !== 1 || result.timedOut) return null;
+  const summary = parseSummary(result.stdout);
+  if (!summary || summary.status !== 'differs') return null;
+  const said = summary.differences && summary.differences.summary;
+  const what = said ? oneLine(said) : 'the repository already has a different version';
+  return (
+    `${what}; nothing was pushed or opened ` +
+    '(set the step input updateExisting: true to propose replacing it)'
+  );
 }
 
 function createInferenceSchemaPrAction(settings, config) {
@@ -83,7 +120,9 @@ function createInferenceSchemaPrAction(settings, config) {
           `no GitHub token for ${target.host}: configure integrations.github or pass a token secret`,
         );
       }
-      const args = schemaPrArguments(target, settings.schemaPr.baseBranch, ctx.isDryRun);
+      const args = schemaPrArguments(
+        target, settings.schemaPr.baseBranch, ctx.isDryRun, ctx.input.updateExisting,
+      );
       ctx.logger.info(
         `Running inference-scaffolder schema-pr for ${target.owner}/${target.repo}` +
           (ctx.isDryRun ? ' (dry-run: nothing is pushed)' : ''),
@@ -97,14 +136,21 @@ function createInferenceSchemaPrAction(settings, config) {
       for (const line of result.stderr.split(/\r?\n/).filter(Boolean)) {
         ctx.logger.info(`inference-scaffolder: ${line}`);
       }
+      const differs = differsMessage(result);
+      if (differs) {
+        throw new Error(differs);
+      }
       if (result.code !== 0 || result.timedOut) {
         throw new Error(failureMessage(result, settings));
       }
-      let summary;
-      try {
-        summary = JSON.parse(result.stdout);
-      } catch {
+      const summary = parseSummary(result.stdout);
+      if (!summary) {
         throw new Error('inference-scaffolder schema-pr printed no JSON summary');
+      }
+      if (summary.differences && summary.differences.summary) {
+        ctx.logger.warn(
+          `The pull request replaces what the repository has: ${oneLine(summary.differences.summary)}`,
+        );
       }
       if (ctx.isDryRun) {
         ctx.logger.info(
@@ -122,4 +168,6 @@ function createInferenceSchemaPrAction(settings, config) {
   };
 }
 
-module.exports = { createInferenceSchemaPrAction, schemaPrArguments, parseLocation, ACTION_ID };
+module.exports = {
+  createInferenceSchemaPrAction, schemaPrArguments, parseLocation, differsMessage, ACTION_ID,
+};

@@ -53,6 +53,15 @@ function schemaPrInputSchema() {
         type: 'string',
         maxLength: 1024,
       },
+      updateExisting: {
+        title: 'Replace an existing, different version',
+        description:
+          'When platform-schemas-types already has a different ML_INFERENCE_LOAD chart or ' +
+          'interface, propose replacing it (the pull request lists every difference). ' +
+          'Default false: the step fails with the differences and changes nothing.',
+        type: 'boolean',
+        default: false,
+      },
     },
   };
 }
