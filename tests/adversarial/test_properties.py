@@ -167,6 +167,8 @@ def valid_answers(draw: st.DrawFn, environments: int = 4) -> dict[str, Any]:
     answers["environments"] = draw(st.lists(st.sampled_from(["dev", "syst", "uat", "prod"]),
                                             min_size=1, max_size=environments, unique=True))
     answers["model_config"] = ""  # a path on this machine; the schema cannot know one
+    # Which chart versions a platform publishes no schema can know: the one carried here.
+    answers["chart_version"] = ""
     return fix_cross_field_rules(answers)
 
 

@@ -1,4 +1,5 @@
-"""Rendering a generated repository's chart as an environment deploys it (real helm)."""
+"""Rendering a generated repository's environments as they deploy (real helm): the base
+chart each environment pins, with its values."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import yaml
 
 from inference_scaffolder.answers import validate_answers
 from inference_scaffolder.generation.generate import GenerationResult, generate
+from inference_scaffolder.rendering.charts import resolve_chart
 from inference_scaffolder.rendering.helm import parse_rendered
+from inference_scaffolder.service.layout import chart_ref
 from inference_scaffolder.tools import run_helm
 
 Objects = dict[str, dict[str, Any]]
@@ -22,8 +25,13 @@ def generated(answers: dict[str, Any], out: Path) -> GenerationResult:
     return generate(validate_answers(answers), out, git_init=False)
 
 
+def pinned_chart(repo: Path, environment: str) -> Path:
+    """The base chart the environment's kustomization pins (the carried copy, or cached)."""
+    return resolve_chart(chart_ref(repo, environment))
+
+
 def _helm_args(repo: Path, environment: str, sets: tuple[str, ...]) -> list[str]:
-    args = ["template", repo.name, str(repo / "chart"),
+    args = ["template", repo.name, str(pinned_chart(repo, environment)),
             "-f", str(repo / "environments" / environment / "values.yaml")]
     for value in sets:
         args += ["--set", value]
@@ -31,7 +39,8 @@ def _helm_args(repo: Path, environment: str, sets: tuple[str, ...]) -> list[str]
 
 
 def render_list(repo: Path, environment: str, *sets: str) -> list[dict[str, Any]]:
-    """`helm template <svc> chart -f environments/<env>/values.yaml [--set ...]` objects."""
+    """`helm template <svc> <base chart> -f environments/<env>/values.yaml [--set ...]`
+    objects."""
     result = run_helm(_helm_args(repo, environment, sets))
     assert result.ok, result.stderr
     return [doc for doc, _ in parse_rendered(result.stdout)]

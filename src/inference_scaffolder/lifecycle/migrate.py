@@ -49,8 +49,8 @@ from inference_scaffolder.yamlio import round_trip_yaml
 _SERVICE_OWN = ("values.yaml",)
 # Values a leaf always states, even where they equal the base chart's default: what the
 # service is and serves (promotion and the reviewers read them in the file).
-_ALWAYS_STATED = ("serviceName", "serviceCatalog", "namespace", "environment", "engine",
-                  "model")
+_ALWAYS_STATED = ("workloadType", "serviceName", "serviceCatalog", "namespace", "environment",
+                  "engine", "model")
 
 
 @dataclass

@@ -161,8 +161,10 @@ def leaf_values(answers: Answers, environment: str) -> dict[str, Any]:
     common = common_values(answers)
     identity = {key: common.pop(key) for key in ("serviceName", "serviceCatalog", "namespace")}
     env = environment_values(answers, environment)
-    ordered = {**identity, "environment": env.pop("environment"), "engine": common.pop("engine"),
-               "model": env.pop("model")}
+    # workloadType first: the discriminator of the platform's WorkloadSchema union, so a tool
+    # typing this file with the published TypeScript types knows which chart it is for.
+    ordered = {"workloadType": WORKLOAD_TYPE, **identity, "environment": env.pop("environment"),
+               "engine": common.pop("engine"), "model": env.pop("model")}
     return _merged(_merged(ordered, common), env)
 
 

@@ -11,6 +11,11 @@ const DEFAULT_COMMAND = 'inference-scaffolder';
 const DEFAULT_TIMEOUT_SECONDS = 300;
 const KILL_GRACE_MS = 5000;
 const MAX_CAPTURE_BYTES = 8 * 1024 * 1024;
+/** app-config keys under `inferenceScaffolder` -> the CLI's variables for them. */
+const PLATFORM_SETTINGS = {
+  chartRepository: 'INFERENCE_SCAFFOLDER_CHART_REPOSITORY',
+  scaffolderSource: 'INFERENCE_SCAFFOLDER_SOURCE',
+};
 
 /**
  * Variables passed through from the backend's environment. The backend usually holds
@@ -45,6 +50,14 @@ function readSettings(config) {
   const env = {};
   for (const key of envSection?.keys() ?? []) {
     env[key] = envSection.getString(key);
+  }
+  // The platform's settings: where services pull the base chart from, and where their CI
+  // installs the scaffolder from. The CLI reads them as its platform defaults.
+  for (const [key, variable] of Object.entries(PLATFORM_SETTINGS)) {
+    const value = section?.getOptionalString(key);
+    if (value) {
+      env[variable] = value;
+    }
   }
   return {
     command: commandPath(section?.getOptionalString('command') ?? DEFAULT_COMMAND),
@@ -168,4 +181,6 @@ function failureMessage(result, settings) {
   return `inference-scaffolder exited with code ${result.code}`;
 }
 
-module.exports = { readSettings, childEnvironment, runCli, failureMessage, DEFAULT_COMMAND };
+module.exports = {
+  readSettings, childEnvironment, runCli, failureMessage, DEFAULT_COMMAND, PLATFORM_SETTINGS,
+};
