@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -98,13 +99,41 @@ class CommandResult:
 
 def run_helm(args: list[str], *, timeout: float = 120.0) -> CommandResult:
     """Run helm with a clean, offline-friendly environment and capture its output."""
-    command = [find_helm(), *args]
     env = {
         **short_go_run_env(),
         "HELM_CACHE_HOME": os.environ.get("HELM_CACHE_HOME", str(_helm_home() / "cache")),
         "HELM_CONFIG_HOME": os.environ.get("HELM_CONFIG_HOME", str(_helm_home() / "config")),
         "HELM_DATA_HOME": os.environ.get("HELM_DATA_HOME", str(_helm_home() / "data")),
     }
+    return _run_helm_in(args, env, timeout)
+
+
+# What a helm that talks to a remote chart repository keeps of the caller's environment: how
+# to reach the network (proxies, extra CA certificates), nothing else. Tokens, cloud
+# credentials and helm's own configuration (registry logins, repositories, plugins) stay out.
+_NETWORK_ENV = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY",
+                "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR", "GOGC")
+
+
+def run_helm_isolated(args: list[str], *, timeout: float = 120.0) -> CommandResult:
+    """Run helm for a download from a repository nobody here controls: an environment with
+    no secrets, and throw-away homes (config, cache, data, registry logins, repositories,
+    plugins) deleted afterwards, so no stored credential is offered and nothing persists."""
+    with tempfile.TemporaryDirectory(prefix="helm-isolated-") as home:
+        env = {"GOGC": "800", **{k: os.environ[k] for k in _NETWORK_ENV if k in os.environ},
+               "HOME": home, "DOCKER_CONFIG": f"{home}/docker",
+               "HELM_CONFIG_HOME": f"{home}/config", "HELM_CACHE_HOME": f"{home}/cache",
+               "HELM_DATA_HOME": f"{home}/data", "HELM_PLUGINS": f"{home}/plugins",
+               "HELM_REGISTRY_CONFIG": f"{home}/config/registry/config.json",
+               "HELM_REPOSITORY_CONFIG": f"{home}/config/repositories.yaml",
+               "HELM_REPOSITORY_CACHE": f"{home}/cache/repository",
+               "HELM_CONTENT_CACHE": f"{home}/cache/content"}
+        return _run_helm_in(args, env, timeout)
+
+
+def _run_helm_in(args: list[str], env: dict[str, str], timeout: float) -> CommandResult:
+    """helm ``args`` with exactly ``env``, its output captured, bounded by ``timeout``."""
+    command = [find_helm(), *args]
     try:
         completed = subprocess.run(
             command, capture_output=True, text=True, timeout=timeout, env=env, check=False,
