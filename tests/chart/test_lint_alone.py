@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from chart_render import pinned_chart
 from common import PROJECT_ROOT
 
 from inference_scaffolder.chart import chart_source_dir
@@ -117,6 +118,11 @@ def test_the_platform_values_check_reports_a_bad_value(tmp_path: Path) -> None:
     assert "FAIL ml-inference-load" in done.stdout and "/engine" in done.stdout
 
 
-def test_a_generated_repository_lints_its_chart_alone(tinyllama_repo: GenerationResult) -> None:
-    ok, output = lint(tinyllama_repo.output / "chart")
-    assert ok, output
+def test_every_environment_of_a_leaf_lints_with_its_pinned_chart(
+    tinyllama_repo: GenerationResult,
+) -> None:
+    repo = tinyllama_repo.output
+    for environment in tinyllama_repo.answers["environments"]:
+        ok, output = lint(pinned_chart(repo, environment),
+                          "-f", str(repo / "environments" / environment / "values.yaml"))
+        assert ok and "[WARNING]" not in output, (environment, output)

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from inference_scaffolder.chart import chart_version
 from inference_scaffolder.checks.gitops import (
+    build_leaf,
     check_application,
     check_kustomization,
     validate_gitops,
@@ -16,7 +18,6 @@ from inference_scaffolder.checks.gitops import (
 from inference_scaffolder.checks.manifests import SchemaCatalog
 from inference_scaffolder.generation.generate import GenerationResult
 from inference_scaffolder.rendering.helm import parse_rendered
-from inference_scaffolder.rendering.kustomize import kustomize_build
 from inference_scaffolder.tools import find_kubectl
 
 ENVIRONMENTS = ["dev", "syst", "uat", "prod"]
@@ -49,8 +50,10 @@ def test_every_environment_gets_a_kustomization_and_an_application(
     for env in ENVIRONMENTS:
         kustomization = load(repo / "environments" / env / "kustomization.yaml")
         [chart] = kustomization["helmCharts"]
-        assert kustomization["helmGlobals"] == {"chartHome": "../.."}
-        assert chart == {"name": "chart", "version": "0.1.0", "releaseName": "tinyllama-chat",
+        assert "helmGlobals" not in kustomization  # the chart comes from its repository
+        assert chart == {"name": "ml-inference-load",
+                         "repo": tinyllama_repo.answers["chart_repository"],
+                         "version": chart_version(), "releaseName": "tinyllama-chat",
                          "namespace": "ml-inference", "valuesFile": "values.yaml",
                          "skipTests": True}
         app = load(repo / "argocd" / f"{env}.yaml")
@@ -77,7 +80,7 @@ def test_kustomize_renders_the_workload_without_the_test_pod(
 ) -> None:
     kubectl = find_kubectl()
     assert kubectl
-    built = kustomize_build(kubectl, tinyllama_repo.output / "environments" / "prod")
+    built = build_leaf(kubectl, tinyllama_repo.output, "prod")
     assert built.ok, built.error
     objects = {f"{d['kind']}/{d['metadata']['name']}": d for d, _ in parse_rendered(built.stdout)}
     assert set(objects) == {"Deployment/tinyllama-chat", "Service/tinyllama-chat",
@@ -90,25 +93,50 @@ def test_kustomize_renders_the_workload_without_the_test_pod(
     assert gateway["spec"]["listeners"][0]["hostname"] == "tinyllama.ml.example.com"
 
 
-def test_declared_chart_version_must_match_the_chart(
+def test_a_pinned_version_that_cannot_be_had_is_one_line_naming_it(
     repo_copy: Path, catalog: SchemaCatalog
 ) -> None:
+    closed = "http://127.0.0.1:9"  # nothing listens: refused at once, and never off-machine
     edit_yaml(repo_copy / "environments/dev/kustomization.yaml",
-              lambda d: d["helmCharts"][0].update(version="9.9.9"))
-    result = check_kustomization(repo_copy, "dev", catalog)
-    assert result.errors == ["helmCharts[0].version is '9.9.9', expected '0.1.0'"]
+              lambda d: d["helmCharts"][0].update(version="9.9.9", repo=closed))
+    errors = check_kustomization(repo_copy, "dev", catalog).errors
+    assert len(errors) == 1 and "ml-inference-load 9.9.9 is not bundled" in errors[0]
+    assert closed in errors[0]
 
 
-def test_kustomization_must_use_the_repository_chart_and_values(
+def test_a_build_pulls_nothing_and_writes_nothing_into_the_repository(
+    repo_copy: Path, catalog: SchemaCatalog
+) -> None:
+    # Changed (so really built), pinned to the carried version under a repository that
+    # would refuse any request: the build must use the carried chart.
+    edit_yaml(repo_copy / "environments/dev/kustomization.yaml",
+              lambda d: d.update(commonAnnotations={"team": "ml"}) or
+              d["helmCharts"][0].update(repo="http://127.0.0.1:9"))
+    assert check_kustomization(repo_copy, "dev", catalog).errors == []
+    assert not (repo_copy / "environments/dev/charts").exists()
+
+
+def test_kustomization_must_use_the_base_chart_and_values(
     repo_copy: Path, catalog: SchemaCatalog
 ) -> None:
     edit_yaml(repo_copy / "environments/syst/kustomization.yaml",
-              lambda d: d["helmCharts"][0].update(name="other", repo="https://charts.example",
+              lambda d: d["helmCharts"][0].update(name="other", repo="ftp://charts.example",
                                                   valuesFile="../dev/values.yaml"))
     errors = check_kustomization(repo_copy, "syst", catalog).errors
-    assert any("must point at chart/" in e for e in errors), errors
-    assert any("repo must be empty" in e for e in errors), errors
+    assert "helmCharts[0].name is 'other', expected 'ml-inference-load'" in errors
+    assert any(e.startswith("helmCharts[0]: ") and "https://" in e for e in errors), errors
     assert any("valuesFile" in e for e in errors), errors
+
+
+def test_a_version_range_or_a_local_chart_home_is_refused(
+    repo_copy: Path, catalog: SchemaCatalog
+) -> None:
+    edit_yaml(repo_copy / "environments/uat/kustomization.yaml",
+              lambda d: d.update(helmGlobals={"chartHome": "../.."}) or
+              d["helmCharts"][0].update(version=">=0.1.0"))
+    errors = check_kustomization(repo_copy, "uat", catalog).errors
+    assert any(e.startswith("helmGlobals must be left out") for e in errors), errors
+    assert any(e.startswith("helmCharts[0]: ") and "0.1.0" in e for e in errors), errors
 
 
 def test_missing_kustomization_is_an_error(repo_copy: Path, catalog: SchemaCatalog) -> None:

@@ -125,7 +125,8 @@ def test_a_new_key_path_changes_the_registration_checksum(keyed_repo: Path,
     repo = copy_repo(keyed_repo, tmp_path)
     secrets = [{"name": "VLLM_API_KEY", "secretKey": "vllm-api-key",
                 "vaultPath": "/secret/ml-inference/llama-keyed/rotated"}]
-    values = yaml.safe_load((repo / "chart" / "values.yaml").read_text(encoding="utf-8"))
+    values = yaml.safe_load((repo / "environments" / "dev" / "values.yaml")
+                            .read_text(encoding="utf-8"))
     secrets += [s for s in values["container"]["secrets"] if s["name"] != "VLLM_API_KEY"]
     set_environment_value(repo, "dev", "container.secrets", secrets)
     after = _registration(render_list(repo, "dev"))["metadata"]["annotations"]
