@@ -95,6 +95,10 @@ def github(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGitHub]:
         fake.stop()
 
 
+PLATFORM_CHARTS = "https://charts.example.com/platform-schemas-types"
+PLATFORM_SCAFFOLDER = "git+https://git.example.com/platform/inference-scaffolder@v0.2.0"
+
+
 def github_config(fake: FakeGitHub) -> dict[str, Any]:
     """The GitHub integration and schemaPr settings a platform team would write, for the fake."""
     host = fake.base_url.removeprefix("http://")
@@ -107,7 +111,10 @@ def github_config(fake: FakeGitHub) -> dict[str, Any]:
             "schemaPr": {
                 "repoUrl": f"{host}?owner={owner}&repo={name}",
                 "gitUrl": fake.git_url(SCHEMA_REPO),
-            }
+            },
+            # The platform's settings for every service it creates.
+            "chartRepository": PLATFORM_CHARTS,
+            "scaffolderSource": PLATFORM_SCAFFOLDER,
         },
     }
 
@@ -165,6 +172,15 @@ def test_task_generates_publishes_registers_and_proposes_the_schema(
     assert validated.returncode == 0, validated.stderr
     assert json.loads(validated.stdout)["ok"] is True
 
+    # The platform's settings from app-config reached the leaf and its CI.
+    for environment in ("dev", "uat", "prod"):
+        kustomization = yaml.safe_load(
+            (repo / "environments" / environment / "kustomization.yaml").read_text())
+        assert kustomization["helmCharts"][0]["repo"] == PLATFORM_CHARTS
+    workflow = (repo / ".github/workflows/validate.yaml").read_text(encoding="utf-8")
+    assert f"'{PLATFORM_SCAFFOLDER}'" in workflow
+    assert not (repo / "chart").exists()
+
     catalog_info = yaml.safe_load((repo / "catalog-info.yaml").read_text(encoding="utf-8"))
     assert catalog_info["metadata"]["annotations"]["github.com/project-slug"] == "acme/support-chat"
     registered = backend.wait_for_entity("component", "support-chat")
@@ -217,9 +233,10 @@ def test_dry_run_of_template_yaml_returns_the_generated_files(
     assert response.status_code == 200, response.text
     body = response.json()
     files = {f["path"]: f for f in body["directoryContents"]}
-    for expected in ("catalog-info.yaml", "chart/values.yaml", "environments/dev/values.yaml",
-                     "environments/prod/values.yaml"):
+    for expected in ("catalog-info.yaml", "environments/dev/kustomization.yaml",
+                     "environments/dev/values.yaml", "environments/prod/values.yaml"):
         assert expected in files
+    assert not [path for path in files if path.startswith("chart/")]
     assert "environments/syst/values.yaml" not in files
     catalog_info = yaml.safe_load(base64.b64decode(files["catalog-info.yaml"]["base64Content"]))
     assert catalog_info["metadata"]["name"] == "preview-chat"

@@ -243,7 +243,10 @@ def test_steps_and_output_links():
         "inference:scaffold", "publish:github", "catalog:register", "inference:schema-pr"
     ]
     scaffold_values = spec["steps"][0]["input"]["values"]
-    assert set(scaffold_values) == set(FIELDS_BY_KEY) - set(NOT_IN_ACTION)
+    # The platform's settings come from app-config (the action's environment), not the form.
+    platform = {key for key, field in FIELDS_BY_KEY.items() if not field.in_form}
+    assert platform == {"chart_repository", "chart_version", "scaffolder_source"}
+    assert set(scaffold_values) == set(FIELDS_BY_KEY) - set(NOT_IN_ACTION) - platform
     assert "parseRepoUrl" in scaffold_values["repo_slug"]
     links = spec["output"]["links"]
     assert "steps['publish'].output.remoteUrl" in links[0]["url"]
