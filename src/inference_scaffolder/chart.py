@@ -60,6 +60,17 @@ def engine_defaults(engine: str) -> dict[str, Any]:
     return base_values()["engineDefaults"][engine]
 
 
+def coalesce_values(base: Any, override: Any) -> Any:
+    """Values as Helm coalesces a values file over the chart's: mapping by mapping, the
+    override's scalars and lists replacing the base's (base keys keep their order)."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for key, value in override.items():
+            out[key] = coalesce_values(base[key], value) if key in base else value
+        return out
+    return override
+
+
 def write_base_chart(dest: Path, *, include_lint_values: bool = True) -> None:
     """Copy the chart with its generic base values.yaml into ``dest`` (created)."""
     ignore = None if include_lint_values else shutil.ignore_patterns(*_NOT_SHIPPED)

@@ -10,36 +10,31 @@ BASE_CHART_NAME = "ml-inference-load"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+def _shipped(packaged: Path, checkout: Path, what: str) -> Path:
+    """A folder the wheel carries as package data, else the source checkout's (editable
+    install, tests), so edits show up without reinstalling."""
+    for candidate in (packaged, checkout):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"{what} not found by the package")
+
+
 @cache
 def template_dir() -> Path:
-    """The cookiecutter template folder.
-
-    A wheel carries it as package data (``_template/``); a source checkout (editable install,
-    tests) uses ``templates/`` at the repository root, so edits show up without reinstalling.
-    """
-    packaged = _PACKAGE_DIR / "_template" / TEMPLATE_NAME
-    if packaged.is_dir():
-        return packaged
-    checkout = _PACKAGE_DIR.parent.parent / "templates" / TEMPLATE_NAME
-    if checkout.is_dir():
-        return checkout
-    raise FileNotFoundError(f"cookiecutter template {TEMPLATE_NAME!r} not found by the package")
+    """The cookiecutter template folder (``_template/`` in a wheel, ``templates/``)."""
+    return _shipped(_PACKAGE_DIR / "_template" / TEMPLATE_NAME,
+                    _PACKAGE_DIR.parent.parent / "templates" / TEMPLATE_NAME,
+                    f"cookiecutter template {TEMPLATE_NAME!r}")
 
 
 @cache
 def base_chart_dir() -> Path:
-    """The ML_INFERENCE_LOAD base chart this release generates for (its bytes live once).
-
-    A wheel carries it as ``_charts/``; a source checkout uses ``charts/`` at the repository
-    root, laid out as the platform's chart repository lays out its charts.
-    """
-    packaged = _PACKAGE_DIR / "_charts" / BASE_CHART_NAME
-    if packaged.is_dir():
-        return packaged
-    checkout = _PACKAGE_DIR.parent.parent / "charts" / BASE_CHART_NAME
-    if checkout.is_dir():
-        return checkout
-    raise FileNotFoundError(f"base chart {BASE_CHART_NAME!r} not found by the package")
+    """The ML_INFERENCE_LOAD base chart this release generates for, whose bytes live once
+    (``_charts/`` in a wheel; ``charts/`` at the checkout's root, laid out as the platform's
+    chart repository lays out its charts)."""
+    return _shipped(_PACKAGE_DIR / "_charts" / BASE_CHART_NAME,
+                    _PACKAGE_DIR.parent.parent / "charts" / BASE_CHART_NAME,
+                    f"base chart {BASE_CHART_NAME!r}")
 
 
 def source_checkout_root() -> Path | None:

@@ -4,7 +4,6 @@ copy of the chart; the platform's settings come from its configuration."""
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from common import EXAMPLES
 from helm_repo import VARIANT_ANNOTATION, chart_variant, serve_helm_repo
 
 from inference_scaffolder.answers import collect_answers
-from inference_scaffolder.chart import chart_source_dir, chart_version
+from inference_scaffolder.chart import chart_source_dir, chart_version, coalesce_values
 from inference_scaffolder.checks.gitops import build_leaf
 from inference_scaffolder.cli import main
 from inference_scaffolder.generation.generate import GenerationResult, generate
@@ -29,17 +28,6 @@ CONFIGURED = "oci://registry.example.com/platform/charts"
 def kustomization(repo: Path, environment: str) -> dict:
     return yaml.safe_load((repo / "environments" / environment / "kustomization.yaml")
                           .read_text())
-
-
-def coalesced(defaults: dict, values: dict) -> dict:
-    """Helm's merge of a values file over the chart's values.yaml."""
-    out = copy.deepcopy(defaults)
-    for key, value in values.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = coalesced(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def test_the_repository_holds_no_chart_and_pins_the_base_chart(
@@ -73,9 +61,9 @@ def test_each_environment_is_the_leaf_api_valid_against_the_base_schema(
         assert values["environment"] == environment
         assert values["serviceName"] == tinyllama_repo.answers["service_name"]
         assert values["model"]["id"] == tinyllama_repo.answers["model_id"]
-        errors = [e.message for e in validator.iter_errors(coalesced(defaults, values))]
+        errors = [e.message for e in validator.iter_errors(coalesce_values(defaults, values))]
         assert errors == [], environment
-        broken = coalesced(defaults, {**values, "gpu": {"count": "two"}})
+        broken = coalesce_values(defaults, {**values, "gpu": {"count": "two"}})
         assert not validator.is_valid(broken)  # the schema does read this file's keys
 
 

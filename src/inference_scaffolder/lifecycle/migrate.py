@@ -32,7 +32,7 @@ from typing import Any
 
 from inference_scaffolder import yamlio
 from inference_scaffolder.answers import Answers
-from inference_scaffolder.chart import CHART_NAME
+from inference_scaffolder.chart import CHART_NAME, coalesce_values
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.rendering.charts import ChartRef, check_chart_ref, resolve_chart
 from inference_scaffolder.safe_fs import ConfinedTree, refuse_links
@@ -60,16 +60,6 @@ class Migration:
     chart: ChartRef
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-
-
-def _merged(base: Any, override: Any) -> Any:
-    """Helm's coalescing of a values file over the chart's values, mapping by mapping."""
-    if isinstance(base, dict) and isinstance(override, dict):
-        out = dict(base)
-        for key, value in override.items():
-            out[key] = _merged(base.get(key), value) if key in base else value
-        return out
-    return override
 
 
 def _without_defaults(values: dict[str, Any], defaults: dict[str, Any],
@@ -114,7 +104,7 @@ def leaf_values_from_legacy(repo: Path, environment: str,
     """One environment's complete leaf values, as the old layout rendered them."""
     common = yamlio.load_file_shared(repo / LEGACY_CHART_DIR / "values.yaml") or {}
     overrides = yamlio.load_file_shared(values_file(repo, environment)) or {}
-    merged = _merged(copy.deepcopy(common), overrides)
+    merged = coalesce_values(copy.deepcopy(common), overrides)
     return _without_defaults(merged, defaults, _ALWAYS_STATED)
 
 

@@ -22,7 +22,12 @@ from inference_scaffolder.answers import (
     served_model_name,
 )
 from inference_scaffolder.answers.loading import load_answers_record
-from inference_scaffolder.chart import CHART_NAME, WORKLOAD_TYPE, engine_defaults
+from inference_scaffolder.chart import (
+    CHART_NAME,
+    WORKLOAD_TYPE,
+    coalesce_values,
+    engine_defaults,
+)
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.go_yaml import safe_dump
 from inference_scaffolder.safe_fs import (
@@ -144,17 +149,6 @@ def environment_values(answers: Answers, environment: str) -> dict[str, Any]:
     return values
 
 
-def _merged(base: dict[str, Any], updates: dict[str, Any]) -> dict[str, Any]:
-    """``updates`` merged into a copy of ``base``, mapping by mapping (base keys lead)."""
-    out = dict(base)
-    for key, value in updates.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merged(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def leaf_values(answers: Answers, environment: str) -> dict[str, Any]:
     """One environment's complete values: what this service sets over the base chart's
     defaults. Identity first, then the deployable identity (model, image), then the rest."""
@@ -165,7 +159,7 @@ def leaf_values(answers: Answers, environment: str) -> dict[str, Any]:
     # typing this file with the published TypeScript types knows which chart it is for.
     ordered = {"workloadType": WORKLOAD_TYPE, **identity, "environment": env.pop("environment"),
                "engine": common.pop("engine"), "model": env.pop("model")}
-    return _merged(_merged(ordered, common), env)
+    return coalesce_values(coalesce_values(ordered, common), env)
 
 
 def dump_yaml(data: Any, header: str = "", *, width: int = 80) -> str:
