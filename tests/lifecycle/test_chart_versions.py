@@ -151,3 +151,19 @@ def test_promote_json_names_the_chart_start(
     assert report["identity"]["chart_version"] == NEW_VERSION
     assert report["branch"].startswith(f"promote/dev-chart-{NEW_VERSION}-")
     assert report["title"].startswith(f"Start base chart ml-inference-load {NEW_VERSION} in dev")
+
+
+def test_where_the_platform_names_its_repository_no_other_is_fetched_from(
+    service: Path, chart_repo: HelmRepo, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A kustomization is anyone's edit: it must not make this host fetch where it likes.
+    monkeypatch.setenv("INFERENCE_SCAFFOLDER_CHART_REPOSITORY",
+                       "https://charts.example.com/platform")
+    code = main(["promote", str(service), "--to", "dev", "--chart-version", NEW_VERSION])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "not from the platform's Helm repository https://charts.example.com/platform" in err
+    assert chart_repo.requests == []
+    # The version this release carries needs no fetch, so it validates whatever the URL.
+    assert main(["validate", str(service)]) == 0

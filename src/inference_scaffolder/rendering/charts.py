@@ -174,7 +174,8 @@ def cache_entry(ref: ChartRef) -> Path:
     return chart_cache_dir() / digest / f"{ref.name}-{ref.version}"
 
 
-def _is_bundled(ref: ChartRef) -> bool:
+def is_bundled(ref: ChartRef) -> bool:
+    """Whether ``ref`` is the chart this release carries (used offline, whatever the URL)."""
     return ref.name == chart.CHART_NAME and ref.version == chart.chart_version()
 
 
@@ -447,7 +448,7 @@ def resolve_chart(ref: ChartRef, *, field: str = "chart_version") -> Path:
     cached copy, or a checked fresh download that is then cached. A chart that cannot be
     had is one :class:`UserError` naming ``field``, the repository and the version."""
     check_chart_ref(ref, field)
-    if _is_bundled(ref):
+    if is_bundled(ref):
         return chart.chart_source_dir()
     entry = cache_entry(ref)
     if os.path.lexists(entry) and chart_tree_problem(entry, ref) is None:

@@ -10,12 +10,13 @@ generated repository has is written down once.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from inference_scaffolder import yamlio
-from inference_scaffolder.answers import ENVIRONMENT_ORDER
+from inference_scaffolder.answers import CHART_REPOSITORY_VARIABLE, ENVIRONMENT_ORDER
 from inference_scaffolder.errors import UserError
-from inference_scaffolder.rendering.charts import ChartRef, check_chart_ref
+from inference_scaffolder.rendering.charts import ChartRef, check_chart_ref, inert, is_bundled
 from inference_scaffolder.safe_fs import within
 
 # Where releases before the leaf layout kept a copy of the chart (``update`` migrates them).
@@ -108,4 +109,17 @@ def chart_ref(repo: Path, environment: str) -> ChartRef:
     ref = ChartRef(str(entry.get("name") or ""), str(entry.get("repo") or ""),
                    str(entry.get("version") or ""))
     check_chart_ref(ref, f"{shown}: helmCharts[0]")
+    _refuse_foreign_repository(ref, shown)
     return ref
+
+
+def _refuse_foreign_repository(ref: ChartRef, shown: str) -> None:
+    """Where the platform names its Helm repository ($INFERENCE_SCAFFOLDER_CHART_REPOSITORY),
+    a chart this release does not carry is fetched from there only: a kustomization is
+    anyone's edit, and must not make a Backstage or CI host fetch from hosts of its choice."""
+    platform = os.environ.get(CHART_REPOSITORY_VARIABLE, "").strip().rstrip("/")
+    if not platform or ref.repository.rstrip("/") == platform or is_bundled(ref):
+        return
+    raise UserError(shown, f"pins {ref.name} {ref.version} from {inert(ref.repository)}, not "
+                    f"from the platform's Helm repository {platform} "
+                    f"(${CHART_REPOSITORY_VARIABLE}); nothing was fetched")
