@@ -194,3 +194,14 @@ export interface Node { next: Node; value: string }
 export interface MlInferenceLoadSchema { root: Node }
 """)
     assert as_types(cyclic) == {"root": "object", "root.value": "string", "root.next": "Node"}
+
+
+def test_the_pr_body_report_stays_within_githubs_body_limit(tmp_path: Path) -> None:
+    many = {f"{CHART}/templates/{'x' * 150}-{i}.yaml": "kind: x\n" for i in range(2000)}
+    base = base_with(tmp_path, {f"{CHART}/Chart.yaml": "version: 0.0.1\n", **many})
+    report = compare_existing(confined(base), "main", proposed(), None,
+                              OURS["Chart.yaml"].decode(), ML_INFERENCE_LOAD)
+    assert report is not None
+    body = report.markdown()
+    assert len(body) < 45_000
+    assert "(the report is cut here" in body and body.rstrip().endswith("```")

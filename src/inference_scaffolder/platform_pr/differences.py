@@ -39,6 +39,8 @@ MAX_VISITS = 50_000
 MAX_DEPTH = 24
 MAX_SHOWN_CHARS = 160
 MAX_ERRORS_PER_FILE = 3
+# GitHub refuses a pull request body over 65 536 characters; the report leaves room for the rest.
+MAX_BODY_REPORT_CHARS = 40_000
 CHART_FIELDS = (
     "name", "version", "appVersion", "description", "type", "kubeVersion", "maintainers",
     "keywords", "home", "sources", "icon", "dependencies", "annotations", "deprecated",
@@ -194,10 +196,14 @@ class Differences:
         """The report for a pull request body: prose around a fenced block, so that nothing
         from the repository is read as Markdown, HTML or a mention."""
         text = "\n".join(self.lines(limit))
+        if len(text) > MAX_BODY_REPORT_CHARS:
+            text = (text[:MAX_BODY_REPORT_CHARS].rsplit("\n", 1)[0] + "\n(the report is cut "
+                    "here: `schema-pr --json` without --update-existing prints all of it)")
         fence = "`" * max(3, _longest_run(text, "`") + 1)
+        base = self.base.replace("`", "'")  # a branch name may hold one; it must not end the span
         return (
-            f"### Replaces what `{self.base}` already has\n\n"
-            f"`{self.base}` already holds a different version of this workload type. This pull "
+            f"### Replaces what `{base}` already has\n\n"
+            f"`{base}` already holds a different version of this workload type. This pull "
             "request replaces it (it was opened with `--update-existing`); every file it "
             "removes is listed below. Review what changes for the chart's consumers:\n\n"
             f"{fence}text\n{text}\n{fence}\n"
