@@ -60,15 +60,22 @@ def engine_defaults(engine: str) -> dict[str, Any]:
     return base_values()["engineDefaults"][engine]
 
 
-def coalesce_values(base: Any, override: Any) -> Any:
+def coalesce_values(base: Any, override: Any, *, effective: bool = False) -> Any:
     """Values as Helm coalesces a values file over the chart's: mapping by mapping, the
-    override's scalars and lists replacing the base's (base keys keep their order)."""
-    if isinstance(base, dict) and isinstance(override, dict):
-        out = dict(base)
-        for key, value in override.items():
-            out[key] = coalesce_values(base[key], value) if key in base else value
-        return out
-    return override
+    override's scalars and lists replacing the base's (base keys keep their order).
+
+    ``effective``: the values a template sees, where a null removes the key (Helm's way to
+    drop a default); otherwise a null stays, as a values file layered later must keep it.
+    """
+    if not isinstance(base, dict) or not isinstance(override, dict):
+        return override
+    out = dict(base)
+    for key, value in override.items():
+        if value is None and effective:
+            out.pop(key, None)
+        else:
+            out[key] = coalesce_values(base.get(key), value, effective=effective)
+    return out
 
 
 def write_base_chart(dest: Path, *, include_lint_values: bool = True) -> None:

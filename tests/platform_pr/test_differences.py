@@ -8,9 +8,9 @@ import json
 import time
 from pathlib import Path
 
+from inference_scaffolder.chart import coalesce_values
 from inference_scaffolder.platform_pr.differences import (
     MAX_KEYS,
-    coalesce,
     compare_existing,
     diff_keys,
     inert,
@@ -133,8 +133,11 @@ def test_removed_keys_are_listed_one_by_one_added_ones_by_their_new_subtree() ->
 
 def test_values_files_are_merged_over_the_new_defaults_as_helm_does() -> None:
     defaults = {"a": {"b": 1, "c": 2}, "d": [1, 2], "e": "x"}
-    assert coalesce(defaults, {"a": {"b": 9}, "d": [3], "e": None}) == {
+    override = {"a": {"b": 9}, "d": [3], "e": None}
+    assert coalesce_values(defaults, override, effective=True) == {
         "a": {"b": 9, "c": 2}, "d": [3]}
+    # Layered as a values file (a leaf's), the null stays so Helm still drops the default.
+    assert coalesce_values(defaults, override) == {"a": {"b": 9, "c": 2}, "d": [3], "e": None}
 
 
 def listing(text: str) -> dict:

@@ -28,6 +28,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from inference_scaffolder import yamlio
+from inference_scaffolder.chart import coalesce_values
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.platform_pr.edits import WorkloadType
 from inference_scaffolder.safe_fs import ConfinedTree
@@ -595,20 +596,6 @@ def _existing_values_files(existing: Mapping[str, bytes]) -> list[str]:
     return sorted(found, key=lambda p: (p != "values.yaml", p))
 
 
-def coalesce(defaults: Any, overrides: Any) -> Any:
-    """Values as Helm merges a values file over a chart's defaults: mappings key by key, a
-    null removes the default, anything else replaces it."""
-    if not isinstance(defaults, dict) or not isinstance(overrides, dict):
-        return overrides
-    merged = dict(defaults)
-    for key, value in overrides.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = coalesce(defaults.get(key), value)
-    return merged
-
-
 def _values_file_checks(
     existing: Mapping[str, bytes], proposed: Mapping[str, bytes], wt: WorkloadType
 ) -> list[ValuesFileCheck]:
@@ -636,7 +623,8 @@ def _check_values_file(
     except UserError as exc:
         return ValuesFileCheck(shown, False, [inert(exc.rule)])
     try:
-        errors = list(_first_errors(validator, coalesce(defaults, values or {})))
+        effective = coalesce_values(defaults, values or {}, effective=True)
+        errors = list(_first_errors(validator, effective))
     except RecursionError:
         errors = ["nested too deeply to check"]
     return ValuesFileCheck(shown, not errors, errors)
