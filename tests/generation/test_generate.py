@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import git
 import pytest
 import yaml
+from chart_render import pinned_chart
 from common import EXAMPLES, MINIMAL_ANSWERS
 
 from inference_scaffolder import chart
@@ -22,9 +24,10 @@ from inference_scaffolder.tools import find_helm
 
 
 def helm_template(repo: Path, environment: str, *extra: str) -> dict[str, dict[str, Any]]:
-    """Objects that `helm template <svc> chart -f environments/<env>/values.yaml` renders."""
+    """Objects that `helm template <svc> <pinned base chart> -f environments/<env>/values.yaml`
+    renders: what the environment's kustomization inflates."""
     completed = subprocess.run(
-        [find_helm(), "template", repo.name, str(repo / "chart"),
+        [find_helm(), "template", repo.name, str(pinned_chart(repo, environment)),
          "-f", str(repo / "environments" / environment / "values.yaml"), *extra],
         capture_output=True, text=True, check=True,
     )
@@ -52,14 +55,24 @@ def test_example_validates_in_every_environment(tinyllama_repo: GenerationResult
 
 def test_repository_layout(tinyllama_repo: GenerationResult) -> None:
     repo = tinyllama_repo.output
-    for path in ["chart/Chart.yaml", "chart/values.yaml", "chart/values.schema.json",
-                 "chart/templates/NOTES.txt", "chart/templates/tests/test-endpoint.yaml",
-                 "catalog-info.yaml", "mkdocs.yml", "docs/index.md", "docs/runbook.md",
+    for path in ["catalog-info.yaml", "mkdocs.yml", "docs/index.md", "docs/runbook.md",
                  "README.md", ".github/workflows/validate.yaml",
                  ".inference-scaffolder/answers.yaml"]:
         assert (repo / path).is_file(), path
-    assert sorted(p.name for p in (repo / "environments").iterdir()) == [
-        "dev", "prod", "syst", "uat"]
+    environments = ["dev", "prod", "syst", "uat"]
+    assert sorted(p.name for p in (repo / "environments").iterdir()) == environments
+    for env in environments:
+        assert sorted(p.name for p in (repo / "environments" / env).iterdir()) == [
+            "kustomization.yaml", "values.yaml"]
+        assert (repo / "argocd" / f"{env}.yaml").is_file()
+    # A leaf: the base chart is pinned by version, never copied in.
+    assert not (repo / "chart").exists()
+    assert not list(repo.rglob("Chart.yaml")) and not list(repo.rglob("values.schema.json"))
+    # What an environment inflates (the pinned base chart) has the notes and the helm test.
+    base = pinned_chart(repo, "dev")
+    assert base == chart.chart_source_dir()  # the version this release carries: offline
+    for path in ["templates/NOTES.txt", "templates/tests/test-endpoint.yaml"]:
+        assert (base / path).is_file(), path
     assert not list(repo.rglob("*.j2"))
     readme = (repo / "README.md").read_text()
     assert "helm rollback tinyllama-chat" in readme
@@ -175,14 +188,37 @@ def test_api_versions_can_be_overridden_for_older_clusters(tinyllama_repo: Gener
         "external-secrets.io/v1beta1")
 
 
-def test_environment_files_hold_only_overrides(tinyllama_repo: GenerationResult) -> None:
+def test_environment_files_hold_the_complete_leaf_values(tinyllama_repo: GenerationResult
+                                                          ) -> None:
+    """Each environment file is the whole of what the service sets in that environment (no
+    common values file exists to inherit from); environments differ only where they must."""
     repo = tinyllama_repo.output
-    dev = yaml.safe_load((repo / "environments/dev/values.yaml").read_text())
-    assert set(dev) == {"environment", "model", "container", "ingress"}
-    assert dev["container"] == {"image": {"tag": chart.engine_defaults("tgi")["image"]["tag"]}}
-    common = yaml.safe_load((repo / "chart/values.yaml").read_text())
-    assert common["serviceName"] == "tinyllama-chat"
-    assert "model" not in common  # pinned per environment, for promotion
+    assert not (repo / "chart").exists()
+    files = {env: yaml.safe_load((repo / "environments" / env / "values.yaml").read_text())
+             for env in ("dev", "syst", "uat", "prod")}
+    dev = files["dev"]
+    assert list(dev)[:7] == ["workloadType", "serviceName", "serviceCatalog", "namespace",
+                             "environment", "engine", "model"]
+    assert set(dev) == {"workloadType", "serviceName", "serviceCatalog", "namespace",
+                        "environment", "engine", "model", "gpu", "container", "basicMonitoring",
+                        "imagePullSecret", "ingress"}
+    assert (dev["workloadType"], dev["serviceName"], dev["serviceCatalog"], dev["namespace"],
+            dev["engine"]) == ("ML_INFERENCE_LOAD", "tinyllama-chat", "ml-inference",
+                               "ml-inference", "tgi")
+    assert dev["model"] == {"id": "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
+                            "revision": "fe8a4ea1ffedaf415f4da2f062534de366a451e6",
+                            "maxInputTokens": 1024, "maxTotalTokens": 2048}
+    assert dev["gpu"] == {"count": 1}
+    assert dev["container"]["image"] == {"tag": chart.engine_defaults("tgi")["image"]["tag"]}
+    assert dev["container"]["secretStore"] == {"name": "vault-backend"}
+    assert dev["container"]["resources"]["limits"]["memory"] == "64Gi"
+    for env, values in files.items():
+        assert values["environment"] == env
+        host = "tinyllama.ml.example.com" if env == "prod" else f"{env}.tinyllama.ml.example.com"
+        assert values["ingress"] == {"enabled": True, "host": host}
+        # Everything else is the same service, written out in full in every environment.
+        assert {k: v for k, v in values.items() if k not in ("environment", "ingress")} == {
+            k: v for k, v in dev.items() if k not in ("environment", "ingress")}, env
 
 
 def test_helm_test_hook_checks_a_completion(tinyllama_repo: GenerationResult) -> None:
@@ -239,10 +275,12 @@ def test_vllm_example_validates_with_engine_arguments(tmp_path: Path) -> None:
 def test_render_without_model_fails_clearly(
     tinyllama_repo: GenerationResult, model_sets: str, message: str
 ) -> None:
-    """The chart's own values carry no model: only an environment file makes it renderable."""
+    """The base chart's own values carry no model: only an environment file makes it
+    renderable."""
     sets = ",".join(filter(None, ["ingress.host=x.example.com", model_sets]))
     completed = subprocess.run(
-        [find_helm(), "template", "x", str(tinyllama_repo.output / "chart"), "--set", sets],
+        [find_helm(), "template", "x", str(pinned_chart(tinyllama_repo.output, "dev")),
+         "--set", sets],
         capture_output=True, text=True)
     assert completed.returncode != 0
     assert message in completed.stderr
@@ -278,7 +316,8 @@ def test_chart_renders_as_a_dependency_of_an_umbrella_chart(
     import shutil
 
     umbrella = tmp_path / "umbrella"
-    shutil.copytree(tinyllama_repo.output / "chart", umbrella / "charts" / "ml-inference-load")
+    shutil.copytree(pinned_chart(tinyllama_repo.output, "dev"),
+                    umbrella / "charts" / "ml-inference-load")
     (umbrella / "Chart.yaml").write_text(yaml.safe_dump({
         "apiVersion": "v2", "name": "umbrella", "version": "0.1.0",
         "dependencies": [{"name": "ml-inference-load", "version": "*"}]}))
@@ -297,11 +336,16 @@ def test_a_branch_revision_is_accepted_with_a_warning_that_says_how_to_pin(
     args = [str(Path(sys.executable).parent / "inference-scaffolder"), "new", "--answers",
             str(EXAMPLES / "tgi-tinyllama.yaml"), "--no-input", "--no-git", "--set",
             "environments=dev", "--output-dir", str(tmp_path)]
-    pinned = subprocess.run([*args, "--json"], capture_output=True, text=True, timeout=300)
+    # A configured platform: its settings warn when unset, which is not this test's subject.
+    env = {**os.environ,
+           "INFERENCE_SCAFFOLDER_CHART_REPOSITORY": "https://charts.example.com/platform",
+           "INFERENCE_SCAFFOLDER_SOURCE": "inference-scaffolder==0.2.0"}
+    pinned = subprocess.run([*args, "--json"], capture_output=True, text=True, timeout=300,
+                            env=env)
     assert pinned.returncode == 0, pinned.stderr
     assert "warning" not in pinned.stderr and json.loads(pinned.stdout)["warnings"] == []
     moving = subprocess.run([*args, "--force", "--set", "model_revision=main"],
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=300, env=env)
     assert moving.returncode == 0, moving.stderr
     warning = " ".join(moving.stderr.split())
     assert "warning: model_revision: 'main' is a branch or tag" in warning

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import git
 import pytest
+import yaml
 
-from inference_scaffolder.chart import engine_defaults
+from inference_scaffolder.chart import chart_version, engine_defaults
 from inference_scaffolder.cli import main
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.lifecycle.history import environment_history
@@ -19,6 +21,10 @@ NEW_REVISION = "0123456789abcdef0123456789abcdef01234567"
 # The engine tag a new service pins (the chart's default), and another one to move to.
 DEFAULT_TAG = str(engine_defaults("tgi")["image"]["tag"])
 OTHER_TAG = "3.3.5"
+# The base chart version a new service pins (the one this release carries), and the next one.
+PINNED_CHART = chart_version()
+NEXT_CHART = "0.1.1"
+ENVIRONMENTS = ("dev", "syst", "uat", "prod")
 
 
 @pytest.fixture
@@ -61,7 +67,8 @@ def test_lists_promotions_newest_first_with_identity_and_origin(service: Path) -
     assert latest.author == "Ada Operator" and latest.email == "ada@example.com"
     assert latest.subject.startswith("Merge promote/syst-")
     assert first.identity and first.identity.model["revision"] == OLD_REVISION
-    assert first.identity.image_tag == DEFAULT_TAG and first.identity.chart_version == "0.1.0"
+    assert first.identity.image_tag == DEFAULT_TAG
+    assert first.identity.chart_version == PINNED_CHART
     assert first.author == "inference-scaffolder" and first.promoted_from is None
     assert latest.date >= first.date
 
@@ -86,11 +93,87 @@ def test_settings_only_changes_are_listed_but_marked(service: Path) -> None:
     assert first.identity_changed
 
 
-def test_a_chart_change_is_in_every_environment_history(service: Path) -> None:
-    sha = edit(service, "chart/values.yaml", "serviceName: tinyllama-chat",
-               "serviceName: tinyllama-chat  # renamed never", "chart: comment")
-    for env in ("dev", "syst", "uat", "prod"):
-        assert environment_history(service, env)[0].sha == sha
+def test_a_chart_version_pinned_in_one_environment_is_in_that_history_only(
+    service: Path,
+) -> None:
+    """Each environment pins its own base chart version: moving dev's pin is dev's deploy
+    history (with the chart version in the identity), and nobody else's."""
+    assert NEXT_CHART != PINNED_CHART
+    generated = git.Repo(service).head.commit.hexsha
+    sha = edit(service, "environments/dev/kustomization.yaml", f"version: {PINNED_CHART}\n",
+               f"version: {NEXT_CHART}\n", "dev: base chart " + NEXT_CHART)
+
+    latest, first = environment_history(service, "dev")
+    assert (latest.sha, first.sha) == (sha, generated)
+    assert latest.identity and latest.identity.chart_version == NEXT_CHART
+    assert first.identity and first.identity.chart_version == PINNED_CHART
+    assert latest.identity_changed  # a chart change is a change of what dev runs
+    assert latest.identity.model == first.identity.model
+    for env in ("syst", "uat", "prod"):
+        entries = environment_history(service, env)
+        assert [e.sha for e in entries] == [generated], env
+        assert entries[0].identity and entries[0].identity.chart_version == PINNED_CHART
+
+
+def legacy_kustomization(environment: str, version: str) -> str:
+    """An environment's kustomization as releases before 0.2.0 wrote it: the repository's own
+    chart/ (chartHome + name), no chart repository."""
+    return yaml.safe_dump({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+        "helmGlobals": {"chartHome": "../.."},
+        "helmCharts": [{"name": "chart", "version": version, "releaseName": "tinyllama-chat",
+                        "namespace": "ml-inference", "valuesFile": "values.yaml",
+                        "skipTests": True}]}, sort_keys=False)
+
+
+def write_legacy_chart(repo_dir: Path, version: str, values: str) -> None:
+    chart = repo_dir / "chart"
+    chart.mkdir(exist_ok=True)
+    (chart / "Chart.yaml").write_text(
+        f"apiVersion: v2\nname: ml-inference-load\nversion: {version}\n", encoding="utf-8")
+    (chart / "values.yaml").write_text(values, encoding="utf-8")
+    for env in ENVIRONMENTS:
+        (repo_dir / "environments" / env / "kustomization.yaml").write_text(
+            legacy_kustomization(env, version), encoding="utf-8")
+
+
+def test_a_repository_from_before_the_leaf_layout_keeps_its_chart_history(
+    service: Path, tmp_path: Path,
+) -> None:
+    """Commits from before the leaf layout deployed the repository's own chart/: a change to
+    it is in every environment's history, with chart/Chart.yaml's version; the move to the
+    leaf layout that keeps the version changes no identity."""
+    legacy = tmp_path / "legacy"
+    shutil.copytree(service, legacy / service.name, ignore=shutil.ignore_patterns(".git"))
+    legacy = legacy / service.name
+    repo = git.Repo.init(legacy, initial_branch="main")
+    with repo.config_writer() as config:
+        config.set_value("user", "name", "Ada Operator")
+        config.set_value("user", "email", "ada@example.com")
+    values = "serviceName: tinyllama-chat\nnamespace: ml-inference\n"
+    write_legacy_chart(legacy, "0.0.9", values)
+    repo.git.add("-A")
+    repo.git.commit("-q", "-m", "generated by 0.0.9")
+    generated = repo.head.commit.hexsha
+    common = edit(legacy, "chart/values.yaml", "serviceName: tinyllama-chat",
+                  "serviceName: tinyllama-chat  # renamed never", "chart: comment")
+    write_legacy_chart(legacy, PINNED_CHART, (legacy / "chart/values.yaml").read_text())
+    bumped = edit(legacy, "chart/Chart.yaml", "name: ml-inference-load",
+                  "name: ml-inference-load\ndescription: bumped", f"chart {PINNED_CHART}")
+    # The move to the leaf layout: the generated kustomizations, chart/ removed.
+    repo.git.rm("-r", "-q", "chart")
+    for env in ENVIRONMENTS:
+        shutil.copyfile(service / "environments" / env / "kustomization.yaml",
+                        legacy / "environments" / env / "kustomization.yaml")
+    repo.git.commit("-q", "-am", "Move to the leaf layout")
+    moved = repo.head.commit.hexsha
+
+    for env in ENVIRONMENTS:
+        entries = environment_history(legacy, env)
+        assert [e.sha for e in entries] == [moved, bumped, common, generated], env
+        assert [e.identity.chart_version for e in entries if e.identity] == [
+            PINNED_CHART, PINNED_CHART, "0.0.9", "0.0.9"]
+        assert [e.identity_changed for e in entries] == [False, True, False, True]
 
 
 def test_other_environments_changes_are_not_listed(service: Path) -> None:

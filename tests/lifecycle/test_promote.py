@@ -12,7 +12,7 @@ import pytest
 import yaml
 from github_fake import FakeGitHub
 
-from inference_scaffolder.chart import engine_defaults
+from inference_scaffolder.chart import chart_version, engine_defaults
 from inference_scaffolder.cli import main
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.lifecycle.promote import (
@@ -72,8 +72,11 @@ def branches(repo_dir: Path) -> list[str]:
 
 
 def test_promotes_identity_and_keeps_the_target_settings(service: Path) -> None:
-    set_values(service, "syst", {"ingress:\n": "# syst keeps its own host\ningress:\n"})
-    commit_all(service, "syst: comment")
+    # Every environment file holds the service's complete values: a setting syst changed on
+    # its own (here its memory limit) is the target's, and stays.
+    set_values(service, "syst", {"ingress:\n": "# syst keeps its own host\ningress:\n",
+                                 "memory: 64Gi": "memory: 48Gi"})
+    commit_all(service, "syst: comment and memory")
     head = new_build_in_dev(service)
 
     result = promote(service, "dev", "syst")
@@ -88,6 +91,7 @@ def test_promotes_identity_and_keeps_the_target_settings(service: Path) -> None:
     ]
     commit = repo.commit(result.branch)
     assert commit.hexsha == result.commit and [p.hexsha for p in commit.parents] == [head]
+    # Both pin the same base chart version: the kustomization is not touched.
     assert sorted(commit.stats.files) == ["environments/syst/values.yaml"]
     assert commit.author.name == "Ada Operator"
     assert f"Promoted-from: dev@{head}" in commit.message
@@ -97,6 +101,9 @@ def test_promotes_identity_and_keeps_the_target_settings(service: Path) -> None:
     assert syst["container"]["image"]["tag"] == NEW_TAG
     assert syst["environment"] == "syst"
     assert syst["ingress"]["host"] == "syst.tinyllama.ml.example.com"
+    assert syst["container"]["resources"]["limits"]["memory"] == "48Gi"
+    assert values_at(repo, result.branch, "dev")["container"]["resources"]["limits"][
+        "memory"] == "64Gi"
     assert "# syst keeps its own host" in repo.git.show(f"{result.branch}:environments/syst/"
                                                        "values.yaml")
     # The user's checkout is untouched: same branch, same commit, clean tree.
@@ -295,5 +302,5 @@ def test_identity_changes_lists_only_what_differs(service: Path) -> None:
     dev = read_identity(service, "dev")
     assert dev == Identity(DEFAULT_TAG, {"id": "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
                                      "revision": OLD_REVISION, "maxInputTokens": 1024,
-                                     "maxTotalTokens": 2048}, "0.1.0")
+                                     "maxTotalTokens": 2048}, chart_version())
     assert identity_changes(read_identity(service, "prod"), dev) == []

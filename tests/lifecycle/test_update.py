@@ -11,6 +11,7 @@ import pytest
 import yaml
 from common import PROJECT_ROOT
 
+from inference_scaffolder import TEMPLATE_VERSION
 from inference_scaffolder.cli import main
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.lifecycle.update import (
@@ -21,12 +22,15 @@ from inference_scaffolder.lifecycle.update import (
 from inference_scaffolder.paths import template_dir
 
 INTRO = "Every command below runs from the repository root."
-INTRO_V2 = "Every command below runs from the repository root (checked by template 0.2.0)."
+# The installed release is TEMPLATE_VERSION (0.2.0); the next one is made from it.
+NEXT_VERSION = "0.3.0"
+INTRO_V2 = ("Every command below runs from the repository root (checked by template "
+            f"{NEXT_VERSION}).")
 FAQ = "# FAQ\n\nAsk the platform team.\n"
 SERVICE_DIR = "{{cookiecutter.service_name}}"
 
 
-def make_v2(template: Path, version: str = "0.2.0") -> None:
+def make_v2(template: Path, version: str = NEXT_VERSION) -> None:
     """Turn a copy of the template into a newer version: one changed line, one new file."""
     config = template / "cookiecutter.json"
     data = json.loads(config.read_text(encoding="utf-8"))
@@ -88,13 +92,13 @@ def test_clean_update_applies_the_template_change_and_keeps_user_edits(
     result = update_repository(service, DirectoryTemplate.at(v1), DirectoryTemplate.at(v2))
 
     assert result.status == "updated" and result.conflicts == []
-    assert (result.from_version, result.to_version) == ("0.1.0", "0.2.0")
+    assert (result.from_version, result.to_version) == (TEMPLATE_VERSION, NEXT_VERSION)
     runbook = (service / "docs/runbook.md").read_text()
     assert INTRO_V2 in runbook and "Our on-call: #ml-ops." in runbook
     assert "<<<<<<<" not in runbook
     assert "## Layout (ours)" in (service / "README.md").read_text()
     assert (service / "docs/faq.md").read_text() == FAQ
-    assert recorded_version(service) == "0.2.0"
+    assert recorded_version(service) == NEXT_VERSION
     # Staged for review, not committed; no git operation left in progress.
     repo = git.Repo(service)
     assert repo.head.commit.hexsha == head and repo.active_branch.name == "main"
@@ -122,7 +126,7 @@ def test_conflicting_edit_gets_markers_and_exit_code_1(
     assert {line.split("\t")[1] for line in unmerged} == {"docs/runbook.md"}
     # The rest of the update still arrived.
     assert (service / "docs/faq.md").read_text() == FAQ
-    assert recorded_version(service) == "0.2.0"
+    assert recorded_version(service) == NEXT_VERSION
 
 
 def test_a_file_the_user_deleted_but_the_template_changed_is_a_conflict(
@@ -163,14 +167,17 @@ def test_unavailable_version_is_refused(
 
 def make_release_repository(root: Path, version: str) -> Path:
     """A clone-like repository of this project with the current code tagged as ``version``,
-    its template changed by :func:`make_v2`."""
-    ignore = shutil.ignore_patterns("__pycache__", "_template", "*.pyc")
+    its template changed by :func:`make_v2`. Laid out as the project is: ``src/``,
+    ``templates/`` and the base chart in ``charts/``."""
+    ignore = shutil.ignore_patterns("__pycache__", "_template", "_charts", "*.pyc")
     shutil.copytree(PROJECT_ROOT / "src", root / "src", ignore=ignore)
     shutil.copytree(PROJECT_ROOT / "templates", root / "templates", ignore=ignore)
+    shutil.copytree(PROJECT_ROOT / "charts", root / "charts", ignore=ignore)
     init = root / "src/inference_scaffolder/__init__.py"
     text = init.read_text(encoding="utf-8")
-    init.write_text(text.replace('__version__ = "0.1.0"', f'__version__ = "{version}"'),
-                    encoding="utf-8")
+    current = f'__version__ = "{TEMPLATE_VERSION}"'
+    assert current in text
+    init.write_text(text.replace(current, f'__version__ = "{version}"'), encoding="utf-8")
     make_v2(root / "templates" / "ml-inference-load", version)
     repo = git.Repo.init(root, initial_branch="main")
     repo.git.add("-A")
@@ -184,36 +191,41 @@ def make_release_repository(root: Path, version: str) -> Path:
 def test_update_to_a_tagged_release_renders_it_with_its_own_code(
     service: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    project = make_release_repository(tmp_path / "project", "0.2.0")
+    project = make_release_repository(tmp_path / "project", NEXT_VERSION)
     commit_edit(service, "README.md", "## Layout", "## Layout (ours)")
 
-    code = main(["update", str(service), "--to", "0.2.0", "--template-repo", str(project),
+    code = main(["update", str(service), "--to", NEXT_VERSION, "--template-repo", str(project),
                  "--json"])
 
-    report = json.loads(capsys.readouterr().out)
-    assert code == 0 and report["status"] == "updated", report
-    assert report["new_template"] == f"v0.2.0 of {project}"
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    report = json.loads(out.out)
+    assert report["status"] == "updated", report
+    assert report["new_template"] == f"v{NEXT_VERSION} of {project}"
     catalog = yaml.safe_load((service / "catalog-info.yaml").read_text())
-    # Only the tagged code knows it is 0.2.0: its own TEMPLATE_VERSION rendered this.
-    assert catalog["metadata"]["annotations"]["platform/template-version"] == "0.2.0"
+    # Only the tagged code knows it is 0.3.0: its own TEMPLATE_VERSION rendered this.
+    assert catalog["metadata"]["annotations"]["platform/template-version"] == NEXT_VERSION
     assert INTRO_V2 in (service / "docs/runbook.md").read_text()
     assert "## Layout (ours)" in (service / "README.md").read_text()
-    assert recorded_version(service) == "0.2.0"
+    assert recorded_version(service) == NEXT_VERSION
+    # Still a leaf: no chart copy came back, every environment keeps its pin and values.
+    assert not (service / "chart").exists()
+    assert not {p for p in report["changed"] if p.startswith(("chart/", "environments/"))}
 
 
 def test_released_versions_resolve_to_tags(tmp_path: Path) -> None:
     project = make_release_repository(tmp_path / "project", "0.3.0")
     source = template_for_version("0.3.0", template_repo=project)
     assert source.version == "0.3.0" and source.describe() == f"v0.3.0 of {project.resolve()}"
-    installed = template_for_version("0.1.0", template_repo=project)
+    installed = template_for_version(TEMPLATE_VERSION, template_repo=project)
     assert isinstance(installed, DirectoryTemplate) and installed.path == template_dir().resolve()
 
 
 def test_unavailable_recorded_version_is_refused(
     service: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    commit_edit(service, ".inference-scaffolder/answers.yaml", "template_version: 0.1.0",
-                "template_version: 0.0.1")
+    commit_edit(service, ".inference-scaffolder/answers.yaml",
+                f"template_version: {TEMPLATE_VERSION}", "template_version: 0.0.1")
     code = main(["update", str(service), "--template-repo", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2
