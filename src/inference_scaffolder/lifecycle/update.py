@@ -142,8 +142,11 @@ class ProjectRevisionTemplate:
     def _export(self, dest: Path) -> None:
         data = io.BytesIO()
         try:
-            git.Repo(self.project).git.archive(self.ref, "src", "templates", format="tar",
-                                               output_stream=data)
+            repo = git.Repo(self.project)
+            # From 0.2.0 on the code reads the base chart from charts/ at the root.
+            top = repo.git.ls_tree("--name-only", self.ref).splitlines()
+            paths = ["src", "templates", *(["charts"] if "charts" in top else [])]
+            repo.git.archive(self.ref, *paths, format="tar", output_stream=data)
         except git.GitCommandError as exc:
             reason = " ".join(str(exc.stderr).split())[-200:]
             raise UserError("--template-repo", f"cannot export {self.describe()}: {reason}"
