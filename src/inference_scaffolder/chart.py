@@ -50,9 +50,16 @@ def base_values() -> dict[str, Any]:
 
 def chart_version(chart_dir: Path | None = None) -> str:
     """The semver version in Chart.yaml (of this package's chart unless one is given)."""
-    chart_file = (chart_dir or chart_source_dir()) / "Chart.yaml"
-    chart = yaml.safe_load(chart_file.read_text(encoding="utf-8"))
+    if chart_dir is None:
+        return _carried_version()
+    chart = yaml.safe_load((chart_dir / "Chart.yaml").read_text(encoding="utf-8"))
     return str(chart["version"])
+
+
+@cache
+def _carried_version() -> str:
+    """The carried chart's version, read once: a fleet asks for it per environment."""
+    return chart_version(chart_source_dir())
 
 
 def engine_defaults(engine: str) -> dict[str, Any]:
