@@ -128,10 +128,31 @@ def test_yaml_operators_through_the_cli(tmp_path: Path) -> None:
                    *[f"--set={k}={v}" for k, v in MINIMAL_ANSWERS.items()],
                    "--set", "environment_variables=A=<<,B==", tmp=tmp_path / "tmp")
     assert done.returncode == 0, done.stderr[-3000:]
-    values = yaml.safe_load((tmp_path / "out" / MINIMAL_ANSWERS["service_name"] / "chart"
-                             / "values.yaml").read_text())
+    values = yaml.safe_load((tmp_path / "out" / MINIMAL_ANSWERS["service_name"] / "environments"
+                             / "dev" / "values.yaml").read_text())
     env = {e["name"]: e["value"] for e in values["container"]["environment"]}
     assert (env["A"], env["B"]) == ("<<", "=")
+
+
+# --- platform answers: the rule the environments' chart pin is held to ----------------------
+
+
+@pytest.mark.parametrize(("setting", "field"), [
+    ("chart_version=0.1.0+build.1", "chart_version"),  # helm would ignore the build part
+    ("chart_version=0.1.0-01", "chart_version"),  # not semver: a numeric id with a zero
+    ("chart_repository=https://charts.example.com:99999/platform", "chart_repository"),
+    ("chart_repository=https://charts..example.com/platform", "chart_repository"),
+], ids=["build-metadata", "leading-zero", "port", "empty-label"])
+def test_platform_answers_are_refused_naming_the_answer(
+    tmp_path: Path, setting: str, field: str
+) -> None:
+    """An answer the generated kustomization could not pin is refused as the answer (not
+    as environments/<env>/kustomization.yaml, a file the user never wrote)."""
+    done = run_cli("new", "--no-input", "--no-git", "--output-dir", str(tmp_path / "out"),
+                   *[f"--set={k}={v}" for k, v in MINIMAL_ANSWERS.items()],
+                   "--set", setting, tmp=tmp_path / "tmp")
+    assert_refused(done, field)
+    assert not (tmp_path / "out").exists()
 
 
 # --- credentials in answers ----------------------------------------------------------------------

@@ -65,10 +65,14 @@ TARGET_PLACES = (
     "charts/basic-container-load/values.yaml", "src/extra/added.ts", "docs/notes.md",
 )
 SERVICE_PLACES = (
-    "chart", "chart/templates", "chart/templates/deployment.yaml", "chart/templates/extra.yaml",
-    "chart/values.yaml", "chart/Chart.yaml", "environments/dev", "environments/dev/values.yaml",
-    "environments/prod/kustomization.yaml", "argocd/dev.yaml",
-    ".inference-scaffolder/answers.yaml", "docs/extra.md", "README.md",
+    "environments", "environments/dev", "environments/dev/values.yaml",
+    "environments/dev/kustomization.yaml", "environments/dev/extra.yaml",
+    "environments/dev/charts", "environments/syst", "environments/syst/values.yaml",
+    "environments/syst/kustomization.yaml", "environments/prod/kustomization.yaml",
+    "argocd", "argocd/dev.yaml", "argocd/syst.yaml", ".inference-scaffolder",
+    ".inference-scaffolder/answers.yaml", ".inference-scaffolder/model-config.json",
+    # A repository from before the leaf layout: its chart/ copy is read too.
+    "chart", "chart/Chart.yaml", "docs/extra.md", "README.md",
 )
 
 

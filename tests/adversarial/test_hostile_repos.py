@@ -10,11 +10,15 @@ private copies of the session's generated repository.
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
+from chart_render import set_environment_value
+from helm_repo import chart_variant, serve_helm_repo
 from hostile import (
     assert_refused,
     bare_with,
@@ -28,6 +32,7 @@ from hostile import (
 from schema_repo_fixture import fixture_files
 
 from inference_scaffolder import tools
+from inference_scaffolder.chart import chart_version
 
 pytestmark = pytest.mark.slow
 
@@ -79,13 +84,17 @@ def test_schema_pr_dry_run_never_follows_a_link(
 
 # (path in the repository, link target); each is refused naming the path.
 SERVICE_LINKS_OUT = [
-    ("chart", "{out}"),  # the whole chart, with an outside Chart.yaml
-    ("chart/templates", "{out}/nested"),
-    ("chart/values.yaml", "{out}/nested/values.yaml"),
-    ("environments/dev", "{out}/nested"),
+    ("environments", "{out}"),  # every environment at once, from outside
+    ("environments/dev", "{out}/nested"),  # an environment with an outside values.yaml
     ("environments/dev/values.yaml", "/dev/zero"),
+    ("environments/syst/values.yaml", "{out}/nested/values.yaml"),
+    ("environments/dev/kustomization.yaml", "{out}/victim.txt"),  # the chart pin
+    ("argocd", "{out}/nested"),
     ("argocd/dev.yaml", "{out}/victim.txt"),
     (".inference-scaffolder", "{out}"),
+    # A repository from before the leaf layout: its chart/ copy is read too (update
+    # migrates it), so a link out there is refused like any other.
+    ("chart", "{out}"),
 ]
 
 
@@ -106,7 +115,9 @@ def test_validate_refuses_a_link_out_of_the_repository(
 @pytest.mark.parametrize(
     ("path", "target"),
     [("environments/dev/values.yaml", "{out}/nested/values.yaml"),  # absolute: was a tarfile
-     ("chart/templates", "../../../outside/nested")],  # relative, up and out         traceback
+     # relative, up and out to a real folder: the target environment, whose values.yaml
+     # the promotion would rewrite                                                      traceback
+     ("environments/syst", "../../outside/nested")],
     ids=["absolute", "relative"],
 )
 def test_promote_refuses_a_committed_link_out(
@@ -202,8 +213,8 @@ BROKEN_FILES = [
     ("environments/dev/values.yaml", b"model: [unclosed\n", "is not valid YAML at line"),
     ("environments/dev/values.yaml", b"model:\n  id: caf\xe9\n", "is not UTF-8 text"),
     ("environments/dev/values.yaml", b"- a list\n- not a mapping\n", "must hold a YAML mapping"),
-    ("chart/values.yaml", b"just a string\n", "must hold a YAML mapping"),
-    ("chart/Chart.yaml", b"apiVersion: v2\nname: [x\n", "is not valid YAML"),
+    ("environments/syst/values.yaml", b"just a string\n", "must hold a YAML mapping"),
+    ("environments/dev/kustomization.yaml", b"helmCharts:\n- name: [x\n", "is not valid YAML"),
     ("environments/dev/kustomization.yaml", b"- 1\n", "must hold a YAML mapping"),
     ("argocd/dev.yaml", b"\xff\xfe\x00", "is not UTF-8 text"),
     (".inference-scaffolder/answers.yaml", b"answers: [1, 2]\n", "answers must be a mapping"),
@@ -240,6 +251,84 @@ def test_update_names_a_broken_answers_record(repo_copy: Path, tmp_path: Path) -
     commit_all(repo_copy)
     done = run_cli("update", str(repo_copy), tmp=tmp_path / "tmp")
     assert_refused(done, ".inference-scaffolder/answers.yaml", mentions="is not valid YAML")
+    assert leftovers(tmp_path / "tmp") == []
+
+
+# --- the base chart an environment pins: anyone's edit ----------------------------------------
+
+def pin(service: Path, environment: str, **entry: str) -> None:
+    """Hand-edit the environment's helmCharts entry."""
+    path = service / "environments" / environment / "kustomization.yaml"
+    kustomization = yaml.safe_load(path.read_text())
+    kustomization["helmCharts"][0].update(entry)
+    path.write_text(yaml.safe_dump(kustomization, sort_keys=False))
+
+
+HOSTILE_PINS = [
+    ({"version": "^{version}"}, "must be an exact semantic version"),  # follows the next push
+    ({"version": ">={version} <99.0.0"}, "must be an exact semantic version"),
+    ({"name": "../../../etc"}, "must be a DNS-1123 label"),
+    ({"repo": "file:///etc"}, "https://, http:// or oci:// URL"),
+    ({"repo": "https://charts.example.com/x?token=1"}, "must not have a query"),
+    ({"repo": "https://charts.example.com/x\n--repo=evil"}, "whitespace or control"),
+]
+
+
+@pytest.mark.parametrize("command", ["validate", "promote"])
+@pytest.mark.parametrize(("entry", "message"), HOSTILE_PINS,
+                         ids=[next(iter(e.values())) for e, _ in HOSTILE_PINS])
+def test_a_hostile_chart_pin_is_refused_before_any_fetch(
+    repo_copy: Path, tmp_path: Path, command: str, entry: dict[str, str], message: str
+) -> None:
+    """The kustomization names which chart helm and kustomize fetch: a range, a path, a
+    local or odd URL is one line naming the file, and nothing is fetched or cached."""
+    pin(repo_copy, "dev", **{k: v.format(version=chart_version()) for k, v in entry.items()})
+    # Something to promote besides the pin, so that promote reads dev's kustomization.
+    set_environment_value(repo_copy, "dev", "container.image.tag", "3.3.8")
+    commit_all(repo_copy)
+    cache = tmp_path / "chart-cache"
+    args = (["validate", str(repo_copy)] if command == "validate" else
+            ["promote", str(repo_copy), "--from", "dev", "--to", "syst"])
+    done = run_cli(*args, tmp=tmp_path / "tmp",
+                   env={"INFERENCE_SCAFFOLDER_CHART_CACHE": str(cache)})
+    assert_refused(done, "environments/dev/kustomization.yaml", mentions=message)
+    assert not cache.exists() or list(cache.rglob("*")) == []
+    assert leftovers(tmp_path / "tmp") == []
+
+
+def test_a_pin_to_another_repository_is_refused_without_a_request(
+    repo_copy: Path, tmp_path: Path
+) -> None:
+    """Where the platform names its Helm repository, a kustomization pinning a chart from
+    elsewhere (a host of the editor's choice) is refused before anything is asked of it."""
+    version = "9.9.9"
+    with serve_helm_repo(tmp_path / "foreign",
+                         [chart_variant(tmp_path / "variant", version)]) as foreign:
+        pin(repo_copy, "dev", repo=foreign.url, version=version)
+        done = run_cli("validate", str(repo_copy), tmp=tmp_path / "tmp", env={
+            "INFERENCE_SCAFFOLDER_CHART_REPOSITORY": "https://charts.example.com/platform",
+            "INFERENCE_SCAFFOLDER_CHART_CACHE": str(tmp_path / "chart-cache")})
+        assert foreign.requests == []
+    assert_refused(done, "environments/dev/kustomization.yaml",
+                   mentions="not from the platform's Helm repository")
+    assert leftovers(tmp_path / "tmp") == []
+
+
+def test_a_pin_with_credentials_is_refused_without_echoing_them(
+    repo_copy: Path, tmp_path: Path
+) -> None:
+    """A credential in the pinned repository URL is refused; the line that says so (read in
+    CI logs) names the file and the rule, never the credential."""
+    secret = "s3cret-" + secrets.token_hex(12)
+    pin(repo_copy, "dev", repo=f"https://deploy:{secret}@charts.example.com/platform")
+    set_environment_value(repo_copy, "dev", "container.image.tag", "3.3.8")
+    commit_all(repo_copy)
+    for args in (["validate", str(repo_copy), "--json"],
+                 ["promote", str(repo_copy), "--from", "dev", "--to", "syst"]):
+        done = run_cli(*args, tmp=tmp_path / "tmp")
+        assert_refused(done, "environments/dev/kustomization.yaml",
+                       mentions="must not carry credentials")
+        assert secret not in done.stderr + done.stdout
     assert leftovers(tmp_path / "tmp") == []
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import jinja2
 import pytest
 import yaml
+from chart_render import pinned_chart
 from common import MINIMAL_ANSWERS, PROJECT_ROOT
 
 from inference_scaffolder.answers import (
@@ -285,7 +286,7 @@ def hostile_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def helm_objects(repo: Path, *extra_values: Path) -> dict[str, dict[str, Any]]:
-    args = ["template", repo.name, str(repo / "chart"),
+    args = ["template", repo.name, str(pinned_chart(repo, "dev")),
             "-f", str(repo / "environments" / "dev" / "values.yaml")]
     for values in extra_values:
         args += ["-f", str(values)]
@@ -309,7 +310,8 @@ def test_environment_values_render_as_exactly_the_given_strings(hostile_repo: Pa
 def test_hostile_values_change_no_structure(hostile_repo: Path, tmp_path: Path) -> None:
     """The manifests equal those of harmless values of the same names, except the values."""
     benign = tmp_path / "benign.yaml"
-    values = yaml.safe_load((hostile_repo / "chart" / "values.yaml").read_text())
+    values = yaml.safe_load(
+        (hostile_repo / "environments" / "dev" / "values.yaml").read_text())
     environment = [{"name": e["name"], "value": "x"}
                    for e in values["container"]["environment"]]
     benign.write_text(yaml.safe_dump({"container": {"environment": environment}}))
@@ -523,7 +525,8 @@ def test_output_dir_through_a_symlink_writes_only_inside_its_target(tmp_path: Pa
     assert done.returncode == 0, done.stderr
     assert [p.name for p in real.iterdir()] == [MINIMAL_ANSWERS["service_name"]]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]
-    assert (real / MINIMAL_ANSWERS["service_name"] / "chart" / "values.yaml").is_file()
+    assert (real / MINIMAL_ANSWERS["service_name"] / "environments" / "dev"
+            / "values.yaml").is_file()
 
 
 @pytest.mark.parametrize("force", [False, True])

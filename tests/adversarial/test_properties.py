@@ -199,7 +199,11 @@ def test_valid_answers_always_render_and_validate(answers: dict[str, Any], scrat
         assert result.report is not None and result.report.ok
         assert [e.environment for e in result.report.environments] == result.answers[
             "environments"]
-        assert (result.output / "chart" / "values.yaml").is_file()
+        assert not (result.output / "chart").exists()  # a leaf: no copy of the base chart
+        for environment in result.answers["environments"]:
+            folder = result.output / "environments" / environment
+            assert (folder / "values.yaml").is_file()
+            assert (folder / "kustomization.yaml").is_file()
     finally:
         shutil.rmtree(output, ignore_errors=True)
 

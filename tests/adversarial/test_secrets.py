@@ -20,6 +20,8 @@ from common import MINIMAL_ANSWERS
 from github_fake import FakeGitHub
 from schema_repo_fixture import branch_sha, make_bare_repo
 
+from inference_scaffolder.answers import default_answers
+
 pytestmark = pytest.mark.slow
 
 CLI = str(Path(sys.executable).with_name("inference-scaffolder"))
@@ -100,7 +102,10 @@ def test_new_leaks_no_token(tmp_path: Path, as_json: bool) -> None:
     assert_no_canary("stderr", done.stderr)
     repo = out / MINIMAL_ANSWERS["service_name"]
     files = list(tree_bytes(repo))
-    assert any(p.name == "externalsecret.yaml" for p, _ in files)  # the token's Vault path
+    # The scan covers the file that refers to the token: its Vault path, never its value.
+    values = repo / "environments" / "prod" / "values.yaml"
+    assert values in {p for p, _ in files}
+    assert default_answers()["hf_token_vault_path"].encode() in values.read_bytes()
     for path, data in files:
         assert_no_canary(str(path.relative_to(repo)), data)
     assert_no_canary("git objects", git_objects(repo))

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from common import EXAMPLES, PROJECT_ROOT
+from helm_repo import chart_variant, serve_helm_repo
+
+from inference_scaffolder.chart import chart_source_dir, chart_version
 
 BIN = Path(sys.executable).parent
 CLI = str(BIN / "inference-scaffolder")
@@ -132,23 +137,60 @@ def test_validate_reports_a_broken_environment(repo_copy: Path) -> None:
     assert any("maxInputTokens" in p for p in by_env["uat"]["problems"])
 
 
-def test_validate_flags_an_object_that_breaks_its_schema(repo_copy: Path) -> None:
-    template = repo_copy / "chart" / "templates" / "service.yaml"
-    # A misspelt field: strict schemas refuse what the API server would silently drop.
+def pin_chart(repo: Path, environment: str, repository: str, version: str) -> None:
+    """Pin the environment to another base chart version, as `promote --chart-version` or a
+    hand edit of its kustomization does."""
+    path = repo / "environments" / environment / "kustomization.yaml"
+    kustomization = yaml.safe_load(path.read_text())
+    kustomization["helmCharts"][0].update(repo=repository, version=version)
+    path.write_text(yaml.safe_dump(kustomization, sort_keys=False))
+
+
+def next_patch_version() -> str:
+    major, minor, patch = chart_version().split("-")[0].split(".")
+    return f"{major}.{minor}.{int(patch) + 1}"
+
+
+def test_validate_flags_an_object_that_breaks_its_schema(repo_copy: Path, tmp_path: Path) -> None:
+    """A base chart version the platform published with a misspelt field, pinned in dev:
+    strict schemas refuse what the API server would silently drop."""
+    version = next_patch_version()
+    chart = chart_variant(tmp_path / "variant", version)
+    template = chart / "templates" / "service.yaml"
     broken = template.read_text().replace("type: ClusterIP", "type: ClusterIP\n  clusterIPz: None")
+    assert broken != template.read_text()
     template.write_text(broken)
-    done = run(CLI, "validate", str(repo_copy), "--json")
-    assert done.returncode == 1
-    problems = json.loads(done.stdout)["environments"][0]["problems"]
-    assert any(p.startswith("Service/tinyllama-chat:") and "clusterIPz" in p for p in problems)
+    with serve_helm_repo(tmp_path / "helm-repo", [chart]) as helm_repo:
+        pin_chart(repo_copy, "dev", helm_repo.url, version)
+        done = run(CLI, "validate", str(repo_copy), "--json",
+                   env={"INFERENCE_SCAFFOLDER_CHART_CACHE": str(tmp_path / "chart-cache")})
+        assert helm_repo.archive_requests()  # the pinned version was fetched, not the bundled
+    assert done.returncode == 1, done.stderr
+    by_env = {e["environment"]: e for e in json.loads(done.stdout)["environments"]}
+    assert any(p.startswith("Service/tinyllama-chat:") and "clusterIPz" in p
+               for p in by_env["dev"]["problems"]), by_env["dev"]["problems"]
+    # The other environments still pin the carried chart, which renders a valid Service.
+    assert all(e["ok"] for name, e in by_env.items() if name != "dev"), by_env
+
+
+SERVICE_MONITOR = """apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata:
+  name: tinyllama-chat
+spec:
+  endpoints: []
+"""
 
 
 def test_validate_refuses_a_kind_without_schema(repo_copy: Path, tmp_path: Path) -> None:
-    """A team adds a custom resource nobody has a schema for: refused until its schema is
-    given with --crd-schemas, which adds to the bundled ones."""
-    (repo_copy / "chart" / "templates" / "servicemonitor.yaml").write_text(
-        "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\n"
-        "metadata:\n  name: {{ .Values.serviceName }}\nspec:\n  endpoints: []\n")
+    """A team adds a custom resource nobody has a schema for (the leaf's own resource,
+    beside its kustomization): refused until its schema is given with --crd-schemas, which
+    adds to the bundled ones."""
+    dev = repo_copy / "environments" / "dev"
+    (dev / "servicemonitor.yaml").write_text(SERVICE_MONITOR)
+    kustomization = yaml.safe_load((dev / "kustomization.yaml").read_text())
+    kustomization["resources"] = ["servicemonitor.yaml"]
+    (dev / "kustomization.yaml").write_text(yaml.safe_dump(kustomization, sort_keys=False))
     done = run(CLI, "validate", str(repo_copy), "--json")
     assert done.returncode == 1
     problems = json.loads(done.stdout)["environments"][0]["problems"]
@@ -159,6 +201,13 @@ def test_validate_refuses_a_kind_without_schema(repo_copy: Path, tmp_path: Path)
     done = run(CLI, "validate", str(repo_copy), "--crd-schemas", str(own.parent), "--json")
     assert done.returncode == 0, done.stdout
     assert json.loads(done.stdout)["crd_schemas"] == f"{own.parent} (then bundled)"
+    # The schema is applied to the leaf's object, not merely present: one without spec fails.
+    (dev / "servicemonitor.yaml").write_text(SERVICE_MONITOR.replace("spec:\n  endpoints: []\n",
+                                                                     ""))
+    done = run(CLI, "validate", str(repo_copy), "--crd-schemas", str(own.parent), "--json")
+    assert done.returncode == 1, done.stdout
+    problems = json.loads(done.stdout)["environments"][0]["problems"]
+    assert any("ServiceMonitor/tinyllama-chat" in p and "spec" in p for p in problems), problems
 
 
 def test_validate_refuses_a_missing_crd_schema_folder(repo_copy: Path, tmp_path: Path) -> None:
@@ -262,7 +311,26 @@ def test_validate_of_a_missing_directory_says_it_does_not_exist(tmp_path: Path) 
     (tmp_path / "plain").mkdir()
     done = run(CLI, "validate", str(tmp_path / "plain"))
     assert done.returncode == 2
-    assert "has no chart/Chart.yaml: not a generated service repo" in done.stderr
+    assert done.stderr.strip() == (
+        f"error: DIR: {tmp_path / 'plain'} has no environments/<env>/values.yaml")
+
+
+def test_validate_refuses_a_repository_that_still_carries_its_chart(
+    repo_copy: Path, tmp_path: Path
+) -> None:
+    """A repository from before the leaf layout (its own chart/ copy) is refused in one line
+    that points at `update`, before anything is rendered."""
+    legacy = repo_copy / "chart"
+    shutil.copytree(chart_source_dir(), legacy)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    done = run(CLI, "validate", str(repo_copy), env={"TMPDIR": str(scratch)})
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert lines[0].startswith(f"error: DIR: {repo_copy.resolve()} carries its own chart/")
+    assert "inference-scaffolder update" in lines[0]
+    assert list(scratch.iterdir()) == []  # nothing rendered, nothing left behind
 
 
 @pytest.mark.parametrize("door", ["set", "answers-file", "cookiecutter"])

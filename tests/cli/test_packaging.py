@@ -1,5 +1,6 @@
-"""Installed with a plain (non-editable) ``pip install``, the CLI finds its template, its CRD
-schemas and, after ``install-node-tools``, the Node tools ``schema-pr`` runs."""
+"""Installed with a plain (non-editable) ``pip install``, the CLI finds its template, the base
+chart it generates for, its CRD schemas and, after ``install-node-tools``, the Node tools
+``schema-pr`` runs."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from common import EXAMPLES, PROJECT_ROOT
 from schema_repo_fixture import make_bare_repo
 
+from inference_scaffolder.chart import chart_version
 from inference_scaffolder.tools import find_helm
 
 
@@ -35,6 +38,11 @@ def _outside_env(**extra: str) -> dict[str, str]:
                "INFERENCE_SCAFFOLDER_TSC"}
     return {**{k: v for k, v in os.environ.items() if k not in dropped},
             "INFERENCE_SCAFFOLDER_HELM": find_helm(), **extra}
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts}
 
 
 @pytest.fixture(scope="module")
@@ -70,14 +78,35 @@ def test_wheel_install_works_from_any_directory(wheel_install: WheelInstall,
          "--set", "environments=dev", "--json"],
         capture_output=True, text=True, cwd=elsewhere, timeout=300,
         # Outside the checkout helm comes from configuration; the CRD schemas are the wheel's.
-        env=_outside_env())
+        env=_outside_env(INFERENCE_SCAFFOLDER_CHART_CACHE=str(tmp_path / "chart-cache")))
     assert done.returncode == 0, done.stderr
     located = subprocess.check_output(
         [str(venv / "bin" / "python"), "-c",
          "from inference_scaffolder.paths import template_dir; print(template_dir())"],
         text=True, cwd=elsewhere).strip()
     assert located.startswith(str(site)), located  # the wheel's copy, not the checkout
-    assert (elsewhere / "tinyllama-chat" / "chart" / "values.schema.json").is_file()
+    # The base chart travels in the wheel (`new` rendered and validated it offline) ...
+    chart = Path(subprocess.check_output(
+        [str(venv / "bin" / "python"), "-c",
+         "from inference_scaffolder.chart import chart_source_dir; print(chart_source_dir())"],
+        text=True, cwd=elsewhere).strip())
+    assert chart == site / "inference_scaffolder" / "_charts" / "ml-inference-load", chart
+    for name in ("Chart.yaml", "values.yaml", "values.schema.json", "templates/deployment.yaml",
+                 "templates/_helpers.tpl"):
+        assert (chart / name).is_file(), name
+    source = PROJECT_ROOT / "charts" / "ml-inference-load"
+    assert _files(chart) == _files(source)  # the bytes of this checkout's chart
+    assert not (tmp_path / "chart-cache").exists()  # nothing was fetched or cached
+    carried = yaml.safe_load((chart / "Chart.yaml").read_text())
+    assert carried["version"] == chart_version()
+    # ... and the generated repository is a leaf pinning it: no copy of the chart.
+    service = elsewhere / "tinyllama-chat"
+    assert not (service / "chart").exists()
+    assert (service / "environments" / "dev" / "values.yaml").is_file()
+    kustomization = yaml.safe_load(
+        (service / "environments" / "dev" / "kustomization.yaml").read_text())
+    assert [(c["name"], c["version"]) for c in kustomization["helmCharts"]] == [
+        ("ml-inference-load", carried["version"])]
     # Validated with the CRD schemas inside the wheel, which carries their provenance.
     assert json.loads(done.stdout)["validation"]["crd_schemas"] == "bundled"
     bundled = site / "inference_scaffolder" / "checks" / "crd_schemas"
