@@ -186,8 +186,11 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
         f"${CHART_REPOSITORY_VARIABLE}, or Backstage's inferenceScaffolder.chartRepository.",
         default="",
         schema={"type": "string", "maxLength": 512,
-                "pattern": "^$|^(https?|oci)://[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?"
-                           "(:[0-9]{1,5})?(/[-A-Za-z0-9._~/]*)?$"},
+                "pattern": "^$|^(https?|oci)://"
+                           "[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?"
+                           "(\\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*\\.?"
+                           "(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}"
+                           "|655[0-2][0-9]|6553[0-5]))?(/[-A-Za-z0-9._~/]*)?$"},
         rule="must be empty or an https://, http:// or oci:// URL of a Helm repository "
              "(host and path only: no credentials, query or spaces)",
         in_form=False,
@@ -200,8 +203,9 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
         default="",
         schema={"type": "string", "maxLength": 64,
                 "pattern": "^$|^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)"
-                           "(-[0-9A-Za-z.-]+)?(\\+[0-9A-Za-z.-]+)?$"},
-        rule="must be empty or an exact semantic version such as 0.1.0 (no ranges)",
+                           "(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
+                           "(\\.(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?$"},
+        rule="must be empty or an exact semantic version such as 0.1.0 (no ranges, no '+build')",
         in_form=False,
     ),
     AnswerField(
@@ -328,7 +332,8 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
         "Size of a shared volume (PersistentVolumeClaim, ReadWriteMany) for the Hugging Face "
         "cache, so a rescheduled pod does not download the model again; empty means none.",
         default="", values_path="modelCache/properties/size",
-        schema={"pattern": "^$|^[0-9]+(\\.[0-9]+)?(k|Ki|M|Mi|G|Gi|T|Ti|E|Ei)?$"},
+        # At most 15 digits: a longer number is no size, and YAML tools read it as a float.
+        schema={"pattern": "^$|^[0-9]{1,15}(\\.[0-9]{1,6})?(k|Ki|M|Mi|G|Gi|T|Ti|E|Ei)?$"},
         rule="must be empty or a Kubernetes storage quantity such as 200Gi",
     ),
     AnswerField(

@@ -297,7 +297,7 @@ def normalise(raw: Mapping[str, Any]) -> Answers:
         if chosen <= set(ENVIRONMENT_ORDER) and len(chosen) == len(answers["environments"]):
             answers["environments"] = [e for e in ENVIRONMENT_ORDER if e in chosen]
     for secret in answers.get("extra_secrets") or []:
-        if isinstance(secret, dict) and not secret.get("secretKey") and isinstance(
+        if isinstance(secret, dict) and secret.get("secretKey") in ("", None) and isinstance(
             secret.get("name"), str
         ):
             secret["secretKey"] = secret["name"].lower().replace("_", "-")

@@ -207,14 +207,14 @@ def apply_platform_defaults(answers: Answers) -> Answers:
     """Fill the platform answers left empty from the platform's configuration: the chart
     repository and scaffolder source from their variables, the chart version this release
     carries. The filled values are recorded, so a later run renders the same leaf."""
-    if not answers.get("chart_repository"):
+    if answers.get("chart_repository") in ("", None):
         answers["chart_repository"] = (_configured(CHART_REPOSITORY_VARIABLE, "chart_repository")
                                        or UNCONFIGURED_CHART_REPOSITORY)
-    if not answers.get("chart_version"):
+    if answers.get("chart_version") in ("", None):
         from inference_scaffolder.chart import chart_version
 
         answers["chart_version"] = chart_version()
-    if not answers.get("scaffolder_source"):
+    if answers.get("scaffolder_source") in ("", None):
         answers["scaffolder_source"] = _configured(SCAFFOLDER_SOURCE_VARIABLE,
                                                    "scaffolder_source")
     return answers

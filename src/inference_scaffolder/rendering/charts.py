@@ -117,10 +117,27 @@ def _host_ok(host: str) -> bool:
     return True
 
 
+def _redacted(repository: str) -> str:
+    """The URL as it may be printed: what could hold a credential (user information, query,
+    fragment) replaced by ``***``; refusals are read in CI logs."""
+    scheme, sep, rest = repository.partition("://")
+    if not sep:
+        scheme, rest = "", repository
+    end = min((i for i in (rest.find(mark) for mark in "/?#") if i >= 0), default=len(rest))
+    authority, tail = rest[:end], rest[end:]
+    if "@" in authority:
+        authority = "***@" + authority.rpartition("@")[2]
+    for mark in "?#":
+        head, found, _ = tail.partition(mark)
+        tail = head + (f"{mark}***" if found else "")
+    return scheme + sep + authority + tail
+
+
 def _repository_problem(repository: object) -> str | None:
     if not isinstance(repository, str):
         return f"chart repository {repository!r} must be a URL"
-    shown = repr(repository) if len(repository) <= 200 else repr(repository[:200] + "...")
+    shown = _redacted(repository)
+    shown = repr(shown) if len(shown) <= 200 else repr(shown[:200] + "...")
     if len(repository) > MAX_REPOSITORY_CHARS:
         return f"chart repository {shown} is longer than {MAX_REPOSITORY_CHARS} characters"
     if any(ch.isspace() or not ch.isprintable() for ch in repository):
