@@ -97,7 +97,30 @@ def chart_yaml(name: str, version: str) -> bytes:
     return f"apiVersion: v2\nname: {name}\nversion: {version}\n".encode()
 
 
-class HelmRepo:
+class _Served:
+    """A loopback server running in a daemon thread, stopped once."""
+
+    _server: ThreadingHTTPServer
+    _thread: threading.Thread
+    _stopped: bool
+
+    def _serve(self, server: ThreadingHTTPServer) -> None:
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread.start()
+        self._stopped = False
+
+    def stop(self) -> None:
+        """Stop serving and close the port (later connections are refused); idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+
+class HelmRepo(_Served):
     """A chart repository served over HTTP on 127.0.0.1 (see the module docstring)."""
 
     def __init__(self, workdir: Path) -> None:
@@ -109,11 +132,9 @@ class HelmRepo:
         self.requests: list[str] = []
         self._lock = threading.Lock()
         handler = partial(_RecordingHandler, self, directory=str(self.served))
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        self._stopped = False
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        self._serve(server)
         self._index()
 
     def record(self, path: str) -> None:
@@ -157,14 +178,6 @@ class HelmRepo:
         with self._lock:
             return [path for path in self.requests if path.endswith(".tgz")]
 
-    def stop(self) -> None:
-        """Stop serving and close the port (later connections are refused); idempotent."""
-        if self._stopped:
-            return
-        self._stopped = True
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
 
 
 class _RecordingHandler(SimpleHTTPRequestHandler):
@@ -239,7 +252,7 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
     return cert_file, key_file
 
 
-class OciRegistry:
+class OciRegistry(_Served):
     """Charts under ``oci://127.0.0.1:<port>/charts`` (see the module docstring)."""
 
     def __init__(self, workdir: Path) -> None:
@@ -250,14 +263,12 @@ class OciRegistry:
         self.blobs: dict[str, bytes] = {}
         self.requests: list[str] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_RegistryHandler, self))
+        server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_RegistryHandler, self))
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.ca_file, key_file)
-        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self.url = f"oci://127.0.0.1:{self._server.server_address[1]}/charts"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        self._stopped = False
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        self.url = f"oci://127.0.0.1:{server.server_address[1]}/charts"
+        self._serve(server)
 
     def record(self, path: str) -> None:
         with self._lock:
@@ -278,14 +289,6 @@ class OciRegistry:
             "layers": [{"mediaType": HELM_LAYER, "digest": _digest(archive),
                         "size": len(archive)}]}).encode()
 
-    def stop(self) -> None:
-        """Stop serving and close the port; idempotent."""
-        if self._stopped:
-            return
-        self._stopped = True
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
 
 
 class _RegistryHandler(BaseHTTPRequestHandler):
