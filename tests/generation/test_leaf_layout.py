@@ -20,6 +20,7 @@ from inference_scaffolder.checks.gitops import build_leaf
 from inference_scaffolder.cli import main
 from inference_scaffolder.generation.generate import GenerationResult, generate
 from inference_scaffolder.rendering.helm import parse_rendered, render_chart
+from inference_scaffolder.rendering.kustomize import kustomize_build
 from inference_scaffolder.tools import find_kubectl
 
 CONFIGURED = "oci://registry.example.com/platform/charts"
@@ -174,3 +175,39 @@ def test_an_unreachable_version_is_refused_in_one_line_and_nothing_is_written(
     assert code == 2 and err.count("\n") == 1, err
     assert "ml-inference-load 0.9.0" in err and served.url in err
     assert not (tmp_path / "out" / "tinyllama-chat").exists()
+
+
+def test_charts_lets_a_plain_kustomize_build_run_offline_in_the_repository(
+    repo_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kubectl = find_kubectl()
+    assert kubectl
+    # The kustomization names a repository nothing answers for: only a placed chart works.
+    before = kustomize_build(kubectl, repo_copy / "environments" / "prod")
+    assert not before.ok
+
+    assert main(["charts", str(repo_copy), "--json"]) == 0
+    placed = json.loads(capsys.readouterr().out)["placed"]
+    assert placed == [f"environments/{env}/charts/ml-inference-load-{chart_version()}"
+                      for env in ("dev", "syst", "uat", "prod")]
+    built = kustomize_build(kubectl, repo_copy / "environments" / "prod")
+    assert built.ok, built.error
+    assert built.stdout == build_leaf(kubectl, repo_copy, "prod").stdout
+    chart = repo_copy / placed[-1] / "ml-inference-load"
+    assert chart.is_dir() and not chart.is_symlink()  # a copy: it outlives the package
+    assert git.Repo(repo_copy).git.status("--porcelain") == ""  # git-ignored
+
+
+def test_charts_never_writes_through_a_link(
+    repo_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Inside the repository (a link out is refused by the intake before anything else).
+    (repo_copy / "environments/dev/charts").symlink_to("../syst")
+    code = main(["charts", str(repo_copy), "--env", "dev"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith("error: environments/dev/charts: is a symbolic link")
+    assert sorted(p.name for p in (repo_copy / "environments/syst").iterdir()) == [
+        "kustomization.yaml", "values.yaml"]
+    assert main(["charts", str(repo_copy), "--env", "qa"]) == 2
+    assert "'qa' is not an environment" in capsys.readouterr().err

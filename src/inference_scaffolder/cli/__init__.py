@@ -19,6 +19,7 @@ from inference_scaffolder.errors import UserError, ValidationFailed
 COMMANDS = {
     "new": "generate",
     "validate": "generate",
+    "charts": "generate",
     "answers-schema": "generate",
     "schema-pr": "schema_pr",
     "install-node-tools": "schema_pr",

@@ -30,6 +30,9 @@ from inference_scaffolder.cli.options import (
 )
 from inference_scaffolder.errors import UserError, ValidationFailed
 from inference_scaffolder.generation.generate import generate
+from inference_scaffolder.service.gitops_files import place_pinned_charts
+from inference_scaffolder.service.intake import check_service_repository
+from inference_scaffolder.service.layout import list_environments
 
 _err = Console(stderr=True)
 
@@ -182,6 +185,31 @@ def validate(
         raise typer.Exit(1)
 
 
+def charts(
+    directory: Path = typer.Argument(..., help="A generated service repository."),
+    environments: list[str] = typer.Option(
+        [], "--env", help="Only this environment (repeatable); default: every one."),
+    as_json: bool = typer.Option(False, "--json", help="Print the folders written as JSON."),
+) -> None:
+    """Put each environment's pinned base chart in environments/<env>/charts/ (git-ignored),
+    so a plain `kubectl kustomize --enable-helm environments/<env>` runs offline."""
+    if not directory.is_dir():
+        raise UserError("DIR", f"{directory} is not a directory")
+    repo = directory.resolve()
+    check_service_repository(repo)
+    known = list_environments(repo)
+    unknown = [e for e in environments if e not in known]
+    if unknown:
+        raise UserError("--env", f"{unknown[0]!r} is not an environment of this repository "
+                        f"(it has {', '.join(known) or 'none'})")
+    placed = place_pinned_charts(repo, environments or known)
+    if as_json:
+        typer.echo(json.dumps({"placed": placed}, indent=2))
+        return
+    for folder in placed:
+        _err.print(f"placed {folder}", highlight=False, markup=False)
+
+
 def answers_schema() -> None:
     """Print the answers JSON Schema (the source of the Backstage form)."""
     typer.echo(json.dumps(answers_json_schema(), indent=2))
@@ -190,4 +218,5 @@ def answers_schema() -> None:
 def register(app: typer.Typer) -> None:
     app.command("new")(new)
     app.command("validate")(validate)
+    app.command("charts")(charts)
     app.command("answers-schema")(answers_schema)

@@ -498,7 +498,8 @@ def _copy_chart(source: Path, target: Path, field: str) -> None:
             path.write_bytes(data)
 
 
-def populate_chart_home(chart_home: Path, ref: ChartRef, *, field: str = "chart_version") -> None:
+def populate_chart_home(chart_home: Path, ref: ChartRef, *, field: str = "chart_version",
+                        link_carried: bool = True) -> None:
     """Make ``<chart_home>/<name>-<version>/<name>/`` hold ``ref``'s chart, so that
     ``kubectl kustomize --enable-helm`` finds it there and never pulls.
 
@@ -506,15 +507,16 @@ def populate_chart_home(chart_home: Path, ref: ChartRef, *, field: str = "chart_
     deleted on its own, and a later eviction or re-fetch in the cache cannot change a build
     that is running. The chart this release carries is linked instead: it is the package's
     own read-only data, and a fleet's builds (``validate --kustomize-build always``) would
-    otherwise spend a tenth of their time copying it. Whatever was at that
-    ``<name>-<version>`` is replaced in one rename."""
+    otherwise spend a tenth of their time copying it (``link_carried=False`` copies it too,
+    for a chart home that outlives this process). Whatever was at that ``<name>-<version>``
+    is replaced in one rename."""
     source = resolve_chart(ref, field=field)
     chart_home.mkdir(parents=True, exist_ok=True)
     entry = chart_home / f"{ref.name}-{ref.version}"
     workdir = Path(tempfile.mkdtemp(prefix=".populate-", dir=chart_home))
     try:
         staged = workdir / entry.name
-        if is_bundled(ref):
+        if link_carried and is_bundled(ref):
             staged.mkdir()
             (staged / ref.name).symlink_to(source.resolve(), target_is_directory=True)
         else:

@@ -22,9 +22,13 @@ from typing import Any
 from inference_scaffolder.answers import Answers, repo_slug
 from inference_scaffolder.chart import CHART_NAME
 from inference_scaffolder.go_yaml import safe_dump
+from inference_scaffolder.rendering.charts import populate_chart_home
+from inference_scaffolder.safe_fs import refuse_links
 from inference_scaffolder.service.layout import (
     ARGOCD_DIR,
+    ENVIRONMENTS_DIR,
     application_path,
+    chart_ref,
     kustomization_path,
 )
 
@@ -134,3 +138,21 @@ def write_gitops_files(project_dir: Path, answers: Answers) -> None:
         app = application_path(project_dir, environment)
         app.parent.mkdir(parents=True, exist_ok=True)
         app.write_text(application_text(answers, environment), encoding="utf-8")
+
+
+def place_pinned_charts(repo: Path, environments: list[str]) -> list[str]:
+    """Put each environment's pinned base chart where a local ``kubectl kustomize
+    --enable-helm environments/<env>`` looks for it (``environments/<env>/charts/``,
+    git-ignored), so that build runs offline; returns the folders written.
+
+    The chart is the carried copy or a checked one from the platform's Helm repository,
+    copied (never linked: the folder outlives this process and the package may move)."""
+    placed = []
+    for environment in environments:
+        home = f"{ENVIRONMENTS_DIR}/{environment}/{KUSTOMIZE_CHART_HOME}"
+        refuse_links(repo, home)  # written into: a link would carry the chart elsewhere
+        ref = chart_ref(repo, environment)
+        populate_chart_home(repo / home, ref, field=f"{ENVIRONMENTS_DIR}/{environment}/"
+                            "kustomization.yaml", link_carried=False)
+        placed.append(f"{home}/{ref.name}-{ref.version}")
+    return placed
