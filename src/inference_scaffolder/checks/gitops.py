@@ -25,7 +25,6 @@ from inference_scaffolder.checks.manifests import (
 )
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.rendering.charts import (
-    ChartRef,
     check_chart_ref,
     populate_chart_home,
     resolve_chart,
@@ -46,6 +45,7 @@ from inference_scaffolder.service.layout import (
     chart_ref,
     kustomization_path,
     namespace_of,
+    ref_of_entry,
     release_name,
     values_file,
 )
@@ -101,10 +101,8 @@ def _check_helm_chart_entry(
                       "pinned by version")
     if entry.get("name") != CHART_NAME:
         errors.append(f"helmCharts[0].name is {entry.get('name')!r}, expected {CHART_NAME!r}")
-    ref = ChartRef(str(entry.get("name") or ""), str(entry.get("repo") or ""),
-                   str(entry.get("version") or ""))
     try:
-        check_chart_ref(ref, "helmCharts[0]")
+        check_chart_ref(ref_of_entry(entry), "helmCharts[0]")
     except UserError as exc:
         errors.append(f"helmCharts[0]: {exc.rule}")
     expected = {

@@ -25,7 +25,7 @@ from inference_scaffolder.lifecycle.promote import (
     Identity,
     identity_from_text,
 )
-from inference_scaffolder.service.layout import ARGOCD_DIR, LEGACY_CHART_DIR
+from inference_scaffolder.service.layout import ARGOCD_DIR, LEGACY_CHART_DIR, first_helm_chart
 from inference_scaffolder.vcs import open_repository
 from inference_scaffolder.yamlio import load_repository_text
 
@@ -80,11 +80,9 @@ def chart_version_at(repo: git.Repo, sha: str, environment: str) -> str | None:
     """The base chart version ``environment`` pinned at ``sha``: its kustomization's, or
     the repository's own chart for commits from before the leaf layout."""
     kustomization = _mapping_at(repo, sha, f"environments/{environment}/kustomization.yaml")
-    charts = kustomization.get("helmCharts")
-    if isinstance(charts, list) and charts and isinstance(charts[0], dict):
-        entry = charts[0]
-        if entry.get("version") is not None and entry.get("repo"):
-            return str(entry["version"])
+    entry = first_helm_chart(kustomization)
+    if entry.get("version") is not None and entry.get("repo"):
+        return str(entry["version"])
     chart = _mapping_at(repo, sha, f"{LEGACY_CHART_DIR}/Chart.yaml")
     return str(chart["version"]) if "version" in chart else None
 

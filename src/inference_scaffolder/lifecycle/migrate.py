@@ -24,7 +24,6 @@ The migration keeps what every environment deploys:
 from __future__ import annotations
 
 import copy
-import io
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,13 +36,13 @@ from inference_scaffolder.errors import UserError
 from inference_scaffolder.rendering.charts import ChartRef, check_chart_ref, resolve_chart
 from inference_scaffolder.safe_fs import ConfinedTree, refuse_links
 from inference_scaffolder.service.files import dump_yaml, values_header
+from inference_scaffolder.service.gitops_files import edit_first_helm_chart
 from inference_scaffolder.service.layout import (
     LEGACY_CHART_DIR,
     kustomization_path,
     list_environments,
     values_file,
 )
-from inference_scaffolder.yamlio import round_trip_yaml
 
 # Files of the old chart/ that are the service's own, not the chart's.
 _SERVICE_OWN = ("values.yaml",)
@@ -111,26 +110,19 @@ def leaf_values_from_legacy(repo: Path, environment: str,
 def leaf_kustomization_text(text: str, ref: ChartRef, shown: str) -> str:
     """The environment's kustomization.yaml pinned to the published chart; the team's own
     resources, patches and comments stay."""
-    ruamel = round_trip_yaml()
-    document = ruamel.load(text)
-    charts = document.get("helmCharts") if isinstance(document, dict) else None
-    if not (isinstance(charts, list) and charts and isinstance(charts[0], dict)):
-        raise UserError(shown, "has no helmCharts entry to move to the base chart")
-    entry = charts[0]
-    entry["name"] = ref.name
-    if "repo" in entry:
-        entry["repo"] = ref.repository
-    else:
-        entry.insert(1, "repo", ref.repository)
-    entry["version"] = ref.version
-    globals_ = document.get("helmGlobals")
-    if isinstance(globals_, dict):
-        globals_.pop("chartHome", None)
-        if not globals_:
-            del document["helmGlobals"]
-    out = io.StringIO()
-    ruamel.dump(document, out)
-    return out.getvalue()
+    def pin(document: Any, entry: Any) -> None:
+        entry["name"] = ref.name
+        if "repo" in entry:
+            entry["repo"] = ref.repository
+        else:
+            entry.insert(1, "repo", ref.repository)
+        entry["version"] = ref.version
+        globals_ = document.get("helmGlobals")
+        if isinstance(globals_, dict):
+            globals_.pop("chartHome", None)
+            if not globals_:
+                del document["helmGlobals"]
+    return edit_first_helm_chart(text, shown, "move to the base chart", pin)
 
 
 def plan_migration(repo: Path, answers: Answers) -> tuple[Migration, Path]:

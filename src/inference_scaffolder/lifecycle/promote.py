@@ -48,11 +48,13 @@ from inference_scaffolder.publish import (
     PushRejected,
     remote_heads,
 )
-from inference_scaffolder.rendering.charts import ChartRef, check_chart_ref
+from inference_scaffolder.rendering.charts import check_chart_ref
 from inference_scaffolder.safe_fs import refuse_links
+from inference_scaffolder.service.gitops_files import edit_first_helm_chart
 from inference_scaffolder.service.intake import check_service_repository
 from inference_scaffolder.service.layout import (
     chart_ref,
+    first_helm_chart,
     kustomization_path,
     list_environments,
     release_name,
@@ -124,11 +126,8 @@ def _image_tag(values: Any) -> str | None:
 
 
 def _declared_chart_version(kustomization: Any) -> str | None:
-    charts = kustomization.get("helmCharts") if isinstance(kustomization, dict) else None
-    if isinstance(charts, list) and charts and isinstance(charts[0], dict):
-        version = charts[0].get("version")
-        return None if version is None else str(version)
-    return None
+    version = first_helm_chart(kustomization).get("version")
+    return None if version is None else str(version)
 
 
 def identity_from_text(values_text: str, chart_version: str | None,
@@ -214,13 +213,9 @@ def copy_identity_values(source_text: str, target_text: str) -> str:
 
 def copy_chart_version(target_text: str, version: str, path: str = "kustomization.yaml") -> str:
     """The target kustomization.yaml text declaring chart ``version``."""
-    ruamel = round_trip_yaml()
-    document = ruamel.load(target_text)
-    charts = document.get("helmCharts") if isinstance(document, dict) else None
-    if not (isinstance(charts, list) and charts and isinstance(charts[0], dict)):
-        raise UserError(path, "has no helmCharts entry to set the chart version in")
-    charts[0]["version"] = version
-    return _dump(ruamel, document)
+    def pin(_document: Any, entry: Any) -> None:
+        entry["version"] = version
+    return edit_first_helm_chart(target_text, path, "set the chart version in", pin)
 
 
 # --- preconditions -------------------------------------------------------------------------
@@ -410,8 +405,7 @@ def promote(
         check_service_repository(tree)  # links out, FIFOs, broken YAML: one line, not a crash
         current = read_identity(tree, target)
         if source is None:
-            pinned = chart_ref(tree, target)
-            check_chart_ref(ChartRef(pinned.name, pinned.repository, str(chart_version)),
+            check_chart_ref(replace(chart_ref(tree, target), version=str(chart_version)),
                             "--chart-version")
             wanted = replace(current, chart_version=chart_version)
         else:

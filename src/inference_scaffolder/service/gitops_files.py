@@ -16,11 +16,14 @@ only when its pin changes there (``promote``), so a chart change is staged like 
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from inference_scaffolder.answers import Answers, repo_slug
 from inference_scaffolder.chart import CHART_NAME
+from inference_scaffolder.errors import UserError
 from inference_scaffolder.go_yaml import safe_dump
 from inference_scaffolder.rendering.charts import populate_chart_home
 from inference_scaffolder.safe_fs import refuse_links
@@ -31,6 +34,7 @@ from inference_scaffolder.service.layout import (
     chart_ref,
     kustomization_path,
 )
+from inference_scaffolder.yamlio import round_trip_yaml
 
 KUSTOMIZE_API_VERSION = "kustomize.config.k8s.io/v1beta1"
 APPLICATION_API_VERSION = "argoproj.io/v1alpha1"
@@ -127,6 +131,21 @@ def application_text(answers: Answers, environment: str) -> str:
         f"the {ARGOCD_DIR}/ folder."
     )
     return _dump(application(answers, environment), header)
+
+
+def edit_first_helm_chart(text: str, shown: str, purpose: str,
+                          edit: Callable[[Any, Any], None]) -> str:
+    """A kustomization.yaml text with ``edit(document, helmCharts[0])`` applied in place,
+    its comments, order and the team's other keys kept (ruamel's round trip)."""
+    ruamel = round_trip_yaml()
+    document = ruamel.load(text)
+    charts = document.get("helmCharts") if isinstance(document, dict) else None
+    if not (isinstance(charts, list) and charts and isinstance(charts[0], dict)):
+        raise UserError(shown, f"has no helmCharts entry to {purpose}")
+    edit(document, charts[0])
+    out = io.StringIO()
+    ruamel.dump(document, out)
+    return out.getvalue()
 
 
 def write_gitops_files(project_dir: Path, answers: Answers) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from inference_scaffolder import yamlio
 from inference_scaffolder.answers import CHART_REPOSITORY_VARIABLE, ENVIRONMENT_ORDER
@@ -89,15 +90,25 @@ def release_name(repo: Path, environment: str | None = None) -> str:
     return repo.name
 
 
-def helm_chart_entry(repo: Path, environment: str) -> dict:
-    """The environment's ``helmCharts[0]`` (empty when there is none): which base chart,
+def first_helm_chart(kustomization: Any) -> dict:
+    """A Kustomization's ``helmCharts[0]`` (empty when there is none): which base chart,
     from which repository, at which version the environment inflates."""
-    path = kustomization_path(repo, environment)
-    data = yamlio.load_file_shared(path) if path.is_file() else None
-    charts = data.get("helmCharts") if isinstance(data, dict) else None
+    charts = kustomization.get("helmCharts") if isinstance(kustomization, dict) else None
     if isinstance(charts, list) and charts and isinstance(charts[0], dict):
         return charts[0]
     return {}
+
+
+def ref_of_entry(entry: dict) -> ChartRef:
+    """The chart a ``helmCharts`` entry names (unchecked: see ``check_chart_ref``)."""
+    return ChartRef(str(entry.get("name") or ""), str(entry.get("repo") or ""),
+                    str(entry.get("version") or ""))
+
+
+def helm_chart_entry(repo: Path, environment: str) -> dict:
+    """The environment's ``helmCharts[0]`` (empty when there is none)."""
+    path = kustomization_path(repo, environment)
+    return first_helm_chart(yamlio.load_file_shared(path) if path.is_file() else None)
 
 
 def chart_ref(repo: Path, environment: str) -> ChartRef:
@@ -106,8 +117,7 @@ def chart_ref(repo: Path, environment: str) -> ChartRef:
     shown = f"{ENVIRONMENTS_DIR}/{environment}/kustomization.yaml"
     if not entry:
         raise UserError(shown, "has no helmCharts entry naming the base chart")
-    ref = ChartRef(str(entry.get("name") or ""), str(entry.get("repo") or ""),
-                   str(entry.get("version") or ""))
+    ref = ref_of_entry(entry)
     check_chart_ref(ref, f"{shown}: helmCharts[0]")
     _refuse_foreign_repository(ref, shown)
     return ref
