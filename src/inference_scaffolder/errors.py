@@ -14,6 +14,9 @@ Anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import json
+import unicodedata
+
 
 class UserError(Exception):
     """Bad input or an unmet precondition, reported as ``<field>: <rule>``."""
@@ -48,3 +51,16 @@ class ValidationFailed(Exception):
     def __init__(self, message: str, report: object | None = None) -> None:
         self.report = report
         super().__init__(message)
+
+
+def inert(value: object, limit: int = 300) -> str:
+    """Text from outside (a repository, a server, a tool's error) made safe to print or put
+    in a pull request body, on one line: control and format characters (terminal escapes,
+    bidirectional overrides, zero-width characters, line breaks) become ``\\uXXXX``, a
+    value that is not text is shown as JSON, and the result is cut at ``limit``."""
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    shown = "".join(
+        f"\\u{ord(c):04x}" if unicodedata.category(c) in {"Cc", "Cf", "Zl", "Zp"} else c
+        for c in text[: limit + 1]
+    )
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"

@@ -17,7 +17,6 @@ a pull request body goes through :func:`inert` first.
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -30,6 +29,7 @@ from jsonschema.exceptions import SchemaError
 from inference_scaffolder import yamlio
 from inference_scaffolder.chart import coalesce_values
 from inference_scaffolder.errors import UserError
+from inference_scaffolder.errors import inert as inert_text
 from inference_scaffolder.platform_pr.edits import WorkloadType
 from inference_scaffolder.safe_fs import ConfinedTree
 
@@ -54,15 +54,8 @@ CHART_FIELDS = (
 
 
 def inert(value: object, limit: int = MAX_SHOWN_CHARS) -> str:
-    """Repository text made safe to print or put in a PR body: control and format characters
-    (terminal escapes, bidirectional overrides, zero-width characters, line breaks) become
-    ``\\uXXXX``, and the text is cut at ``limit`` characters."""
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
-    shown = "".join(
-        f"\\u{ord(c):04x}" if unicodedata.category(c) in {"Cc", "Cf", "Zl", "Zp"} else c
-        for c in text[: limit + 1]
-    )
-    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+    """Repository text as the report shows it (see :func:`errors.inert`), shorter."""
+    return inert_text(value, limit)
 
 
 # --------------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from inference_scaffolder import chart, yamlio
-from inference_scaffolder.errors import UserError
+from inference_scaffolder.errors import UserError, inert
 from inference_scaffolder.safe_fs import kind_of, read_regular_file
 from inference_scaffolder.tools import run_helm_isolated
 
@@ -78,14 +78,6 @@ class ChartRef:
     def describe(self) -> str:
         """``ml-inference-load 0.1.0 from https://...``, for messages."""
         return f"{self.name} {self.version} from {self.repository}"
-
-
-def inert(text: str, limit: int = 300) -> str:
-    """``text`` safe to print on one line: whitespace runs become one space, anything else
-    that is not printable becomes ``?`` (no terminal escapes, no bidi tricks), bounded."""
-    flat = " ".join(text.split())
-    shown = "".join(ch if ch.isprintable() else "?" for ch in flat)
-    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 # --------------------------------------------------------------------------------------------

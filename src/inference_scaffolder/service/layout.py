@@ -16,8 +16,8 @@ from typing import Any
 
 from inference_scaffolder import yamlio
 from inference_scaffolder.answers import CHART_REPOSITORY_VARIABLE, ENVIRONMENT_ORDER
-from inference_scaffolder.errors import UserError
-from inference_scaffolder.rendering.charts import ChartRef, check_chart_ref, inert, is_bundled
+from inference_scaffolder.errors import UserError, inert
+from inference_scaffolder.rendering.charts import ChartRef, check_chart_ref, is_bundled
 from inference_scaffolder.safe_fs import within
 
 # Where releases before the leaf layout kept a copy of the chart (``update`` migrates them).
