@@ -211,3 +211,31 @@ def test_charts_never_writes_through_a_link(
         "kustomization.yaml", "values.yaml"]
     assert main(["charts", str(repo_copy), "--env", "qa"]) == 2
     assert "'qa' is not an environment" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("option", "value"), [
+    ("--chart-repository", "ftp://charts.example.com"),
+    ("--chart-repository", "https://user:secret@charts.example.com/p"),
+    ("--scaffolder-source", "-e ./evil"),
+])
+def test_a_bad_platform_option_is_one_line_naming_the_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, value: str,
+) -> None:
+    code = main(["new", "--answers", str(EXAMPLES / "tgi-tinyllama.yaml"), "--no-input",
+                 "--output-dir", str(tmp_path), option, value])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(f"error: {option}: must be empty or ")
+    assert "secret" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_update_refuses_a_bad_platform_option_even_when_unused(
+    repo_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    head = git.Repo(repo_copy).head.commit.hexsha
+    code = main(["update", str(repo_copy), "--chart-repository", "https://u:p@x.example.com"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: --chart-repository: must be empty or ")
+    assert git.Repo(repo_copy).head.commit.hexsha == head
+    assert not git.Repo(repo_copy).is_dirty(untracked_files=True)

@@ -40,6 +40,7 @@ from inference_scaffolder.answers.loading import load_answers_file, parse_set_ov
 from inference_scaffolder.answers.rules import (
     answer_warnings,
     check_answer,
+    check_platform_setting,
     collect_answers,
     reject_template_source,
     validate_answers,
@@ -69,6 +70,7 @@ __all__ = [
     "answer_warnings",
     "answers_json_schema",
     "check_answer",
+    "check_platform_setting",
     "collect_answers",
     "default_answers",
     "environment_host",

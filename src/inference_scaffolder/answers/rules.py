@@ -192,15 +192,19 @@ def _check_routing_rules(answers: Answers) -> None:
                         "needs envoy_ai_gateway: true (the limit applies to the gateway route)")
 
 
-def _configured(variable: str, key: str) -> str:
-    """A platform setting from the environment, checked against its answer's rule (a bad
-    setting names the variable, not an answer the user never gave)."""
-    value = os.environ.get(variable, "").strip()
+def check_platform_setting(key: str, value: str, shown: str) -> str:
+    """A platform setting (an option or a variable) checked against its answer's rule; a bad
+    one names where it was set (``shown``), not an answer the user never gave."""
     if value:
         single = validator().evolve(schema=validator().schema["properties"][key])
         if not single.is_valid(value) or UNCARRIED_CHARACTER.search(value):
-            raise UserError(variable, FIELDS_BY_KEY[key].rule)
+            raise UserError(shown, FIELDS_BY_KEY[key].rule)
     return value
+
+
+def _configured(variable: str, key: str) -> str:
+    """A platform setting from the environment, checked."""
+    return check_platform_setting(key, os.environ.get(variable, "").strip(), variable)
 
 
 def apply_platform_defaults(answers: Answers) -> Answers:
@@ -259,13 +263,15 @@ def collect_answers(
     """Defaults, then the answers file, then ``--set`` overrides; validated.
 
     ``platform``: the platform settings given as CLI options (``--chart-repository``...),
-    used for the platform answers the file and ``--set`` leave empty, before the variables.
+    checked (a bad one names its option), used for the platform answers the file and
+    ``--set`` leave empty, before the variables.
     """
     raw: Answers = {}
     if answers_file is not None:
         raw.update(load_answers_file(answers_file))
     raw.update(parse_set_overrides(overrides))
     for key, value in (platform or {}).items():
+        check_platform_setting(key, value, f"--{key.replace('_', '-')}")
         if value and not raw.get(key):
             raw[key] = value
     return validate_answers(raw)

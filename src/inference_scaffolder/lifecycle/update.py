@@ -39,7 +39,7 @@ from typing import Any, Protocol
 import git
 
 from inference_scaffolder import TEMPLATE_VERSION
-from inference_scaffolder.answers import Answers, validate_answers
+from inference_scaffolder.answers import Answers, check_platform_setting, validate_answers
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.generation.generate import generate, run_template
 from inference_scaffolder.lifecycle.migrate import migrate_to_leaf, plan_migration
@@ -292,6 +292,8 @@ def update_repository(directory: Path, base: TemplateSource, target: TemplateSou
 
     ``platform``: the platform answers (``chart_repository``...) for a record that has none,
     before their variables."""
+    for key, value in (platform or {}).items():  # refused even when the record has its own
+        check_platform_setting(key, value, f"--{key.replace('_', '-')}")
     directory = directory.resolve()
     repo = open_repository(directory)
     if not repo.head.is_valid():
