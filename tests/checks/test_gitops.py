@@ -18,6 +18,7 @@ from inference_scaffolder.checks.gitops import (
 from inference_scaffolder.checks.manifests import SchemaCatalog
 from inference_scaffolder.generation.generate import GenerationResult
 from inference_scaffolder.rendering.helm import parse_rendered
+from inference_scaffolder.rendering.kustomize import kustomize_build
 from inference_scaffolder.tools import find_kubectl
 
 ENVIRONMENTS = ["dev", "syst", "uat", "prod"]
@@ -205,3 +206,20 @@ def test_application_must_deploy_its_own_environment(
         "no source with path environments/prod",
         "spec.destination.namespace is 'default', expected 'ml-inference'",
     ]
+
+
+def test_a_build_gets_none_of_the_callers_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stand-in kubectl that prints the environment kustomize would run with.
+    spy = tmp_path / "kubectl"
+    spy.write_text("#!/bin/sh\nenv\n", encoding="utf-8")
+    spy.chmod(0o755)
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_canary_not_for_kustomize")
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "admin.conf"))
+    built = kustomize_build(str(spy), tmp_path)
+    assert built.ok
+    seen = dict(line.split("=", 1) for line in built.stdout.splitlines() if "=" in line)
+    assert "ghp_canary_not_for_kustomize" not in built.stdout
+    assert seen["KUBECONFIG"] == "/dev/null"
+    assert seen["HOME"] != str(Path.home()) and seen["HELM_CONFIG_HOME"] == seen["HOME"]

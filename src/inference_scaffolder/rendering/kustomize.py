@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import stat
 import subprocess
@@ -47,11 +48,18 @@ def _helm_command_for_kustomize(workdir: Path) -> str:
 
 
 def kustomize_build(kubectl: str, directory: Path) -> KustomizeBuild:
-    """``kubectl kustomize --enable-helm DIR``, offline, with a throw-away helm home."""
+    """``kubectl kustomize --enable-helm DIR``, offline, with a throw-away helm home.
+
+    The folder is a repository's, so the build gets none of the caller's environment
+    (tokens, cloud credentials, proxies, helm and kubectl configuration): a throw-away
+    ``HOME`` and helm homes, the system ``PATH``, the Go collector setting and where extra
+    CA certificates are (not secrets) only."""
     with tempfile.TemporaryDirectory(prefix="kustomize-") as tmp:
         helm = _helm_command_for_kustomize(Path(tmp))
-        env = {**short_go_run_env(), "HELM_CACHE_HOME": tmp, "HELM_CONFIG_HOME": tmp,
-               "HELM_DATA_HOME": tmp}
+        env = {"GOGC": short_go_run_env()["GOGC"], "PATH": os.defpath, "HOME": tmp,
+               "KUBECONFIG": os.devnull, "HELM_CACHE_HOME": tmp, "HELM_CONFIG_HOME": tmp,
+               "HELM_DATA_HOME": tmp,
+               **{k: os.environ[k] for k in ("SSL_CERT_FILE", "SSL_CERT_DIR") if k in os.environ}}
         try:
             done = subprocess.run(
                 [kubectl, "kustomize", "--enable-helm", "--helm-command", helm, str(directory)],
