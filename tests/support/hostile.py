@@ -131,4 +131,5 @@ def leftovers(tmp: Path) -> list[str]:
     """What a run left in its TMPDIR (the lock folder of schema-pr is meant to stay)."""
     if not tmp.exists():
         return []
-    return sorted(p.name for p in tmp.iterdir() if p.name != "inference-scaffolder-locks")
+    lock_folder = f"inference-scaffolder-{os.geteuid()}"
+    return sorted(p.name for p in tmp.iterdir() if p.name != lock_folder)

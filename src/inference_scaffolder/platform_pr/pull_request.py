@@ -21,6 +21,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import stat
 import tempfile
 import time
 from collections import Counter
@@ -29,10 +30,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import IO
 
 import git
 
-from inference_scaffolder.errors import UserError
+from inference_scaffolder.errors import UserError, inert
 from inference_scaffolder.faults import fault_point
 from inference_scaffolder.platform_pr.differences import (
     Differences,
@@ -261,32 +263,103 @@ def _new_diagnostics(edited: TscResult, before: TscResult) -> list:
 # --------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def repo_lock(key: str, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
-    """Serialise runs on this machine that target the same repository and branch."""
-    directory = Path(tempfile.gettempdir()) / "inference-scaffolder-locks"
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".lock")
-    # O_NOFOLLOW: the lock folder is in the shared temporary directory.
-    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-    with os.fdopen(os.open(path, flags, 0o600), "a+") as handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise UserError(
-                        "--repo",
-                        "another schema-pr run on this repository and "
-                        f"branch held the lock for {int(timeout)} s",
-                    ) from None
-                time.sleep(0.2)
+LOCK_FOLDER_NAME = "inference-scaffolder"
+
+
+class _NotPrivate(Exception):
+    """A lock folder candidate that only its user could write is not what is there."""
+
+
+def _lock_folder_candidates() -> list[Path]:
+    """Where this user's lock files may live: the runtime folder (private by design), else
+    a per-user name in the temporary folder (shared: anyone may have planted that name)."""
+    candidates: list[Path] = []
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    if runtime and os.path.isabs(runtime):
+        candidates.append(Path(runtime) / LOCK_FOLDER_NAME)
+    candidates.append(Path(tempfile.gettempdir()) / f"{LOCK_FOLDER_NAME}-{os.geteuid()}")
+    return candidates
+
+
+def _open_private_folder(path: Path) -> int:
+    """A descriptor of ``path``, created 0700 if absent; refused (:class:`_NotPrivate`)
+    unless it is a real folder (no link followed) of this user that no one else can use."""
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise _NotPrivate(f"cannot be created ({exc.strerror})") from None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise _NotPrivate(f"is not a folder ({exc.strerror})") from None
+    info = os.fstat(fd)
+    problem = (
+        "is not a folder" if not stat.S_ISDIR(info.st_mode)
+        else f"belongs to uid {info.st_uid}" if info.st_uid != os.geteuid()
+        else f"has mode {stat.S_IMODE(info.st_mode):04o}, not private"
+        if info.st_mode & 0o077 else None
+    )
+    if problem:
+        os.close(fd)
+        raise _NotPrivate(problem)
+    return fd
+
+
+def _private_lock_folder() -> tuple[int | None, str | None]:
+    """The first candidate that is this user's private folder (a descriptor), else None
+    and why not, for a warning."""
+    refused: list[str] = []
+    for path in _lock_folder_candidates():
         try:
-            yield
+            return _open_private_folder(path), None
+        except _NotPrivate as exc:
+            refused.append(f"{path} {exc}")
+    return None, "; ".join(refused)
+
+
+@contextmanager
+def repo_lock(key: str, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[str | None]:
+    """Serialise runs on this machine that target the same repository and branch.
+
+    Yields None, or a warning when no private lock folder could be had: the run then goes
+    on unserialised (the compare-and-swap push still decides between runs) rather than
+    take its lock where another user could hold, replace or redirect it."""
+    folder, refused = _private_lock_folder()
+    if folder is None:
+        yield (f"runs on this machine are not serialised: no private lock folder "
+               f"({inert(refused or '', 600)})")
+        return
+    name = hashlib.sha256(key.encode()).hexdigest()[:32] + ".lock"
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(name, flags, 0o600, dir_fd=folder)
+    finally:
+        os.close(folder)
+    with os.fdopen(fd, "a+") as handle:
+        _acquire(handle, timeout)
+        try:
+            yield None
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _acquire(handle: IO[str], timeout: float) -> None:
+    """Take the exclusive lock, polling (so a stuck run ends in a message, not a hang)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise UserError(
+                    "--repo",
+                    "another schema-pr run on this repository and "
+                    f"branch held the lock for {int(timeout)} s",
+                ) from None
+            time.sleep(0.2)
 
 
 # --------------------------------------------------------------------------------------------
@@ -332,12 +405,14 @@ def run_schema_pr(
         run = _Run(options, publisher, chart_dir, tuple(render_required or ()), wt, tmp)
         if options.dry_run:
             return run.attempt(0)
-        with repo_lock(f"{publisher.remote.display}\n{options.branch}"):
+        with repo_lock(f"{publisher.remote.display}\n{options.branch}") as unserialised:
             for attempt in range(MAX_ATTEMPTS):
                 try:
-                    return run.attempt(attempt)
+                    result = run.attempt(attempt)
                 except PushRejected:
                     continue
+                result.warnings.extend([unserialised] if unserialised else [])
+                return result
         raise UserError(
             "--branch",
             f"{options.branch} kept moving on the remote during "
