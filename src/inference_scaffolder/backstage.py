@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from inference_scaffolder.answers import (
 )
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.go_yaml import NON_STRING_NAME_PATTERN
+from inference_scaffolder.service.files import markdown_text
 
 TEMPLATE_NAME = "ml-inference-load"
 TEMPLATE_OWNER = "group:default/ml-platform"
@@ -219,22 +219,6 @@ EMPTY_CHOICE_LABEL = "Not set"
 # The number field of our frontend module that checks ``lower_than`` (a JSON Schema cannot
 # compare two answers): backstage/frontend/plugins/scaffolder-frontend-module-inference.
 LOWER_THAN_FIELD = "InferenceLowerThan"
-# Characters Markdown would read as markup (``<env>`` as an HTML tag, ``_x_`` as emphasis).
-_MARKDOWN_SPECIAL = re.compile(r"([\\*_\[\]<>&|~])")
-_CODE_SPAN = re.compile(r"(`[^`]*`)")
-
-
-def markdown_text(text: str) -> str:
-    """``text`` as Markdown that renders back to it; `code spans` stay code.
-
-    Backstage renders form descriptions as Markdown, where ``environments/<env>/values.yaml``
-    loses ``<env>`` to the HTML sanitiser.
-    """
-    parts = _CODE_SPAN.split(text)
-    return "".join(
-        part if index % 2 else _MARKDOWN_SPECIAL.sub(r"\\\1", part)
-        for index, part in enumerate(parts)
-    )
 
 
 def _with_markdown_descriptions(node: Any) -> Any:
@@ -244,7 +228,8 @@ def _with_markdown_descriptions(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     return {
-        k: markdown_text(v) if k == "description" and isinstance(v, str)
+        # Backstage renders form descriptions as Markdown: `<env>` would be lost as a tag.
+        k: markdown_text(v, code_spans=True) if k == "description" and isinstance(v, str)
         else _with_markdown_descriptions(v)
         for k, v in node.items()
     }

@@ -261,8 +261,8 @@ _HOSTILE_VALUES = {
 HOSTILE_VALUES = {f"V_{name}": value for name, value in _HOSTILE_VALUES.items()}
 HOSTILE_DESCRIPTION = (
     "key: value # comment --- !!python/object/apply:os.system ['true'] &a *a {x: 1} [1] "
-    "'q' \"dq\" % @ ` | > ? - yes ~ \u2028 \x1b \U0001f600 end"
-)
+    "'q' \"dq\" % @ ` | > ? - yes ~ \u2028 \U0001f600 end"
+)  # (ESC and bidirectional overrides are refused in prose: test_hostile_text_and_numbers)
 HOSTILE_IDENTITY = {
     "model_revision": "1e3",
     "engine_image_tag": "0b1",

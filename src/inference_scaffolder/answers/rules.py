@@ -34,6 +34,17 @@ from inference_scaffolder.answers.loading import (
 from inference_scaffolder.answers.schema import NOT_YAML_NON_STRING, validator
 from inference_scaffolder.errors import UserError
 
+# Answers that are prose: shown to people as text (README, TechDocs, the catalog page), not
+# names or values a program reads. The files that show them escape them as Markdown
+# (service.files.markdown_text); what no escaping can make harmless is refused here.
+PROSE_ANSWERS = ("description",)
+# Bidirectional embeddings, overrides and isolates reorder the text around them, so a
+# reviewer reads other words than those stored ("Trojan Source"); C0 controls such as ESC
+# and BEL drive the terminal that prints the text. Marks (U+200E, U+200F, U+061C) are kept:
+# right-to-left prose needs them and they reorder nothing beyond themselves.
+PROSE_REFUSED_CHARACTER = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\u202a-\u202e"
+                                     "\u2066-\u2069]")
+
 
 def _walk_strings(value: Any, path: str) -> Iterable[tuple[str, str]]:
     if isinstance(value, str):
@@ -69,11 +80,23 @@ def reject_template_source(raw: Mapping[str, Any]) -> None:
             if "\x00" in text:
                 raise UserError(path, "must not contain NUL characters")
             refuse_credential(path, text)
+            if key in PROSE_ANSWERS:
+                _refuse_prose_controls(path, text)
             uncarried = UNCARRIED_CHARACTER.search(text)
             if uncarried:
                 raise UserError(path, f"must not contain the character "
                                       f"U+{ord(uncarried.group()):04X}: YAML and kustomize on "
                                       "the way to the cluster drop or refuse it")
+
+
+def _refuse_prose_controls(path: str, text: str) -> None:
+    """Refuse a character in prose that makes a reader see, or a terminal do, something
+    other than the text (tab and line breaks are left to the answer's own rule)."""
+    found = PROSE_REFUSED_CHARACTER.search(text)
+    if found:
+        raise UserError(path, f"must not contain the character U+{ord(found.group()):04X}: "
+                              "bidirectional overrides and control characters make the README, "
+                              "TechDocs or a terminal show other text than the one stored")
 
 
 def _describe_value(value: Any) -> str:

@@ -3,11 +3,13 @@
 Structured files (Helm values, catalog-info, mkdocs) are built as data and dumped with a YAML
 library, never by pasting answers into text, so no answer can change the YAML's structure.
 Prose files (README, docs) are ``*.j2`` files in the template, rendered here in a sandboxed
-Jinja environment with the answers as plain context values.
+Jinja environment with the answers as plain context values; free-text answers reach Markdown
+files through :func:`markdown_text`, so they stay text there.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from inference_scaffolder.answers import (
     served_model_name,
 )
 from inference_scaffolder.answers.loading import load_answers_record
+from inference_scaffolder.answers.rules import PROSE_ANSWERS
 from inference_scaffolder.chart import (
     CHART_NAME,
     WORKLOAD_TYPE,
@@ -273,12 +276,68 @@ def copy_model_config(project_dir: Path, source: str) -> None:
 
 # --- prose -----------------------------------------------------------------------------------
 
+# Markdown is read by GitHub (CommonMark) and by TechDocs (MkDocs: Python-Markdown with the
+# pymdownx extensions). A backslash escapes only a few characters in Python-Markdown, so the
+# rest are written as HTML character references, which both decode to plain text.
+_MARKDOWN_ESCAPES = str.maketrans({
+    "\\": "\\\\", "`": "\\`", "*": "\\*", "_": "\\_", "{": "\\{", "}": "\\}",
+    "[": "\\[", "]": "\\]", "&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "&#124;", "~": "&#126;",
+})
+# What a line starts a block with (heading, list, quote, fence, table, admonition, tab,
+# setext underline, numbered item): any punctuation, or a number ending in . or ).
+_BLOCK_START = re.compile(r"[0-9]{1,9}[.)](?=\s|$)|[!-/:-@\[-`{-~]")
+# An @mention as GitHub (and pymdownx.magiclink) links it.
+_MENTION = re.compile(r"(?<![A-Za-z0-9_])@[A-Za-z0-9](?:[A-Za-z0-9_./-]*[A-Za-z0-9_])?")
+_CODE_SPAN = re.compile(r"(`[^`]*`)")
 
-def prose_context(answers: Answers) -> dict[str, Any]:
-    """Everything the README and docs templates may use, as plain data."""
+
+def markdown_text(text: str, *, code_spans: bool = False) -> str:
+    """``text`` as Markdown that GitHub and MkDocs render back to exactly that text.
+
+    No HTML, link, image, autolink, emphasis or block forms from it: markup characters are
+    escaped, a line's leading punctuation becomes a character reference and its indentation
+    is dropped, and an @mention is shown as code, which neither GitHub nor MkDocs links (so
+    no one is notified). ``code_spans`` keeps `code spans` as code: only for text this tool
+    wrote (the Backstage form's help), never for answers, whose backtick runs could end a
+    span where the renderer would not.
+    """
+    parts = _CODE_SPAN.split(text) if code_spans else [text]
+    return "".join(
+        part if index % 2 else "\n".join(
+            _markdown_line(line, at_line_start=index == 0 or number > 0)
+            for number, line in enumerate(part.split("\n")))
+        for index, part in enumerate(parts)
+    )
+
+
+def _markdown_line(line: str, *, at_line_start: bool) -> str:
+    """One line (or the rest of one) of :func:`markdown_text`."""
+    prefix = ""
+    if at_line_start:
+        line = line.lstrip(" \t")
+        block = None if _MENTION.match(line) else _BLOCK_START.match(line)
+        if block:
+            marker = block.group()
+            prefix, line = marker[:-1] + f"&#{ord(marker[-1])};", line[block.end():]
+    pieces, position = [prefix], 0
+    for mention in _MENTION.finditer(line):
+        pieces += [line[position:mention.start()].translate(_MARKDOWN_ESCAPES),
+                   f"`{mention.group()}`"]
+        position = mention.end()
+    pieces.append(line[position:].translate(_MARKDOWN_ESCAPES))
+    return "".join(pieces)
+
+
+
+def prose_context(answers: Answers, *, markdown: bool = True) -> dict[str, Any]:
+    """Everything the README and docs templates may use, as plain data. For a Markdown file
+    the free-text answers (``PROSE_ANSWERS``) are given as :func:`markdown_text`: a template
+    cannot forget to escape them."""
     defaults = engine_defaults(answers["engine"])
+    shown = {**answers, **{key: markdown_text(str(answers[key])) for key in PROSE_ANSWERS
+                           if markdown and isinstance(answers.get(key), str)}}
     return {
-        "a": answers,
+        "a": shown,
         "served_model_name": served_model_name(answers),
         "repo_slug": repo_slug(answers),
         "engine_label": {"tgi": "Text Generation Inference", "vllm": "vLLM"}[answers["engine"]],
@@ -305,8 +364,8 @@ def _prose_environment() -> SandboxedEnvironment:
 def render_prose_templates(project_dir: Path, answers: Answers) -> None:
     """Render every ``*.j2`` file of the template in place and drop the ``.j2`` source."""
     env = _prose_environment()
-    context = prose_context(answers)
     for source in sorted(project_dir.rglob("*.j2")):
+        context = prose_context(answers, markdown=source.with_suffix("").suffix == ".md")
         text = env.from_string(source.read_text(encoding="utf-8")).render(context)
         source.with_suffix("").write_text(text, encoding="utf-8")
         source.unlink()
