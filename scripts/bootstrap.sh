@@ -24,4 +24,17 @@ done
 if [ ! -x tools/node_modules/.bin/tsc ] || ! cmp -s tools/package-lock.json tools/node_modules/.package-lock.json.installed; then
   (cd tools && npm ci --silent --no-audit --no-fund && cp package-lock.json node_modules/.package-lock.json.installed)
 fi
+# bubblewrap confines the programs that read repositories' content (read-only file system,
+# no network); without it only the network is taken away (docs/security.md). Installing it
+# needs root and apt; elsewhere install it with the system's package manager.
+if ! command -v bwrap >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get install -y -qq --no-install-recommends bubblewrap >/dev/null 2>&1 \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+           --no-install-recommends bubblewrap >/dev/null; }) \
+      || echo "warning: bubblewrap could not be installed: tools run without a read-only file system" >&2
+  else
+    echo "warning: bubblewrap (bwrap) is not installed: tools run without a read-only file system; install the bubblewrap package" >&2
+  fi
+fi
 echo "bootstrap complete: $(.venv/bin/inference-scaffolder --version)" >&2

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from inference_scaffolder.confine import run_confined, safe_path
 from inference_scaffolder.errors import ToolMissingError
 from inference_scaffolder.paths import source_checkout_root
 
@@ -36,8 +36,7 @@ def _trusted_dirs() -> list[Path]:
 def which_on_path(name: str) -> str | None:
     """``name`` on PATH, skipping relative entries (``.``, empty): those are the working
     directory, which may be a repository someone else pushed an executable into."""
-    entries = os.environ.get("PATH", os.defpath).split(os.pathsep)
-    return shutil.which(name, path=os.pathsep.join(e for e in entries if os.path.isabs(e)))
+    return shutil.which(name, path=safe_path())
 
 
 def find_tool(name: str, env_var: str) -> str | None:
@@ -76,13 +75,13 @@ def find_helm() -> str:
 
 
 def short_go_run_env() -> dict[str, str]:
-    """The environment for a helm or kubectl run of a fraction of a second.
+    """The Go collector setting for a helm or kubectl run of a fraction of a second.
 
     A lazier Go garbage collector saves a fifth to a third of such a run's CPU time for
     <100 MB more memory (measured with helm 4.1: GOGC=800 beat 100, 400 and 1600). A GOGC the
     caller set wins.
     """
-    return {"GOGC": "800", **os.environ}
+    return {"GOGC": os.environ.get("GOGC", "800")}
 
 
 @dataclass(frozen=True)
@@ -97,55 +96,40 @@ class CommandResult:
         return self.returncode == 0
 
 
-def run_helm(args: list[str], *, timeout: float = 120.0) -> CommandResult:
-    """Run helm with a clean, offline-friendly environment and capture its output."""
-    env = {
-        **short_go_run_env(),
-        "HELM_CACHE_HOME": os.environ.get("HELM_CACHE_HOME", str(_helm_home() / "cache")),
-        "HELM_CONFIG_HOME": os.environ.get("HELM_CONFIG_HOME", str(_helm_home() / "config")),
-        "HELM_DATA_HOME": os.environ.get("HELM_DATA_HOME", str(_helm_home() / "data")),
-    }
-    return _run_helm_in(args, env, timeout)
+def helm_homes(home: Path) -> dict[str, str]:
+    """Every place helm reads configuration or credentials from, inside ``home``: registry
+    logins, repositories, plugins and caches of the host are never offered to a chart."""
+    return {"HELM_CONFIG_HOME": f"{home}/config", "HELM_CACHE_HOME": f"{home}/cache",
+            "HELM_DATA_HOME": f"{home}/data", "HELM_PLUGINS": f"{home}/plugins",
+            "HELM_REGISTRY_CONFIG": f"{home}/config/registry/config.json",
+            "HELM_REPOSITORY_CONFIG": f"{home}/config/repositories.yaml",
+            "HELM_REPOSITORY_CACHE": f"{home}/cache/repository",
+            "HELM_CONTENT_CACHE": f"{home}/cache/content", "DOCKER_CONFIG": f"{home}/docker",
+            "KUBECONFIG": os.devnull}
 
 
-# What a helm that talks to a remote chart repository keeps of the caller's environment: how
-# to reach the network (proxies, extra CA certificates), nothing else. Tokens, cloud
-# credentials and helm's own configuration (registry logins, repositories, plugins) stay out.
-_NETWORK_ENV = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY",
-                "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR", "GOGC")
+def run_helm(args: list[str], *, timeout: float = 120.0, cwd: Path | None = None
+             ) -> CommandResult:
+    """helm on charts and values nobody here controls, confined (:mod:`confine`): no
+    network, no secrets, throw-away helm homes, bounded memory, output and time."""
+    return _run_helm_confined(args, timeout=timeout, network=False, cwd=cwd)
 
 
 def run_helm_isolated(args: list[str], *, timeout: float = 120.0) -> CommandResult:
-    """Run helm for a download from a repository nobody here controls: an environment with
-    no secrets, and throw-away homes (config, cache, data, registry logins, repositories,
-    plugins) deleted afterwards, so no stored credential is offered and nothing persists."""
-    with tempfile.TemporaryDirectory(prefix="helm-isolated-") as home:
-        env = {"GOGC": "800", **{k: os.environ[k] for k in _NETWORK_ENV if k in os.environ},
-               "HOME": home, "DOCKER_CONFIG": f"{home}/docker",
-               "HELM_CONFIG_HOME": f"{home}/config", "HELM_CACHE_HOME": f"{home}/cache",
-               "HELM_DATA_HOME": f"{home}/data", "HELM_PLUGINS": f"{home}/plugins",
-               "HELM_REGISTRY_CONFIG": f"{home}/config/registry/config.json",
-               "HELM_REPOSITORY_CONFIG": f"{home}/config/repositories.yaml",
-               "HELM_REPOSITORY_CACHE": f"{home}/cache/repository",
-               "HELM_CONTENT_CACHE": f"{home}/cache/content"}
-        return _run_helm_in(args, env, timeout)
+    """helm for a download from a repository nobody here controls: confined as
+    :func:`run_helm`, but with the network (and the proxy settings that reach it) and the
+    ``--destination`` folder writable; throw-away homes, so no stored credential is
+    offered and nothing persists."""
+    return _run_helm_confined(args, timeout=timeout, network=True)
 
 
-def _run_helm_in(args: list[str], env: dict[str, str], timeout: float) -> CommandResult:
-    """helm ``args`` with exactly ``env``, its output captured, bounded by ``timeout``."""
-    command = [find_helm(), *args]
-    try:
-        completed = subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout, env=env, check=False,
-            errors="replace",
-        )
-    except subprocess.TimeoutExpired:
-        # A chart from a repository can make helm loop: a failed run, not a hung tool.
-        return CommandResult(command, -1, "", f"helm did not finish within {int(timeout)} s")
-    return CommandResult(command, completed.returncode, completed.stdout, completed.stderr)
-
-
-@cache
-def _helm_home() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base / "inference-scaffolder" / "helm"
+def _run_helm_confined(args: list[str], *, timeout: float, network: bool,
+                       cwd: Path | None = None) -> CommandResult:
+    writable = [Path(args[i + 1]) for i, a in enumerate(args[:-1]) if a == "--destination"]
+    with tempfile.TemporaryDirectory(prefix="helm-") as home:
+        done = run_confined([find_helm(), *args], cwd=cwd or Path.cwd(), timeout=timeout,
+                            env={**short_go_run_env(), **helm_homes(Path(home))},
+                            network=network, writable=writable, scratch=Path(home))
+    stderr = f"helm {done.breach}" if done.breach else done.stderr
+    return CommandResult(done.args, done.returncode if not done.breach else -1, done.stdout,
+                         stderr)

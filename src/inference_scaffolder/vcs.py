@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from inference_scaffolder.confine import trusted_child_env
 from inference_scaffolder.errors import UserError
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def _git(project_dir: Path, *args: str, stdin: str | None = None) -> str:
     done = subprocess.run(
         ["git", *args],
         cwd=project_dir,
-        env={**os.environ, **SCAFFOLDER_IDENTITY},
+        env={**trusted_child_env(), **SCAFFOLDER_IDENTITY},
         input=stdin,
         capture_output=True,
         text=True,

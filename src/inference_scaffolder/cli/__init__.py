@@ -12,6 +12,7 @@ from importlib import import_module
 import typer
 
 from inference_scaffolder import __version__
+from inference_scaffolder.confine import harden_process_path
 from inference_scaffolder.errors import UserError, ValidationFailed
 
 # Which module defines each command. Only the module of the command being run is imported,
@@ -82,6 +83,7 @@ def _click_exception_type() -> type[Exception]:
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: maps user errors to one line and exit code 2."""
+    harden_process_path()  # before any program (git, helm, node) is looked up
     _register_commands(argv)
     try:
         # Without standalone mode click returns the exit code of typer.Exit instead of raising.

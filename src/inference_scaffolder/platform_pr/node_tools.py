@@ -23,6 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from inference_scaffolder.confine import memory_limit_bytes, run_confined
 from inference_scaffolder.errors import ToolMissingError, UserError
 from inference_scaffolder.paths import source_checkout_root
 from inference_scaffolder.tools import which_on_path
@@ -35,7 +36,7 @@ _BOOTSTRAP_HINT = "run scripts/bootstrap.sh (it installs Node.js tools in tools/
 _INSTALL_HINT = "run `inference-scaffolder install-node-tools`"
 # What a tools folder holds besides node_modules: the pins and the scripts.
 _TOOL_FILES = ("package.json", "package-lock.json", "ts-edit.cjs", "schema-to-ts.cjs",
-               "check-values.cjs", "platform-pr.cjs")
+               "check-values.cjs", "platform-pr.cjs", "tsconfig-scope.cjs")
 
 
 @cache
@@ -145,14 +146,12 @@ def run_node_tool(
     """Run ``tools/<script> [args]`` with ``request`` as JSON on stdin and return its decoded
     JSON answer. ``answer_codes``: exit codes that still come with an answer (a check that
     found problems exits 1 and says which)."""
-    command = [find_node(), str(tools_dir() / script), *args]
+    folder = tools_dir()
+    command = [find_node(), *node_memory_flags(), str(folder / script), *args]
     stdin = json.dumps(request) if request is not None else ""
-    try:
-        done = subprocess.run(
-            command, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise UserError(script, f"did not finish within {int(timeout)} s") from exc
+    done = run_confined(command, cwd=folder, timeout=timeout, stdin=stdin)
+    if done.breach:
+        raise UserError(script, done.breach)
     if done.returncode not in answer_codes and _STACK_OVERFLOW in done.stderr:
         # The repository's files are input: nesting deep enough to exhaust the parser's
         # stack is a refusal of that input, not a crash of the tool.
@@ -161,6 +160,12 @@ def run_node_tool(
     if done.returncode not in answer_codes:
         raise RuntimeError(f"{script} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
     return json.loads(done.stdout)
+
+
+def node_memory_flags() -> list[str]:
+    """V8's heap bound, under the confined address-space bound, so that a tool fed too much
+    stops with V8's own "heap out of memory" instead of failing an allocation anywhere."""
+    return [f"--max-old-space-size={memory_limit_bytes() * 5 // 8 // (1024 * 1024)}"]
 
 
 def raise_refusal(answer: dict[str, Any]) -> None:

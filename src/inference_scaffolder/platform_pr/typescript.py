@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inference_scaffolder.errors import ToolMissingError, UserError
-from inference_scaffolder.platform_pr.node_tools import raise_refusal, run_node_tool, tools_dir
+from inference_scaffolder.confine import run_confined
+from inference_scaffolder.errors import ToolMissingError, UserError, inert
+from inference_scaffolder.platform_pr.node_tools import (
+    node_memory_flags,
+    raise_refusal,
+    run_node_tool,
+    tools_dir,
+)
 from inference_scaffolder.tools import which_on_path
 
 SHARED_MODULE = "../shared"
@@ -136,30 +141,25 @@ def find_tsc() -> Path:
 
 
 def run_tsc(project_dir: Path, tsc: Path | None = None, timeout: float = 600) -> TscResult:
-    """``tsc --noEmit -p <project_dir>``: type-check a repository tree without writing files."""
+    """``tsc --noEmit -p <project_dir>``: type-check a repository tree without writing files.
+
+    The tree is a pull request's, so its configuration is checked first
+    (:func:`check_tsconfig_scope`) and the compiler runs confined, with every option that
+    could write forced off on the command line."""
     if not (project_dir / "tsconfig.json").is_file():
         raise UserError("tsconfig.json", f"missing at the repository root ({project_dir.name})")
     compiler = tsc or find_tsc()
-    try:
-        proc = subprocess.run(
-            [
-                str(compiler),
-                "--noEmit",
-                "--pretty",
-                "false",
-                "-p",
-                str(project_dir / "tsconfig.json"),
-            ],
-            cwd=project_dir,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except OSError as exc:
-        raise ToolMissingError("tsc", f"cannot run {compiler}: {exc.strerror}") from exc
-    except subprocess.TimeoutExpired:
-        raise UserError("tsc", f"did not finish within {int(timeout)} s") from None
+    check_tsconfig_scope(project_dir)
+    proc = run_confined(
+        [str(compiler), "--noEmit", "--incremental", "false", "--composite", "false",
+         "--pretty", "false", "-p", str(project_dir / "tsconfig.json")],
+        cwd=project_dir, timeout=timeout,
+        env={"NODE_OPTIONS": " ".join(node_memory_flags())},
+    )
+    if proc.returncode == 127 and not proc.stdout:
+        raise ToolMissingError("tsc", f"cannot run {compiler}: {proc.stderr}")
+    if proc.breach:
+        raise UserError("tsc", proc.breach)
     output = (proc.stdout + proc.stderr).strip()
     diagnostics = tuple(
         TscDiagnostic(m["file"], int(m["line"]), int(m["col"]), m["code"], m["msg"])
@@ -167,3 +167,27 @@ def run_tsc(project_dir: Path, tsc: Path | None = None, timeout: float = 600) ->
         if m
     )
     return TscResult(proc.returncode, diagnostics, output)
+
+
+def check_tsconfig_scope(project_dir: Path) -> None:
+    """Refuse a ``tsconfig.json`` that makes the compiler write files (build info, traces:
+    even under ``--noEmit``) or read outside the repository (``extends``, ``include``,
+    ``files``, ``references``, path options), as the compiler itself resolves them."""
+    answer = run_node_tool("tsconfig-scope.cjs", {"config": str(project_dir / "tsconfig.json")})
+    if answer["writing"]:
+        raise UserError("tsconfig.json", f"sets {', '.join(map(inert, answer['writing']))}: "
+                        "options that make the compiler write files are refused (the check "
+                        "writes nothing)")
+    root = os.path.realpath(project_dir)
+    reached = {"extends": answer["extended"], "include/files": answer["fileNames"],
+               "references": answer["references"], **answer["pathOptions"]}
+    for option, paths in reached.items():
+        for path in paths:
+            if not _inside(root, str(path)):
+                raise UserError("tsconfig.json", f"{option} reaches {inert(path)}, outside the "
+                                "repository: refused")
+
+
+def _inside(root: str, path: str) -> bool:
+    real = os.path.realpath(path)
+    return real == root or real.startswith(root + os.sep)

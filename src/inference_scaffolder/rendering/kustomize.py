@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import stat
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from inference_scaffolder.tools import find_helm, run_helm, short_go_run_env
+from inference_scaffolder.confine import run_confined
+from inference_scaffolder.tools import find_helm, helm_homes, run_helm, short_go_run_env
 
 BUILD_TIMEOUT_SECONDS = 120
 
@@ -48,25 +47,21 @@ def _helm_command_for_kustomize(workdir: Path) -> str:
 
 
 def kustomize_build(kubectl: str, directory: Path) -> KustomizeBuild:
-    """``kubectl kustomize --enable-helm DIR``, offline, with a throw-away helm home.
+    """``kubectl kustomize --enable-helm DIR``, confined (:mod:`inference_scaffolder.confine`).
 
     The folder is a repository's, so the build gets none of the caller's environment
-    (tokens, cloud credentials, proxies, helm and kubectl configuration): a throw-away
-    ``HOME`` and helm homes, the system ``PATH``, the Go collector setting and where extra
-    CA certificates are (not secrets) only."""
+    (tokens, cloud credentials, proxies, helm and kubectl configuration), no network (a
+    remote resource fails to load), a file system it can write only in ``DIR`` (where
+    kustomize puts the charts it inflates) and its scratch folder, and bounded memory,
+    output and time."""
     with tempfile.TemporaryDirectory(prefix="kustomize-") as tmp:
         helm = _helm_command_for_kustomize(Path(tmp))
-        env = {"GOGC": short_go_run_env()["GOGC"], "PATH": os.defpath, "HOME": tmp,
-               "KUBECONFIG": os.devnull, "HELM_CACHE_HOME": tmp, "HELM_CONFIG_HOME": tmp,
-               "HELM_DATA_HOME": tmp,
-               **{k: os.environ[k] for k in ("SSL_CERT_FILE", "SSL_CERT_DIR") if k in os.environ}}
-        try:
-            done = subprocess.run(
-                [kubectl, "kustomize", "--enable-helm", "--helm-command", helm, str(directory)],
-                capture_output=True, text=True, timeout=BUILD_TIMEOUT_SECONDS, env=env,
-                check=False, errors="replace",  # a repository's bytes need not be UTF-8
-            )
-        except subprocess.TimeoutExpired:
-            return KustomizeBuild(False, "", f"timed out after {BUILD_TIMEOUT_SECONDS} s")
+        done = run_confined(
+            [kubectl, "kustomize", "--enable-helm", "--helm-command", helm, str(directory)],
+            cwd=directory, timeout=BUILD_TIMEOUT_SECONDS, writable=[directory],
+            scratch=Path(tmp), env={**short_go_run_env(), **helm_homes(Path(tmp))},
+        )
+    if done.breach:
+        return KustomizeBuild(False, "", f"kubectl kustomize {done.breach}")
     error = " ".join(done.stderr.split())[-400:] if done.returncode else ""
     return KustomizeBuild(done.returncode == 0, done.stdout, error)
