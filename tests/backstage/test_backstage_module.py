@@ -372,3 +372,49 @@ def test_schema_pr_update_existing_input_passes_the_flag_and_logs_the_replacemen
     out = run_action(node_modules, tmp_path, "schema-pr", {"updateExisting": "yes"}, config)
     assert (out["ok"], out["stage"]) == (False, "input")
     assert not (tmp_path / "record.json").exists()
+
+
+def test_a_hostile_platform_repository_cannot_write_outside_the_workspace_through_the_action(
+    node_modules: Path, tmp_path: Path
+):
+    """The real CLI, run by the action, on a platform repository whose tsconfig asks the
+    compiler to write its build information over another file of the backend host (here a
+    stand-in for the CLI's own entry point): the step fails with one line, the file is
+    untouched and the token appears nowhere."""
+    from github_fake import FakeGitHub
+    from schema_repo_fixture import fixture_files, git, write_tree
+
+    victim = tmp_path / "host" / "inference-scaffolder-entry-point"
+    victim.parent.mkdir()
+    victim.write_text("#!/bin/sh\nexec the-real-cli\n")
+    tsconfig = {"compilerOptions": {"strict": True, "rootDir": "src", "incremental": True,
+                                    "tsBuildInfoFile": str(victim)}, "include": ["src"]}
+    slug = "acme/platform-schemas-types"
+    seed = write_tree(tmp_path / "seed", {**fixture_files(), "tsconfig.json": json.dumps(tsconfig)})
+    git("init", "--quiet", "--initial-branch=main", cwd=seed)
+    git("add", "-A", cwd=seed)
+    git("commit", "--quiet", "-m", "platform", cwd=seed)
+    bare = tmp_path / "git" / f"{slug}.git"
+    bare.parent.mkdir(parents=True)
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(seed), str(bare)], check=True)
+    fake = FakeGitHub(tmp_path / "git", token=TOKEN).start()
+    fake.add_repo(slug, bare)
+    try:
+        host = fake.base_url.removeprefix("http://")
+        config = {
+            "inferenceScaffolder": {
+                "command": str(Path(sys.executable).parent / "inference-scaffolder"),
+                "schemaPr": {"repoUrl": f"{host}?owner=acme&repo=platform-schemas-types",
+                             "gitUrl": fake.git_url(slug)},
+            },
+            "integrations": {"github": [{"host": host, "token": TOKEN,
+                                         "apiBaseUrl": fake.api_url}]},
+        }
+        out = run_action(node_modules, tmp_path, "schema-pr", {}, config)
+    finally:
+        fake.stop()
+    assert not out["ok"], out
+    assert "tsconfig.json" in out["error"] and "incremental" in out["error"], out
+    assert victim.read_text() == "#!/bin/sh\nexec the-real-cli\n"
+    assert TOKEN not in json.dumps(out)
+    assert fake.pulls.get(slug, []) == []
