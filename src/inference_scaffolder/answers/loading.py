@@ -43,10 +43,27 @@ class SourceScalar:
         return self.text
 
 
+# No answer is an integer this long; past 4,300 digits Python refuses to convert one at all
+# (a ValueError), so a longer integer is kept as its text only (see _as_number_or_flag).
+MAX_INTEGER_DIGITS = 20
+_TOO_MANY_DIGITS = object()
+
+
+def _integer_too_long(text: str) -> bool:
+    return len(text.strip().lstrip("+-").replace("_", "")) > MAX_INTEGER_DIGITS
+
+
 def _keep_source(constructor: Any) -> Any:
     def construct(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> SourceScalar:
-        return SourceScalar(constructor(loader, node), str(node.value))
+        text = str(node.value)
+        if node.tag == "tag:yaml.org,2002:int" and _integer_too_long(text):
+            return SourceScalar(_TOO_MANY_DIGITS, text)
+        return SourceScalar(constructor(loader, node), text)
     return construct
+
+
+def _json_int(text: str) -> SourceScalar:
+    return SourceScalar(_TOO_MANY_DIGITS if _integer_too_long(text) else int(text), text)
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -108,6 +125,8 @@ def _as_number_or_flag(key: str, value: Any) -> Any:
     if not isinstance(value, SourceScalar):
         return _as_text(value)
     number = value.value
+    if number is _TOO_MANY_DIGITS:
+        raise UserError(key, f"is a number of more than {MAX_INTEGER_DIGITS} digits")
     if isinstance(number, int) and not isinstance(number, bool) and not _PLAIN_DECIMAL.fullmatch(
         value.text.strip()
     ):
@@ -174,7 +193,7 @@ def _load_json(text: str, path: Path) -> Any:
     drops the spaces around it."""
     try:
         return json.loads(text, object_pairs_hook=_unique_keys,
-                          parse_int=lambda t: SourceScalar(int(t), t),
+                          parse_int=_json_int,
                           parse_float=lambda t: SourceScalar(float(t), t))
     except json.JSONDecodeError as exc:
         raise UserError("--answers", f"{path} is not valid JSON at line {exc.lineno}: "

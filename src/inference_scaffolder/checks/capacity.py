@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from inference_scaffolder.errors import CheckFailed, UserError
+from inference_scaffolder.errors import CheckFailed, UserError, inert
 from inference_scaffolder.safe_fs import read_text_file
 from inference_scaffolder.service.layout import MAX_MODEL_CONFIG_BYTES
 
@@ -212,13 +212,69 @@ def gib(value: int) -> str:
 # --------------------------------------------------------------------------- inputs
 
 
+# Bounds of a config.json, which is anyone's file: the largest integer any model declares has
+# a dozen digits (a vocabulary, a context length); 20 keeps every product the estimate
+# computes far inside a float, where a 4 KB file of one 3,999-digit integer overflowed it
+# (and past 4,300 digits Python refuses to convert the text at all). Configs nest a few levels.
+MAX_CONFIG_INTEGER_DIGITS = 20
+MAX_CONFIG_DEPTH = 32
+
+
+class _Refused:
+    """A number no model has, left in place by the JSON parser so the key can be named."""
+
+    __slots__ = ("rule",)
+
+    def __init__(self, rule: str) -> None:
+        self.rule = rule
+
+
+def _bounded_int(text: str) -> int | _Refused:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_CONFIG_INTEGER_DIGITS:
+        return _Refused(f"an integer of more than {MAX_CONFIG_INTEGER_DIGITS} digits "
+                        f"({digits}); no model has one")
+    return int(text)
+
+
+def _finite_float(text: str) -> float | _Refused:
+    value = float(text)
+    return value if math.isfinite(value) else _non_finite(text)
+
+
+def _non_finite(text: str) -> _Refused:
+    return _Refused(f"{inert(text, 40)} is not a finite number")
+
+
+def _first_refusal(data: Any) -> tuple[str, str] | None:
+    """Where the parsed config holds a refused number or nests too deeply (path, rule), in
+    document order; walked without recursion."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, _Refused):
+            return path, value.rule
+        if depth > MAX_CONFIG_DEPTH:
+            return path, f"is nested deeper than {MAX_CONFIG_DEPTH} levels"
+        if isinstance(value, dict):
+            items = [(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()]
+        elif isinstance(value, list):
+            items = [(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        else:
+            continue
+        stack.extend((v, p, depth + 1) for v, p in reversed(items))
+    return None
+
+
 def load_model_config(path: str | Path) -> dict[str, Any]:
-    """Read a Hugging Face ``config.json``; any problem is a UserError naming the file."""
+    """Read a Hugging Face ``config.json``; any problem is a UserError naming the file (and
+    the key: an integer of more than 20 digits, NaN, an infinity, nesting too deep)."""
     file = Path(path)
     # A FIFO, a device (/dev/zero) or a huge file is refused unread: regular files, bounded.
     text = read_text_file(file, MAX_MODEL_CONFIG_BYTES, "model_config")
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_bounded_int, parse_float=_finite_float,
+                          parse_constant=_non_finite)
     except json.JSONDecodeError as exc:
         raise UserError(
             "model_config", f"{file} is not valid JSON (line {exc.lineno}: {exc.msg})"
@@ -227,6 +283,9 @@ def load_model_config(path: str | Path) -> dict[str, Any]:
         raise UserError("model_config", f"{file} is nested too deeply") from None
     if not isinstance(data, dict):
         raise UserError("model_config", f"{file} must hold a JSON object")
+    refused = _first_refusal(data)
+    if refused:
+        raise UserError("model_config", f"{file}: {inert(refused[0], 120)}: {refused[1]}")
     return data
 
 
@@ -243,14 +302,16 @@ def _positive_int(config: Mapping[str, Any], name: str, default: int | None = No
     if value is None:
         raise UserError(f"model_config.{name}", "is missing; expected a positive integer")
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise UserError(f"model_config.{name}", f"must be a positive integer, got {value!r}")
+        raise UserError(f"model_config.{name}",
+                        f"must be a positive integer, got {inert(repr(value), 60)}")
     return value
 
 
 def _flag(config: Mapping[str, Any], name: str) -> bool:
     value = config.get(name, False)
     if not isinstance(value, bool):
-        raise UserError(f"model_config.{name}", f"must be true or false, got {value!r}")
+        raise UserError(f"model_config.{name}",
+                        f"must be true or false, got {inert(repr(value), 60)}")
     return value
 
 
@@ -461,8 +522,8 @@ def check_service_capacity(
                       dtype_for(config, quantization), engine)
     reason = result.refusal()
     if reason:
-        raise CheckFailed("gpu_type", f"{config.get('_name_or_path') or 'the model'} does not "
-                          f"fit: {reason}")
+        name = inert(config.get("_name_or_path") or "the model", 120)
+        raise CheckFailed("gpu_type", f"{name} does not fit: {reason}")
     return result
 
 
