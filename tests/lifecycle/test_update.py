@@ -231,3 +231,75 @@ def test_unavailable_recorded_version_is_refused(
     assert code == 2
     assert err.startswith("error: --template-repo: template version 0.0.1 is not available")
     assert not git.Repo(service).is_dirty(untracked_files=True)
+
+
+def add_release(project: Path, version: str, *, annotated: bool = False) -> str:
+    """One more commit on ``project``, tagged ``v<version>``; returns its commit."""
+    repo = git.Repo(project)
+    repo.git.execute(["git", "-c", "user.name=Release", "-c", "user.email=release@example.com",
+                      "commit", "-q", "--allow-empty", "-m", f"release {version}"])
+    if annotated:
+        repo.git.execute(["git", "-c", "user.name=Release", "-c",
+                          "user.email=release@example.com", "tag", "-a", "-m", version,
+                          f"v{version}"])
+    else:
+        repo.create_tag(f"v{version}")
+    return repo.head.commit.hexsha
+
+
+@pytest.fixture(scope="module")
+def release_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Releases 0.3.0 and 0.4.0 (annotated), the commit between them unreleased, and a
+    branch whose name is spelled like the ref of a tag that does not exist."""
+    project = make_release_repository(tmp_path_factory.mktemp("history") / "project", "0.3.0")
+    repo = git.Repo(project)
+    repo.git.execute(["git", "-c", "user.name=Dev", "-c", "user.email=dev@example.com",
+                      "commit", "-q", "--allow-empty", "-m", "work in progress"])
+    add_release(project, "0.4.0", annotated=True)
+    repo.git.branch("refs/tags/v0.5.0")  # refs/heads/refs/tags/v0.5.0, not a tag
+    return project
+
+
+@pytest.mark.parametrize("version", [
+    "0.4.0~1", "0.4.0^", "0.4.0~45", "0.4.0^{tree}", "0.4.0:src", "0.4.0@{0}", "HEAD",
+    "main", "0.4", "0.4.0 ", "00.4.0", "0.4.0-rc1~1",
+])
+def test_a_template_version_that_is_git_revision_syntax_is_refused(
+    release_history: Path, version: str
+) -> None:
+    """Only an exact release names a template: ``0.4.0~1`` would render the unreleased
+    commit before the tag, ``HEAD`` or a branch whatever was pushed there."""
+    with pytest.raises(UserError) as caught:
+        template_for_version(version, template_repo=release_history)
+    assert caught.value.field == "--to"
+    assert "must be a release version" in caught.value.rule
+    with pytest.raises(UserError) as recorded:
+        template_for_version(version, template_repo=release_history, option="--template-repo")
+    assert recorded.value.field == "template_version"
+
+
+def test_a_branch_spelled_like_a_tag_ref_is_not_a_release(release_history: Path) -> None:
+    with pytest.raises(UserError, match="is not available"):
+        template_for_version("0.5.0", template_repo=release_history)
+
+
+def test_a_release_resolves_to_the_commit_its_tag_points_at(release_history: Path) -> None:
+    repo = git.Repo(release_history)
+    source = template_for_version("0.4.0", template_repo=release_history)
+    assert source.describe() == f"v0.4.0 of {release_history.resolve()}"
+    assert source.commit == repo.head.commit.hexsha  # the annotated tag, peeled
+    older = template_for_version("0.3.0", template_repo=release_history)
+    assert older.commit == repo.commit("HEAD~2").hexsha
+
+
+def test_a_recorded_template_version_with_revision_syntax_is_refused_in_one_line(
+    service: Path, release_history: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    commit_edit(service, ".inference-scaffolder/answers.yaml",
+                f"template_version: {TEMPLATE_VERSION}", "template_version: 0.4.0~1")
+    code = main(["update", str(service), "--template-repo", str(release_history)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith("error: template_version: must be a release version"), err
+    assert "0.4.0~1" in err
+    assert not git.Repo(service).is_dirty(untracked_files=True)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,7 +41,8 @@ import git
 
 from inference_scaffolder import TEMPLATE_VERSION
 from inference_scaffolder.answers import Answers, check_platform_setting, validate_answers
-from inference_scaffolder.errors import UserError
+from inference_scaffolder.confine import trusted_child_env
+from inference_scaffolder.errors import UserError, inert
 from inference_scaffolder.generation.generate import generate, run_template
 from inference_scaffolder.lifecycle.migrate import migrate_to_leaf, plan_migration
 from inference_scaffolder.paths import source_checkout_root, template_dir
@@ -130,11 +132,13 @@ print(json.dumps({"output": str(result.output)}))
 @dataclass(frozen=True)
 class ProjectRevisionTemplate:
     """A released version: tag ``v<version>`` of an inference-scaffolder repository, rendered
-    by that revision's own code in a separate Python process."""
+    by that revision's own code in a separate Python process. ``commit`` is what the tag
+    pointed at when it was resolved; the export reads that commit, never a name."""
 
     project: Path
     ref: str
     version: str
+    commit: str
 
     def describe(self) -> str:
         return f"{self.ref} of {self.project}"
@@ -144,9 +148,9 @@ class ProjectRevisionTemplate:
         try:
             repo = git.Repo(self.project)
             # From 0.2.0 on the code reads the base chart from charts/ at the root.
-            top = repo.git.ls_tree("--name-only", self.ref).splitlines()
+            top = repo.git.ls_tree("--name-only", self.commit).splitlines()
             paths = ["src", "templates", *(["charts"] if "charts" in top else [])]
-            repo.git.archive(self.ref, *paths, format="tar", output_stream=data)
+            repo.git.archive(self.commit, *paths, format="tar", output_stream=data)
         except git.GitCommandError as exc:
             reason = " ".join(str(exc.stderr).split())[-200:]
             raise UserError("--template-repo", f"cannot export {self.describe()}: {reason}"
@@ -158,7 +162,7 @@ class ProjectRevisionTemplate:
     def render(self, answers: Answers, workdir: Path) -> Path:
         code = workdir / "code"
         self._export(code)
-        env = {**os.environ, "PYTHONPATH": str(code / "src")}
+        env = {**trusted_child_env(), "PYTHONPATH": str(code / "src")}
         request = json.dumps({"answers": answers, "output": str(workdir / "out")})
         done = subprocess.run([sys.executable, "-c", _RENDER_SCRIPT], input=request, text=True,
                               capture_output=True, env=env, cwd=workdir, timeout=300,
@@ -169,30 +173,51 @@ class ProjectRevisionTemplate:
         return Path(json.loads(done.stdout.strip().splitlines()[-1])["output"])
 
 
-def _has_tag(project: Path, ref: str) -> bool:
+# A release is tagged v<major>.<minor>.<patch>, and nothing else names a template version:
+# git revision syntax (`0.1.0~45`, `0.1.0^`, `HEAD`, a branch) would render unreleased code.
+RELEASE_VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
+
+
+def check_release_version(version: str, field: str) -> str:
+    """``version`` if it names a release exactly; else one line naming ``field``."""
+    if not RELEASE_VERSION.fullmatch(version):
+        where = f" ({ANSWERS_RECORD.as_posix()})" if field == "template_version" else ""
+        raise UserError(field, f"must be a release version such as {TEMPLATE_VERSION} (tag "
+                        f"v{TEMPLATE_VERSION}), got {inert(repr(version), 80)}{where}; git "
+                        "revision syntax (~, ^, HEAD, a branch) would render unreleased code")
+    return version
+
+
+def _release_commit(project: Path, version: str) -> str | None:
+    """The commit of tag ``v<version>``: the full ref name looked up exactly (``show-ref
+    --verify``; a branch called ``refs/tags/v1.0.0`` is not the tag), then peeled."""
     try:
-        git.Repo(project).git.rev_parse("--verify", "--quiet", f"refs/tags/{ref}^{{commit}}")
+        repo = git.Repo(project)
+        target = repo.git.show_ref("--verify", "--hash", f"refs/tags/v{version}").strip()
+        return str(repo.git.rev_parse("--verify", "--quiet", f"{target}^{{commit}}")).strip()
     except (git.GitCommandError, git.InvalidGitRepositoryError, git.NoSuchPathError):
-        return False
-    return True
+        return None
 
 
 def template_for_version(version: str, *, template_repo: Path | None = None,
                          option: str = "--to") -> TemplateSource:
-    """The template source for a released ``version`` (see the module docstring)."""
+    """The template source for a released ``version`` (see the module docstring). A version
+    given with ``--to`` is refused naming that option; any other is the recorded one."""
     if not version:
         raise UserError(str(ANSWERS_RECORD), "records no template_version; pass "
                         "--base-template-dir with the template it was generated from")
+    check_release_version(version, "--to" if option == "--to" else "template_version")
     if version == TEMPLATE_VERSION:
         return DirectoryTemplate(template_dir().resolve(), TEMPLATE_VERSION)
     project = template_repo or source_checkout_root()
     ref = f"v{version}"
-    if project is None or not _has_tag(project, ref):
+    commit = _release_commit(project, version) if project is not None else None
+    if project is None or commit is None:
         where = f"{project} has no tag {ref}" if project else "no inference-scaffolder checkout"
         raise UserError(option, f"template version {version} is not available ({where}; this "
                         f"installation is {TEMPLATE_VERSION}); pass --template-repo with a "
                         "clone that has the tag, or a template folder")
-    return ProjectRevisionTemplate(project.resolve(), ref, version)
+    return ProjectRevisionTemplate(project.resolve(), ref, version, commit)
 
 
 # --- git plumbing ----------------------------------------------------------------------------
