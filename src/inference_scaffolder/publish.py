@@ -16,6 +16,8 @@ Safety properties every publisher keeps:
   with :class:`PushRejected`, and the caller rebuilds on the new tip instead of overwriting;
 - a single ref is pushed, so the remote sees all of the change or none of it; when opening
   the pull request fails after the push, the ref is put back the way it was;
+- a push that replaced the branch of an open pull request also gives that pull request the
+  caller's title and body: the text of whoever pushed before describes what was replaced;
 - tokens never reach argv, URLs, logs or messages: git gets them from a credential helper
   that reads an environment variable of the git process, and every message derived from
   git or the API is scrubbed of credentials embedded in URLs;
@@ -671,7 +673,7 @@ class GitHubPublisher:
         existing = self._open_pull(branch, base)
         push_branch(repo, self.remote, branch, commit, expected)
         try:
-            return self._ensure_pull(branch, base, commit, pr, existing)
+            publication = self._ensure_pull(branch, base, commit, pr, existing)
         except UserError as exc:
             restored = restore_branch(repo, self.remote, branch, commit, expected)
             state = (
@@ -680,6 +682,24 @@ class GitHubPublisher:
                 else "the pushed branch could not be undone; delete or reset it by hand"
             )
             raise UserError(exc.field, f"{exc.rule}; {state}") from None
+        if existing is not None:
+            publication.warnings += self._retitle(existing, pr)
+        return publication
+
+    def _retitle(self, pull: PullRequest, pr: PullRequestDraft) -> list[str]:
+        """Give an open pull request whose branch this push replaced this run's title and
+        body: the text someone else wrote (or an earlier run's) describes commits that are
+        gone and checks that did not run on this one. A failure is a warning: the push
+        stands, and undoing it would bring back what it replaced."""
+        try:
+            current = (pull.title, pull.body)
+            if current != (pr.title, pr.body):
+                pull.edit(title=pr.title, body=pr.body)
+        except Exception as exc:
+            detail = one_line(scrub(str(exc), (self._token,)), 160)
+            return [f"the pull request's title and body were not replaced by this run's "
+                    f"({type(exc).__name__}: {detail}); they may describe an earlier branch"]
+        return []
 
     def _ensure_pull(
         self,
@@ -690,7 +710,7 @@ class GitHubPublisher:
         existing: PullRequest | None,
     ) -> Publication:
         publication = Publication(commit=commit)
-        pull = existing  # an open PR is left as reviewers see it: the push updated it
+        pull = existing  # the push updated an open PR; publish() gives it this run's text
         if pull is None:
             pull, publication.pull_request_created = self._create_pull(branch, base, pr)
         if publication.pull_request_created and pr.labels:

@@ -126,7 +126,13 @@ def test_changed_chart_updates_the_same_pull_request(github: FakeGitHub) -> None
     )
     assert second.status == "updated"
     assert second.pull_request == first.pull_request
-    assert second.files == ["charts/ml-inference-load/values.yaml"]
+    # files: the whole change against main; the update itself touches only values.yaml
+    assert second.files == first.files
+    changed = subprocess.run(
+        ["git", "diff", "--name-only", first.commit, second.commit],
+        cwd=github.repos[SLUG], capture_output=True, text=True, check=True,
+    ).stdout.split()
+    assert changed == ["charts/ml-inference-load/values.yaml"]
     assert len(github.pulls[SLUG]) == 1
     assert branch_sha(github.repos[SLUG], BRANCH) == second.commit
 

@@ -208,13 +208,16 @@ def test_changed_chart_updates_the_same_branch(bare: Path, tmp_path: Path) -> No
         render_required=chart.RENDER_REQUIRED_VALUES,
     )
     assert second.status == "updated"
-    assert second.files == [
+    # files: the whole change against main; the update itself touches only these two
+    assert second.files == first.files
+    assert git("diff", "--name-only", first.commit, second.commit, cwd=bare).split() == [
         "charts/ml-inference-load/values.schema.json",
         "src/workloadChartValues/mlInferenceLoad.ts",
     ]
     assert branch_sha(bare, BRANCH) == second.commit
+    # rebuilt on main, never on the branch (which anyone with push access can push to)
     parent = git("rev-parse", f"{second.commit}^", cwd=bare).strip()
-    assert parent == first.commit
+    assert parent == branch_sha(bare, "main") != first.commit
     module = show(bare, BRANCH, "src/workloadChartValues/mlInferenceLoad.ts")
     assert "   * Pods serving the model.\n" in module
     workload = show(bare, BRANCH, "src/workloadChartValues/workloadSchema.ts")

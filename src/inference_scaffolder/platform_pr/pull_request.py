@@ -1,19 +1,25 @@
 """``schema-pr``: propose the ML_INFERENCE_LOAD workload type to platform-schemas-types.
 
-One run: clone the target into a temporary directory, start from the pull-request branch if it
-exists (else from the base branch), apply the edits of :mod:`edits`, run the checks the
-target's own CI would run (its ``npm test``: the ajv values check of every chart and
-``tsc --noEmit``; and ``helm lint``), commit, and hand the commit to a publisher. Nothing
-reaches the remote unless every check passed.
+One run: clone the target's base branch into a temporary directory, apply the edits of
+:mod:`edits` on it, run the checks the target's own CI would run (its ``npm test``: the ajv
+values check of every chart and ``tsc --noEmit``; and ``helm lint``), and hand one commit on
+top of the base branch to a publisher. Nothing reaches the remote, and no pull request is
+opened or kept, unless every check passed in this run.
+
+The pull-request branch is never built on: anyone who can push to the repository can push to
+it. Every run rebuilds its one commit on the current base tip; when the remote branch is
+exactly that (same parent, tree and message) the run reports ``unchanged``, else it pushes
+over whatever the branch held (``updated``), compare-and-swap on the sha it observed, so
+commits it did not write are dropped, never carried.
 
 When the base branch already holds a different chart or interface for the workload type
 (someone else's, with consumers), the run stops before anything is written with the report
 of :mod:`differences` (status ``differs``), unless the caller chose ``update_existing``: then
 the pull request proposes the replacement and carries that report in its body.
 
-Concurrency: runs against the same repository and branch on one machine take a file lock;
-across machines the push itself is compare-and-swap, and a run that loses the race starts
-over from the winner's branch, where the edits usually find nothing left to do.
+Concurrency: runs against the same repository and branch on one machine take a file lock in
+a folder private to the user; across machines the push itself is compare-and-swap, and a run
+that loses the race starts over, where it usually finds the winner's identical change.
 """
 
 from __future__ import annotations
@@ -62,6 +68,7 @@ from inference_scaffolder.publish import (
     remote_heads,
     run_git,
 )
+from inference_scaffolder.rendering.chart_inputs import refuse_unsafe_chart_inputs
 from inference_scaffolder.safe_fs import ConfinedTree
 
 DEFAULT_BRANCH = "inference-scaffolder/ml-inference-load"
@@ -117,25 +124,40 @@ class SchemaPrResult:
 # --------------------------------------------------------------------------------------------
 
 
-def pull_request_text(
-    wt: WorkloadType = ML_INFERENCE_LOAD, differences: Differences | None = None
-) -> tuple[str, str]:
-    """Title and body: what the change adds, what was checked, what a reviewer confirms,
-    and (``differences``) what it replaces on the base branch."""
-    title = f"feat: add the {wt.screaming} workload type"
-    body = f"""\
-Adds the `{wt.screaming}` workload type: a base chart that serves a Hugging Face model over \
-HTTP (Text Generation Inference or vLLM) on an NVIDIA GPU node, its values schema, the \
-TypeScript interface generated from that schema, and its catalog entry.
-
-Opened by `inference-scaffolder schema-pr`; re-running it updates this branch in place.
-
+# What this run checked, in the body only when it ran (and passed) in this very run.
+_CHECKED = """\
 ### Checked before the push
 - [x] the repository's `npm test` passes on this branch: every chart's `values.yaml` \
 validates against its `values.schema.json` (ajv, draft 2020-12), then `tsc --noEmit`
 - [x] `helm lint` passes for `{wt.chart_path}` with its own `values.yaml` alone and with each \
 `ci/*-values.yaml`
+"""
+_NOT_CHECKED = """\
+### Not checked by this run
+The base branch already holds this change: nothing was pushed and no check ran.
+"""
 
+
+def pull_request_text(
+    wt: WorkloadType = ML_INFERENCE_LOAD,
+    differences: Differences | None = None,
+    *,
+    checked: bool = True,
+) -> tuple[str, str]:
+    """Title and body: what the change adds, what this run checked (``checked``: every check
+    ran and passed; else none ran and the body says so), what a reviewer confirms, and
+    (``differences``) what it replaces on the base branch."""
+    title = f"feat: add the {wt.screaming} workload type"
+    checks = _CHECKED.format(wt=wt) if checked else _NOT_CHECKED
+    body = f"""\
+Adds the `{wt.screaming}` workload type: a base chart that serves a Hugging Face model over \
+HTTP (Text Generation Inference or vLLM) on an NVIDIA GPU node, its values schema, the \
+TypeScript interface generated from that schema, and its catalog entry.
+
+Opened by `inference-scaffolder schema-pr`. The branch is one commit on the base branch; \
+re-running the command rebuilds it there, and replaces any commit pushed to it by others.
+
+{checks}
 ### Acceptance checklist
 - [x] chart at `{wt.chart_path}/` with a semver version (CI bumps it after merge)
 - [x] `{wt.interface}` in `{wt.module_path}`, generated from the values schema and using the \
@@ -425,11 +447,25 @@ def _require_named_deletes(
     wt: WorkloadType,
 ) -> None:
     """The change deletes no file of the base branch that the report does not name as
-    removed (files only an earlier run of ours put on the branch are not the base's)."""
+    removed."""
     named = removed_paths(differences, wt)
     unnamed = [p for p in changes.deletes if p not in named and base_view.exists(p)]
     if unnamed:
         raise RuntimeError(f"schema-pr would delete unreported files: {unnamed}")
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """The change staged on top of the base branch, checked, not yet committed."""
+
+    base_tip: str
+    observed: str | None  # the remote branch's sha when the run looked (None: absent)
+    files: list[str]
+    tree: str  # the git tree the commit will have
+    title: str
+    body: str
+    warnings: list[str]
+    differences: Differences | None
 
 
 @dataclass
@@ -446,6 +482,7 @@ class _Run:
         return self.publisher.remote
 
     def attempt(self, number: int) -> SchemaPrResult:
+        """One try: the change rebuilt on the base branch, whatever the branch holds now."""
         workdir = self.tmp / f"attempt-{number}"
         workdir.mkdir()
         heads = remote_heads(self.remote, workdir, self.options.base, self.options.branch)
@@ -454,18 +491,22 @@ class _Run:
                 "--base", f"branch {self.options.base!r} does not exist in {self.remote.display}"
             )
         repo = clone_branch(self.remote, self.options.base, workdir / "repo")
-        branch_tip = (
+        base_tip = repo.head.commit.hexsha
+        # Only looked at, never built on: anyone who can push to the repository can push
+        # to the branch, and nothing of theirs may ride along in the pull request.
+        observed = (
             fetch_branch(repo, self.remote, self.options.branch)
             if self.options.branch in heads
             else None
         )
-        start = branch_tip or repo.head.commit.hexsha
-        repo.git.checkout("-q", "-B", self.options.branch, start)
+        repo.git.checkout("-q", "-B", self.options.branch, base_tip)
         tree = Path(repo.working_dir)
         # Anyone who can push a branch controls this tree: the compiler, ajv and helm read
         # all of it, so a link that leaves it (to /dev/zero, a host file) stops the run here.
         confined(tree).refuse_links_out()
-        base_view = self._base_view(tree, workdir, branch_tip)
+        # Every chart helm or the values check reads: no schema $ref out, no YAML bomb.
+        refuse_unsafe_chart_inputs(tree)
+        base_view = confined(tree)
         changes = plan_change_set(
             tree,
             self.chart_dir,
@@ -482,29 +523,47 @@ class _Run:
             self.wt,
         )
         _require_named_deletes(changes, base_view, differences, self.wt)
-        title, body = pull_request_text(self.wt, differences)
         if differences is not None and not self.options.update_existing:
+            title, body = pull_request_text(self.wt, differences)
             return self._differs(changes, title, body, differences)
         if changes.is_empty():
-            return self._unchanged(repo, start, branch_tip, title, body, differences)
-        return self._propose(repo, changes, start, branch_tip, title, body, workdir,
-                             differences)
+            return self._already_on_base(base_tip, differences)
+        prepared = self._prepare(repo, changes, base_tip, observed, workdir, differences)
+        if observed is not None and self._branch_is_ours(repo, prepared):
+            return self._unchanged(prepared)
+        return self._propose(repo, prepared)
 
-    def _base_view(self, tree: Path, workdir: Path, branch_tip: str | None) -> ConfinedTree:
-        """The base branch's files, read only through the confined tree: the clone itself
-        when the run starts from the base branch, else a worktree of it (the comparison is
-        with what the base branch has, not with an earlier run's branch)."""
-        if branch_tip is None:
-            return confined(tree)
-        view = workdir / "base-view"
-        check_git(
-            ["worktree", "add", "--quiet", "--detach", str(view), f"origin/{self.options.base}"],
-            tree,
-            self.remote,
-            "git",
-            "reading the base branch",
+    def _prepare(
+        self,
+        repo: git.Repo,
+        changes: ChangeSet,
+        base_tip: str,
+        observed: str | None,
+        workdir: Path,
+        differences: Differences | None,
+    ) -> _Prepared:
+        """Apply and stage the change on the base branch and run every check on it: each
+        path that can open or keep a pull request goes through here first."""
+        tree = Path(repo.working_dir)
+        apply_change_set(tree, changes)
+        repo.git.add("-A")
+        files = [f for f in repo.git.diff("--cached", "--name-only").splitlines() if f]
+        warnings: list[str] = []
+        self._run_checks(repo, tree, base_tip, workdir, warnings)
+        title, body = pull_request_text(self.wt, differences)
+        return _Prepared(base_tip, observed, files, repo.git.write_tree(), title, body,
+                         warnings, differences)
+
+    def _branch_is_ours(self, repo: git.Repo, prepared: _Prepared) -> bool:
+        """Whether the remote branch is exactly what this run would push: one commit, on
+        the current base tip, with this run's tree and message (who made it is no matter:
+        another run of ours on another machine made the same commit)."""
+        commit = repo.commit(prepared.observed)
+        return (
+            [p.hexsha for p in commit.parents] == [prepared.base_tip]
+            and commit.tree.hexsha == prepared.tree
+            and commit.message.strip() == prepared.title
         )
-        return confined(view)
 
     def _differs(
         self, changes: ChangeSet, title: str, body: str, differences: Differences
@@ -524,91 +583,90 @@ class _Run:
             differences=differences,
         )
 
-    def _unchanged(
-        self,
-        repo: git.Repo,
-        start: str,
-        branch_tip: str | None,
-        title: str,
-        body: str,
-        differences: Differences | None,
-    ) -> SchemaPrResult:
-        pull = None
-        warnings: list[str] = []
-        if branch_tip and not self.options.dry_run:
-            pull = self.publisher.existing_pull_request(self.options.branch, self.options.base)
-            base_tip = repo.commit(f"origin/{self.options.base}").hexsha
-            if pull is None and not repo.is_ancestor(branch_tip, base_tip):
-                # The branch holds the change but has no pull request: a run was killed
-                # between its push and opening it. Finish that run's work.
-                draft = PullRequestDraft(title, body, self.options.labels, self.options.draft)
-                publication = self.publisher.open_missing_pull_request(
-                    self.options.branch, self.options.base, branch_tip, draft
-                )
-                pull, warnings = publication.pull_request, publication.warnings
+    def _already_on_base(self, base_tip: str, differences: Differences | None
+                         ) -> SchemaPrResult:
+        """The base branch holds the change already (merged): nothing to propose, no
+        check run, the branch and any pull request of it left alone."""
+        title, body = pull_request_text(self.wt, differences, checked=False)
         return SchemaPrResult(
             "unchanged",
             self.options.branch,
-            start,
+            base_tip,
             [],
-            pull,
+            None,
             title,
             body,
             dry_run=self.options.dry_run,
             diff="" if self.options.dry_run else None,
-            warnings=warnings,
             differences=differences,
         )
 
-    def _propose(
-        self,
-        repo: git.Repo,
-        changes: ChangeSet,
-        start: str,
-        branch_tip: str | None,
-        title: str,
-        body: str,
-        workdir: Path,
-        differences: Differences | None,
-    ) -> SchemaPrResult:
-        tree = Path(repo.working_dir)
-        apply_change_set(tree, changes)
-        repo.git.add("-A")
-        files = [f for f in repo.git.diff("--cached", "--name-only").splitlines() if f]
-        status = "updated" if branch_tip else "opened"
-        warnings: list[str] = []
-        self._run_checks(repo, tree, start, workdir, warnings)
+    def _unchanged(self, prepared: _Prepared) -> SchemaPrResult:
+        """The branch already is this run's commit (checked again in this run): nothing is
+        pushed; the pull request a killed run never opened is opened now."""
+        assert prepared.observed is not None
+        pull = None
+        warnings = list(prepared.warnings)
+        if not self.options.dry_run:
+            pull = self.publisher.existing_pull_request(self.options.branch, self.options.base)
+            if pull is None:
+                draft = PullRequestDraft(prepared.title, prepared.body, self.options.labels,
+                                         self.options.draft)
+                publication = self.publisher.open_missing_pull_request(
+                    self.options.branch, self.options.base, prepared.observed, draft
+                )
+                pull = publication.pull_request
+                warnings += publication.warnings
+        return SchemaPrResult(
+            "unchanged",
+            self.options.branch,
+            prepared.observed,
+            [],
+            pull,
+            prepared.title,
+            prepared.body,
+            dry_run=self.options.dry_run,
+            diff="" if self.options.dry_run else None,
+            warnings=warnings,
+            differences=prepared.differences,
+        )
+
+    def _propose(self, repo: git.Repo, prepared: _Prepared) -> SchemaPrResult:
+        """Commit on the base tip and push over whatever the branch held when observed
+        (compare-and-swap on that sha: a push in between fails and the run starts over)."""
+        status = "updated" if prepared.observed else "opened"
         if self.options.dry_run:
             diff = repo.git.diff("--cached", "--no-color", "--no-ext-diff")
             return SchemaPrResult(
                 status,
                 self.options.branch,
                 None,
-                files,
+                prepared.files,
                 None,
-                title,
-                body,
+                prepared.title,
+                prepared.body,
                 dry_run=True,
                 diff=diff + "\n",
-                warnings=warnings,
-                differences=differences,
+                warnings=prepared.warnings,
+                differences=prepared.differences,
             )
-        commit = self._commit(repo, title)
+        commit = self._commit(repo, prepared.title)
         fault_point("after-branch-created")
-        draft = PullRequestDraft(title, body, self.options.labels, self.options.draft)
+        draft = PullRequestDraft(prepared.title, prepared.body, self.options.labels,
+                                 self.options.draft)
         publication = self.publisher.publish(
-            repo, self.options.branch, self.options.base, commit, branch_tip, draft
+            repo, self.options.branch, self.options.base, commit, prepared.observed, draft
         )
         return SchemaPrResult(
             status,
             self.options.branch,
             commit,
-            files,
+            prepared.files,
             publication.pull_request,
-            title,
-            body,
-            warnings=warnings + publication.warnings,
-            differences=differences,
+            prepared.title,
+            prepared.body,
+            warnings=prepared.warnings + publication.warnings,
+            differences=prepared.differences,
         )
 
     def _run_checks(
