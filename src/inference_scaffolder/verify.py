@@ -18,16 +18,20 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
+import zlib
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import httpcore
 import httpx
 
-from inference_scaffolder.errors import UserError
+from inference_scaffolder.errors import UserError, inert
 
 ENGINES = ("tgi", "vllm")
 ENGINE_CHOICES = ("auto", *ENGINES)
@@ -42,6 +46,9 @@ DEFAULT_ENDPOINTS: Mapping[str, tuple[str, ...]] = {
 }
 TEST_PROMPT = "Reply with one short sentence saying hello."
 MAX_REPORTED_CHARS = 200
+# An answer of any route is a few KiB; more, before or after decompression, is refused.
+MAX_ANSWER_BYTES = 1 << 20
+ACCEPTED_ENCODINGS = "gzip, deflate"
 
 Progress = Callable[[str], None]
 
@@ -180,9 +187,9 @@ CHECKS: Mapping[str, Callable[[object], list[str]]] = {
 
 
 def one_line(text: str, limit: int = MAX_REPORTED_CHARS) -> str:
-    """Collapse whitespace and cut long server messages so every report stays one line."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    """A server's words as a report shows them: whitespace collapsed, control and format
+    characters (terminal escapes, bidirectional overrides) escaped, cut at ``limit``."""
+    return inert(" ".join(text.split()), limit)
 
 
 def server_error_message(body: object) -> str | None:
@@ -418,7 +425,258 @@ class VerifyReport:
         }
 
 
-# --------------------------------------------------------------------------- I/O
+# --------------------------------------------------------------------------- deadlines
+#
+# httpx's timeouts bound each read, so a server that drips one byte a second answers forever
+# without tripping one. Every request here runs under a total deadline instead: the network
+# streams below give each connect, TLS handshake, read and write only what is left of it.
+
+_deadline = threading.local()
+
+
+@contextmanager
+def total_deadline(seconds: float) -> Iterator[None]:
+    """Everything sent or received on this thread inside the block ends ``seconds`` from now."""
+    outer = getattr(_deadline, "at", None)
+    _deadline.at = time.monotonic() + seconds
+    try:
+        yield
+    finally:
+        _deadline.at = outer
+
+
+def _left(timeout: float | None, expired: type[Exception]) -> float | None:
+    """``timeout`` cut to what is left of the deadline; ``expired`` once nothing is."""
+    at = getattr(_deadline, "at", None)
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    if left <= 0:
+        raise expired("the total deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every operation ends by the deadline of the request using it."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        # Python bounds a whole TLS handshake by the socket timeout, not each read of it.
+        return _DeadlineStream(self._inner.start_tls(
+            ssl_context, server_hostname, _left(timeout, httpcore.ConnectTimeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """Plain sockets (httpcore's own), wrapped in :class:`_DeadlineStream`."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Any = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.connect_tcp(
+            host, port, _left(timeout, httpcore.ConnectTimeout), local_address, socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Any = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.connect_unix_socket(
+            path, _left(timeout, httpcore.ConnectTimeout), socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+# httpcore's errors as httpx's, most specific first (timeouts are subclasses of the rest).
+_AS_HTTPX: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.ProxyError, httpx.ProxyError),
+)
+
+
+@contextmanager
+def _httpx_errors(request: httpx.Request) -> Iterator[None]:
+    try:
+        yield
+    except tuple(core for core, _ in _AS_HTTPX) as exc:
+        mapped = next(ours for core, ours in _AS_HTTPX if isinstance(exc, core))
+        raise mapped(str(exc), request=request) from exc
+
+
+class _DeadlineBody(httpx.SyncByteStream):
+    def __init__(self, response: httpcore.Response, request: httpx.Request) -> None:
+        self._response = response
+        self._request = request
+
+    def __iter__(self) -> Iterator[bytes]:
+        with _httpx_errors(self._request):
+            yield from self._response.iter_stream()
+
+    def close(self) -> None:
+        self._response.close()
+
+
+class DeadlineTransport(httpx.BaseTransport):
+    """A direct connection pool (no proxy, no .netrc) whose requests end by their deadline."""
+
+    def __init__(self) -> None:
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=True),  # SSL_CERT_FILE and _DIR
+            network_backend=_DeadlineBackend(),
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        core = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host,
+                             port=request.url.port, target=request.url.raw_path),
+            headers=request.headers.raw,
+            content=request.stream,  # type: ignore[arg-type]  # a sync stream: sync client
+            extensions=request.extensions,
+        )
+        with _httpx_errors(request):
+            answer = self._pool.handle_request(core)
+        return httpx.Response(status_code=answer.status, headers=answer.headers,
+                              stream=_DeadlineBody(answer, request),
+                              extensions=answer.extensions)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+# --------------------------------------------------------------------------- bounded answers
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer read to its end, within the size bounds."""
+
+    status_code: int
+    text: str
+    content_type: str
+
+
+class AnswerRefused(Exception):
+    """An answer verify will not read: too large, an odd encoding, a redirect. One line."""
+
+
+def _decoder(encoding: str, what: str) -> Any:
+    """A zlib decompressor for ``encoding`` (None: identity); anything else is refused."""
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return zlib.decompressobj(32 + zlib.MAX_WBITS)  # zlib (or gzip) framing
+    raise AnswerRefused(f"{what}: content encoding '{inert(encoding, 60)}' is not accepted "
+                        f"({ACCEPTED_ENCODINGS} or none) (refused)")
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):g} MiB"
+
+
+def _decoded(chunk: bytes, decoder: Any, room: int, what: str) -> bytes:
+    """``chunk`` decompressed, never more than ``room`` + 1 bytes of it at once."""
+    try:
+        return decoder.decompress(chunk, room + 1)
+    except zlib.error:
+        raise AnswerRefused(f"{what}: the compressed answer is corrupt (refused)") from None
+
+
+def read_bounded(response: httpx.Response, what: str, limit: int = MAX_ANSWER_BYTES) -> bytes:
+    """The body as a stream, counted before and after decompression, refused past ``limit``.
+
+    Decompression is done here with zlib's output bound, so a small answer that expands a
+    thousandfold costs at most ``limit`` bytes of memory."""
+    declared = response.headers.get("content-length", "")
+    if declared.strip().isdigit() and int(declared) > limit:
+        raise AnswerRefused(f"{what}: the answer is larger than {_mib(limit)} (refused)")
+    decoder = _decoder(response.headers.get("content-encoding", "").strip().lower(), what)
+    received, body = 0, bytearray()
+    for chunk in response.iter_raw():
+        received += len(chunk)
+        if received > limit:
+            raise AnswerRefused(f"{what}: the answer is larger than {_mib(limit)} (refused)")
+        piece = chunk if decoder is None else _decoded(chunk, decoder, limit - len(body), what)
+        if len(body) + len(piece) > limit:
+            raise AnswerRefused(f"{what}: the answer decompresses to more than {_mib(limit)} "
+                                "(refused)")
+        body += piece
+    return bytes(body)
+
+
+def _text(response: httpx.Response, body: bytes) -> str:
+    try:
+        return body.decode(response.charset_encoding or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        return body.decode("utf-8", errors="replace")
+
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+def refuse_redirect(response: httpx.Response, what: str) -> None:
+    """Never follow: the API key would go wherever the server points (another host), and a
+    same-host redirect is an address the user did not give. Say where it pointed."""
+    location = response.headers.get("location")
+    if response.status_code not in _REDIRECTS or location is None:
+        return
+    try:
+        target = response.url.join(location)
+        where = f"{target.host}:{target.port}" if target.port else target.host
+    except (httpx.InvalidURL, ValueError):
+        where = "an invalid location"
+    raise AnswerRefused(f"{what}: redirect ({response.status_code}) to {inert(where, 120)} "
+                        "refused: verify follows no redirect; give the server's final URL")
+
+
+def fetch(client: httpx.Client, method: str, path: str, seconds: float,
+          body: Any = None) -> Answer:
+    """One request read to its end within ``seconds`` in total (connect, headers, body).
+
+    Raises ``httpx.HTTPError`` when there is no complete answer in time, and
+    :class:`AnswerRefused` for an answer that is not read."""
+    what = f"{method} {path}"
+    with total_deadline(seconds), client.stream(
+        method, path, json=body, timeout=httpx.Timeout(seconds)
+    ) as response:
+        refuse_redirect(response, what)
+        data = read_bounded(response, what)
+    return Answer(response.status_code, _text(response, data),
+                  response.headers.get("content-type", "no content-type"))
+
+
+# --------------------------------------------------------------------------- probing
+
+
+def shown_seconds(limit: float) -> str:
+    """``1``, ``0.2``, ``60``: a limit as a message states it."""
+    return f"{round(limit, 1):g}" if limit >= 1 else f"{limit:.2g}"
 
 
 @dataclass(frozen=True)
@@ -436,13 +694,13 @@ def describe_transport_error(exc: httpx.HTTPError, base_url: str, what: str, lim
     """One line for a request that got no HTTP answer at all."""
     parts = urlsplit(base_url)
     where = parts.netloc
+    if isinstance(exc, httpx.TimeoutException):
+        return f"{what} timed out after {shown_seconds(limit)}s"
     if isinstance(exc, httpx.ConnectError):
         text = str(exc)
         if "refused" in text.lower():
             return f"connection refused by {where} (is the server running?)"
         return f"cannot connect to {where}: {one_line(text) or type(exc).__name__}"
-    if isinstance(exc, httpx.TimeoutException):
-        return f"{what} timed out after {limit:g}s"
     if isinstance(exc, httpx.RemoteProtocolError):
         return f"{what}: the server closed the connection without a complete answer"
     return f"{what} failed: {type(exc).__name__}"
@@ -456,20 +714,26 @@ class _Prober:
     """Readiness polls against one server; every outcome is a :class:`Probe`."""
 
     def __init__(self, client: httpx.Client, base_url: str, probe_timeout: float,
-                 key_sent: bool = False) -> None:
+                 key_sent: bool = False, until: float | None = None) -> None:
         self.client = client
         self.base_url = base_url
         self.probe_timeout = probe_timeout
         self.key_sent = key_sent
+        self.until = until  # the readiness deadline (monotonic): no poll runs past it
 
-    def get(self, path: str) -> httpx.Response | Probe:
+    def get(self, path: str) -> Answer | Probe:
+        limit = self.probe_timeout
+        if self.until is not None:
+            limit = max(min(limit, self.until - time.monotonic()), 0.01)
         try:
-            return self.client.get(path, timeout=self.probe_timeout)
+            return fetch(self.client, "GET", path, limit)
+        except AnswerRefused as refused:
+            return Probe(ready=False, reason=str(refused), fatal=True)
         except httpx.HTTPError as exc:
-            reason = describe_transport_error(exc, self.base_url, f"GET {path}", self.probe_timeout)
+            reason = describe_transport_error(exc, self.base_url, f"GET {path}", limit)
             return Probe(ready=False, reason=reason)
 
-    def refused(self, response: httpx.Response, path: str) -> Probe | None:
+    def refused(self, response: Answer, path: str) -> Probe | None:
         """Auth failures will not fix themselves: stop waiting at once."""
         if response.status_code in (401, 403):
             reason = describe_http_error(response.status_code, response.text, "GET", path, "",
@@ -477,7 +741,7 @@ class _Prober:
             return Probe(ready=False, reason=reason, fatal=True)
         return None
 
-    def rejected(self, response: httpx.Response, path: str) -> Probe | None:
+    def rejected(self, response: Answer, path: str) -> Probe | None:
         """A readiness path that answers a client error (say LiteLLM's 400 for a key it
         cannot check) will answer the same after ten minutes: stop at once, and say why."""
         status = response.status_code
@@ -488,14 +752,14 @@ class _Prober:
         return None
 
     @staticmethod
-    def not_ready_reason(response: httpx.Response, path: str) -> str:
+    def not_ready_reason(response: Answer, path: str) -> str:
         """``/health answers 500: <the server's message>``: why a poll is not ready yet."""
         message = server_error_message(_parse_json(response.text))
         said = f": {one_line(message)}" if message else ""
         return f"{path} answers {response.status_code}{said}"
 
     def json_body(
-        self, response: httpx.Response, path: str, check: Callable[[object], list[str]]
+        self, response: Answer, path: str, check: Callable[[object], list[str]]
     ) -> Any:
         """The checked JSON body, or a fatal Probe: a malformed answer will not improve."""
         body = _parse_json(response.text)
@@ -569,10 +833,12 @@ def wait_until_ready(
 ) -> Probe:
     """Poll until the server is ready, a fatal answer arrives, or ``--timeout`` runs out.
 
-    Connection refused is retried: right after a rollout the pod may not listen yet.
+    Connection refused is retried: right after a rollout the pod may not listen yet. No
+    poll runs past ``--timeout``: each request gets what is left of it at most.
     """
     prober = _Prober(client, options.base_url, min(options.request_timeout, 10.0),
-                     key_sent=bool(options.api_key))
+                     key_sent=bool(options.api_key),
+                     until=time.monotonic() + options.timeout)
     started = clock()
     deadline = started + options.timeout
     while True:
@@ -595,7 +861,8 @@ def choose_model(requested: str | None, served: Sequence[str]) -> tuple[str | No
     """``(model, problem)``: the requested model must be served; else the first served one."""
     if requested is not None:
         if served and requested not in served:
-            return None, f"unknown model {requested!r}: the server serves {', '.join(served)}"
+            names = inert(", ".join(served), MAX_REPORTED_CHARS)
+            return None, f"unknown model {requested!r}: the server serves {names}"
         return requested, None
     if served:
         return served[0], None
@@ -615,12 +882,17 @@ def request_body(endpoint: str, model: str, max_tokens: int) -> dict[str, Any]:
 def send_one(
     client: httpx.Client, options: VerifyOptions, endpoint: str, model: str
 ) -> tuple[float | None, str | None, bool]:
-    """``(latency, problem, give_up)`` for one request; ``give_up`` after no HTTP answer."""
+    """``(latency, problem, give_up)`` for one request; ``give_up`` after no HTTP answer.
+
+    The request, answer included, must end within ``--request-timeout`` in total."""
     path = ENDPOINT_PATHS[endpoint]
     what = f"POST {path}"
     started = time.perf_counter()
     try:
-        response = client.post(path, json=request_body(endpoint, model, options.max_tokens))
+        response = fetch(client, "POST", path, options.request_timeout,
+                         request_body(endpoint, model, options.max_tokens))
+    except AnswerRefused as refused:
+        return None, str(refused), False
     except httpx.HTTPError as exc:
         reason = describe_transport_error(exc, options.base_url, what, options.request_timeout)
         return None, reason, True
@@ -634,7 +906,7 @@ def send_one(
         )
     body = _parse_json(response.text)
     if body is None:
-        kind = response.headers.get("content-type", "no content-type")
+        kind = inert(response.content_type, 80)
         return None, f"malformed response from {what}: body is not JSON ({kind})", False
     problems = CHECKS[endpoint](body)
     if problems:
@@ -664,14 +936,20 @@ def exercise_endpoint(
 def make_client(
     options: VerifyOptions, transport: httpx.BaseTransport | None = None
 ) -> httpx.Client:
-    """One client for the whole run; the API key only ever lives in its headers."""
-    headers = {"Authorization": f"Bearer {options.api_key}"} if options.api_key else {}
+    """One client for the whole run; the API key only ever lives in its headers.
+
+    It connects directly: no proxy or ``.netrc`` from the environment (``trust_env``), so
+    the key goes to the server named and nowhere else, and redirects are not followed."""
+    headers = {"Accept-Encoding": ACCEPTED_ENCODINGS}
+    if options.api_key:
+        headers["Authorization"] = f"Bearer {options.api_key}"
     return httpx.Client(
         base_url=options.base_url,
         headers=headers,
         timeout=options.request_timeout,
-        transport=transport,
+        transport=transport or DeadlineTransport(),
         follow_redirects=False,
+        trust_env=False,
     )
 
 
