@@ -53,14 +53,35 @@ class ValidationFailed(Exception):
         super().__init__(message)
 
 
+# Characters a terminal obeys or that change how text reads: C0 and C1 controls (ESC, BEL,
+# CSI), format characters (bidirectional overrides and isolates, zero-width), line and
+# paragraph separators.
+_UNPRINTED = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def _escaped(text: str, keep: str = "") -> str:
+    return "".join(
+        f"\\u{ord(c):04x}" if c not in keep and unicodedata.category(c) in _UNPRINTED else c
+        for c in text
+    )
+
+
+def _cut(shown: str, limit: int) -> str:
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
 def inert(value: object, limit: int = 300) -> str:
     """Text from outside (a repository, a server, a tool's error) made safe to print or put
     in a pull request body, on one line: control and format characters (terminal escapes,
     bidirectional overrides, zero-width characters, line breaks) become ``\\uXXXX``, a
     value that is not text is shown as JSON, and the result is cut at ``limit``."""
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
-    shown = "".join(
-        f"\\u{ord(c):04x}" if unicodedata.category(c) in {"Cc", "Cf", "Zl", "Zp"} else c
-        for c in text[: limit + 1]
-    )
-    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+    return _cut(_escaped(text[: limit + 1]), limit)
+
+
+def inert_lines(value: object, limit: int = 4000) -> str:
+    """Like :func:`inert`, but line feeds stay line feeds: for a message that may span lines
+    (a tool's report). Every other control (``\\r`` included, which would overwrite the
+    line) is escaped."""
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return _cut(_escaped(text[: limit + 1], keep="\n"), limit)

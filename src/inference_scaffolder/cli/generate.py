@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from inference_scaffolder.answers import (
     AnswerField,
@@ -28,13 +29,26 @@ from inference_scaffolder.cli.options import (
     KubeVersion,
     ScaffolderSource,
 )
-from inference_scaffolder.errors import UserError, ValidationFailed
+from inference_scaffolder.errors import UserError, ValidationFailed, inert, inert_lines
 from inference_scaffolder.generation.generate import generate
 from inference_scaffolder.service.gitops_files import place_pinned_charts
 from inference_scaffolder.service.intake import check_service_repository
 from inference_scaffolder.service.layout import list_environments
 
 _err = Console(stderr=True)
+# A problem or note is shown whole up to this many characters (helm's errors can be long).
+SHOWN_CHARS = 2000
+
+
+def _labelled(label: str, style: str, *parts: str) -> Text:
+    """``label: part…`` with only the label styled. Every part is text from outside (a
+    tool's error, a file's name, a value) and goes through ``inert_lines``; a Text object is
+    never read as markup, so ``[/bold]`` in a helm error is shown, not parsed."""
+    text = Text.assemble((label, style))
+    for part in parts:
+        text.append(": ")
+        text.append(inert_lines(part, SHOWN_CHARS))
+    return text
 
 
 def _shown_default(value: object) -> str:
@@ -57,7 +71,7 @@ def _ask(answer: AnswerField) -> str:
         try:
             check_answer(answer.key, raw)
         except UserError as exc:
-            _err.print(f"  [red]refused[/]: {exc.rule}", highlight=False)
+            _err.print(_labelled("  refused", "red", exc.rule), highlight=False)
             continue
         return str(raw)
 
@@ -89,22 +103,23 @@ def _resolve_model_config(collected: dict, answers_file: Path | None) -> None:
 
 
 def _print_report(report: ValidationReport) -> None:
-    table = Table(title=f"validation of {report.repo} (Kubernetes {report.kube_version})")
+    table = Table(title=Text(f"validation of {inert(report.repo)} "
+                             f"(Kubernetes {inert(report.kube_version, 40)})"))
     table.add_column("environment")
     table.add_column("helm lint")
     table.add_column("objects")
     table.add_column("result")
     for env in report.environments:
         checked = f"{sum(o.ok for o in env.objects)}/{len(env.objects)} valid"
-        table.add_row(env.environment, "ok" if env.lint_ok else "FAILED", checked,
-                      "[green]ok[/]" if env.ok else "[red]FAILED[/]")
+        table.add_row(Text(inert(env.environment, 80)), "ok" if env.lint_ok else "FAILED",
+                      checked, Text("ok", "green") if env.ok else Text("FAILED", "red"))
     _err.print(table)
     for env in report.environments:
+        name = inert(env.environment, 80)
         for problem in env.problems():
-            _err.print(f"[red]{env.environment}[/]: {problem}", markup=True, highlight=False)
+            _err.print(_labelled(name, "red", problem), highlight=False)
         for note in env.notes:
-            _err.print(f"[yellow]note[/]: {env.environment}: {note}", markup=True,
-                       highlight=False)
+            _err.print(_labelled("note", "yellow", name, note), highlight=False)
 
 
 def new(
@@ -137,7 +152,7 @@ def new(
             _print_report(exc.report)
         raise
     for warning in result.warnings:
-        _err.print(f"[yellow]warning[/]: {warning}", markup=True, highlight=False)
+        _err.print(_labelled("warning", "yellow", warning), highlight=False)
     if as_json:
         typer.echo(json.dumps(result.summary(), indent=2))
         return
@@ -180,7 +195,7 @@ def validate(
         for report in reports:
             _print_report(report)
         for problem in fleet:
-            _err.print(f"[red]fleet[/]: {problem}", highlight=False)
+            _err.print(_labelled("fleet", "red", problem), highlight=False)
     if not ok:
         raise typer.Exit(1)
 
