@@ -120,3 +120,63 @@ def test_within_and_refuse_links(tree: tuple[Path, Path]) -> None:
     with pytest.raises(UserError, match="symbolic link"):
         refuse_links(repo, "out/victim")
     refuse_links(repo, "a/b/file")
+
+
+@pytest.mark.parametrize(
+    ("links", "named"),
+    [({"a/creds": "../.git/config"}, "a/creds"),
+     ({"a/gitdir": "../.git"}, "a/gitdir"),
+     ({"a/objects": "../.git/objects"}, "a/objects"),
+     # a chain: the first link points at a link that reaches .git (both are refused; the
+     # walk may meet either first)
+     ({"a/first": "second", "a/second": "../.git/config"}, "a/first a/second"),
+     # .git as a file (a worktree's pointer to its git folder)
+     ({"a/worktree": "../b/.git"}, "a/worktree")],
+    ids=["config", "folder", "objects", "chain", "git-file"],
+)
+def test_a_link_into_git_is_refused_though_it_stays_inside(
+    tmp_path: Path, links: dict[str, str], named: str
+) -> None:
+    """.git/config of a CI checkout holds its credentials (extraheader, a token in a remote
+    URL); a template or a Kustomization would print what the link reaches."""
+    repo = tmp_path / "repo"
+    (repo / "a").mkdir(parents=True)
+    (repo / ".git" / "objects").mkdir(parents=True)
+    (repo / ".git" / "config").write_text("[http]\n\textraheader = AUTHORIZATION: basic x\n")
+    (repo / "b").mkdir()
+    (repo / "b" / ".git").write_text("gitdir: ../.git\n")
+    for relative, target in links.items():
+        os.symlink(target, repo / relative)
+    with pytest.raises(UserError) as refused:
+        refuse_links_out(repo, [repo / "a"])
+    assert refused.value.field in named.split()
+    assert ".git" in refused.value.rule
+    with pytest.raises(UserError) as refused:
+        ConfinedTree(repo).refuse_links_out()
+    assert ".git" in refused.value.rule
+
+
+def test_links_to_names_that_only_look_like_git_pass(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    (repo / ".gitignore").write_text("/x\n")
+    (repo / "a").mkdir()
+    os.symlink("../.github/workflows", repo / "a" / "workflows")
+    os.symlink("../.gitignore", repo / "a" / "ignore")
+    refuse_links_out(repo, [repo / "a"])
+
+
+def test_a_hard_link_is_refused_in_a_fresh_clone_only(tmp_path: Path) -> None:
+    """git never checks out a hard link, so in the tool's own clone one was planted (it
+    may be any file of the host on that file system). On a user's disk (validate) hard
+    links are the user's own business and pass."""
+    repo = tmp_path / "repo"
+    (repo / "a").mkdir(parents=True)
+    victim = tmp_path / "victim"
+    victim.write_text("host file\n")
+    os.link(victim, repo / "a" / "linked")
+    refuse_links_out(repo, [repo / "a"])
+    with pytest.raises(UserError) as refused:
+        ConfinedTree(repo).refuse_links_out()
+    assert refused.value.field == "a/linked"
+    assert "hard links" in refused.value.rule

@@ -18,6 +18,36 @@ const path = require('path');
 const yaml = require('js-yaml');
 const Ajv2020 = require('ajv/dist/2020').default;
 
+// A values file is anyone's push: a few hundred bytes of nested YAML aliases stand for a
+// billion nodes, which the validator would walk until Node runs out of memory. The parser
+// bounds the aliases and the nesting; expandedSize bounds what the aliases stand for (the
+// same bound as the Python side, inference_scaffolder.yamlio).
+const YAML_OPTIONS = { maxAliases: 10000, maxDepth: 100, maxTotalMergeKeys: 10000 };
+const MAX_EXPANDED_NODES = 1000000;
+
+/** Nodes of `value` with every shared (aliased) node counted at each use, capped. */
+function expandedSize(value, limit, sizes = new Map()) {
+  if (value === null || typeof value !== 'object') return 1;
+  if (sizes.has(value)) return sizes.get(value);
+  let size = 1;
+  for (const item of Array.isArray(value) ? value : Object.entries(value).flat()) {
+    size += expandedSize(item, limit, sizes);
+    if (size > limit) break;
+  }
+  size = Math.min(size, limit + 1);
+  sizes.set(value, size);
+  return size;
+}
+
+/** A values file's content, refused beyond the bounds above. */
+function loadValues(text) {
+  const values = yaml.load(text, YAML_OPTIONS) ?? {};
+  if (expandedSize(values, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES) {
+    throw new Error(`its YAML aliases expand to more than ${MAX_EXPANDED_NODES} nodes`);
+  }
+  return values;
+}
+
 /** Validation errors of one chart as "instancePath: message" strings, or null to skip. */
 function checkChart(chartDir) {
   const schemaFile = path.join(chartDir, 'values.schema.json');
@@ -33,7 +63,7 @@ function checkChart(chartDir) {
   }
   let values;
   try {
-    values = yaml.load(fs.readFileSync(valuesFile, 'utf8')) ?? {};
+    values = loadValues(fs.readFileSync(valuesFile, 'utf8'));
   } catch (error) {
     return [`values.yaml: ${error.message.split('\n')[0]}`];
   }
@@ -87,4 +117,4 @@ if (require.main === module) {
   process.exitCode = results.some((r) => r.status === 'fail') ? 1 : 0;
 }
 
-module.exports = { checkRepository, checkChart };
+module.exports = { checkRepository, checkChart, loadValues };

@@ -15,7 +15,9 @@ Two ways to confine a tree:
 
 - :func:`refuse_links_out` for a service repository on the user's disk: links that stay
   inside the repository are the team's business, links that leave it (or end at something
-  that is not a file or a folder) are refused;
+  that is not a file or a folder) are refused, and so are links into ``.git`` (or to it):
+  a checkout's ``.git/config`` holds the CI's credentials (an ``extraheader``, a token in a
+  remote URL), which a chart or Kustomization would print;
 - :class:`ConfinedTree` for a throw-away clone the tool edits (``schema-pr``): no symbolic
   link at all on a path it reads, writes or deletes. Paths are opened component by
   component relative to the previous folder (``openat`` with ``O_NOFOLLOW``), so not even a
@@ -160,7 +162,20 @@ def _link_target(root: Path, link: Path, shown: str) -> Path:
     if not within(root, link):
         raise UserError(shown, f"is a symbolic link to {os.readlink(link)}, outside the "
                         "repository; refusing to follow it")
-    return link.resolve()
+    target = link.resolve()
+    if in_git_dir(root, target):
+        raise UserError(shown, f"is a symbolic link to {os.readlink(link)}, into .git (which "
+                        "holds the clone's credentials); refusing to follow it")
+    return target
+
+
+def in_git_dir(root: Path, path: Path) -> bool:
+    """Whether ``path`` (resolved, inside the resolved ``root``) is a ``.git`` folder or file,
+    or anything in one."""
+    try:
+        return ".git" in path.relative_to(root).parts
+    except ValueError:
+        return False
 
 
 def _entries(
@@ -197,11 +212,14 @@ def refuse_links_out(
     *,
     shown_root: str | None = None,
     limit: int | None = MAX_REPOSITORY_FILE_BYTES,
+    hard_links: bool = True,
 ) -> None:
     """Refuse, naming the first offender, anything at or below ``paths`` (inside ``root``)
-    that a reader must not meet: a symbolic link leaving ``root``, a FIFO, a device or a
-    socket, or a file larger than ``limit``. Paths that do not exist pass. Errors name the
-    path relative to ``root``, under ``shown_root`` when given."""
+    that a reader must not meet: a symbolic link leaving ``root`` or reaching into ``.git``,
+    a FIFO, a device or a socket, or a file larger than ``limit``; with ``hard_links=False``
+    also a file with more than one hard link (git never checks one out: in a fresh clone it
+    was put there, and may be any file of the host). Paths that do not exist pass. Errors
+    name the path relative to ``root``, under ``shown_root`` when given."""
     base = root.resolve()
     for start in paths:
         for _, shown, info in _entries(base, base / start.relative_to(root), shown_root):
@@ -213,6 +231,9 @@ def refuse_links_out(
                                 "and folders")
             if limit is not None and info.st_size > limit:
                 raise UserError(shown, f"is larger than {limit} bytes")
+            if not hard_links and info.st_nlink > 1:
+                raise UserError(shown, f"has {info.st_nlink} hard links; a fresh clone holds "
+                                "none")
 
 
 def refuse_links(root: Path, relative: str, *, shown_root: str | None = None) -> None:
@@ -455,8 +476,9 @@ class ConfinedTree:
             os.unlink(name, dir_fd=dir_fd)
 
     def refuse_links_out(self, skip: tuple[str, ...] = (".git",)) -> None:
-        """Refuse any symbolic link anywhere in the tree (``skip`` aside) that leaves it or
-        ends at something that is not a file or folder: tools that read the whole tree
-        (a compiler) would follow it."""
+        """Refuse any symbolic link anywhere in the tree (``skip`` aside) that leaves it,
+        reaches into ``.git`` or ends at something that is not a file or folder, and any
+        file with several hard links: tools that read the whole tree (a compiler, helm,
+        the values check) would follow it, and a template can print what it reads."""
         refuse_links_out(self.root, [p for p in self.root.iterdir() if p.name not in skip],
-                         limit=None)
+                         limit=None, hard_links=False)

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 # nodes, but anything that walks the result (a schema check, a comparison) pays for every
 # copy. A document whose aliases expand beyond this many nodes is refused.
 MAX_EXPANDED_NODES = 1_000_000
+# Nesting (aliases included) beyond which YAML handed to another tool is refused: far deeper
+# than any values file, and the default bound of the Node tools' YAML parser (js-yaml).
+MAX_DEPTH = 100
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -80,6 +83,60 @@ def load(text: str, *, source: str = "YAML") -> Any:
         raise UserError(source, f"its YAML aliases expand to more than {MAX_EXPANDED_NODES} "
                         "nodes; write the values out")
     return data
+
+
+def _depth_beyond(data: Any, limit: int) -> bool:
+    """Whether ``data`` nests deeper than ``limit`` (shared nodes measured once)."""
+    depths: dict[int, int] = {}
+
+    def depth(node: Any, level: int) -> int:
+        if not isinstance(node, dict | list):
+            return 0
+        if level > limit:
+            return limit + 1
+        known = depths.get(id(node))
+        if known is None:
+            items = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+            known = 1 + max((depth(item, level + 1) for item in items), default=0)
+            depths[id(node)] = known
+        return known
+
+    return depth(data, 0) > limit
+
+
+def _refuse_beyond_bounds(data: Any, source: str) -> None:
+    if _depth_beyond(data, MAX_DEPTH):  # first: it stops at the bound, the size does not
+        raise UserError(source, f"is nested more than {MAX_DEPTH} levels deep")
+    if _expanded_size(data, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
+        raise UserError(source, f"its YAML aliases expand to more than {MAX_EXPANDED_NODES} "
+                        "nodes; write the values out")
+
+
+def load_documents(text: str, *, source: str = "YAML") -> list[Any]:
+    """Every document of a YAML stream, each bounded as :func:`load` bounds one (aliases)
+    and nested at most :data:`MAX_DEPTH` deep; a YAML error propagates."""
+    loader = _Loader(text)
+    documents: list[Any] = []
+    try:
+        while loader.check_data():
+            documents.append(loader.get_data())
+            _refuse_beyond_bounds(documents[-1], source)
+    except RecursionError:
+        raise UserError(source, "is nested too deeply") from None
+    finally:
+        loader.dispose()
+    return documents
+
+
+def refuse_unbounded(text: str, source: str) -> None:
+    """Refuse YAML that another reader (the Node values check, helm) must not be given:
+    aliases expanding beyond :data:`MAX_EXPANDED_NODES` nodes or nesting beyond
+    :data:`MAX_DEPTH`, in any document (one line naming ``source``). Text that is not
+    valid YAML here passes: the tool that reads it reports that in its own words."""
+    try:
+        load_documents(text, source=source)
+    except yaml.YAMLError:
+        return
 
 
 def describe_yaml_error(exc: yaml.YAMLError) -> str:

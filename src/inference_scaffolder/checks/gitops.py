@@ -24,6 +24,7 @@ from inference_scaffolder.checks.manifests import (
     validate_manifests,
 )
 from inference_scaffolder.errors import UserError
+from inference_scaffolder.rendering.chart_inputs import chart_input_problems
 from inference_scaffolder.rendering.charts import (
     check_chart_ref,
     populate_chart_home,
@@ -39,6 +40,7 @@ from inference_scaffolder.service.gitops_files import (
     KUSTOMIZE_API_VERSION,
     KUSTOMIZE_CHART_HOME,
 )
+from inference_scaffolder.service.kustomization_refs import check_kustomization_refs
 from inference_scaffolder.service.layout import (
     ENVIRONMENTS_DIR,
     application_path,
@@ -122,7 +124,8 @@ def build_leaf(kubectl: str, repo: Path, environment: str) -> KustomizeBuild:
     The folder is copied (regular files only, no link followed) into a scratch directory
     whose chart home already holds the pinned base chart, so kustomize pulls nothing and
     writes nothing into the repository. An environment's own resources and patches live in
-    its folder (docs/lifecycle.md), so the copy is everything the build reads.
+    its folder (docs/lifecycle.md), so the copy is everything the build reads. The copy is
+    checked before kustomize sees it (:func:`check_build_inputs`).
     """
     folder = f"{ENVIRONMENTS_DIR}/{environment}"
     with tempfile.TemporaryDirectory(prefix="leaf-build-") as tmp:
@@ -136,10 +139,21 @@ def build_leaf(kubectl: str, repo: Path, environment: str) -> KustomizeBuild:
                 path = target / relative
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(data)
+            check_build_inputs(Path(tmp), folder, ref.repository)
             populate_chart_home(target / KUSTOMIZE_CHART_HOME, ref)
         except UserError as exc:
             return KustomizeBuild(False, "", f"{exc.field}: {exc.rule}")
         return kustomize_build(kubectl, target)
+
+
+def check_build_inputs(root: Path, folder: str, pinned_repository: str) -> None:
+    """What kustomize will read of ``root/folder`` (the build's copy, exactly what it
+    reads): every Kustomization names files of the copy only, inflates charts from the
+    pinned repository only, and no chart in the copy (a nested chart home) has a
+    values.schema.json that refers outside itself or YAML beyond the bounds."""
+    check_kustomization_refs(root, folder, pinned_repository=pinned_repository)
+    for relative, problem in chart_input_problems(root / folder):
+        raise UserError(f"{folder}/{relative}", problem)
 
 
 def _without_test_hooks(stdout: str) -> str:

@@ -15,6 +15,10 @@ there. This module finds that chart without trusting the repository:
    checked) with throw-away Helm homes and no credentials; the archive is unpacked here
    (files and folders only, bounded), checked, and renamed into the cache in one step.
 
+The check of a fresh download and of a cached copy includes what helm itself would reach
+out for: a values.schema.json ``$ref`` to a URL or a host file, an unknown ``$schema``, YAML
+aliases beyond the bound (``rendering.chart_inputs``).
+
 Everything from a repository is hostile: sizes and counts are bounded, nothing but regular
 files and folders is accepted, the chart must call itself what it was asked for, and text
 from it (helm's errors, file names) is printed inert.
@@ -41,6 +45,7 @@ import yaml
 
 from inference_scaffolder import chart, yamlio
 from inference_scaffolder.errors import UserError, inert
+from inference_scaffolder.rendering.chart_inputs import chart_inputs_problem
 from inference_scaffolder.safe_fs import kind_of, read_regular_file
 from inference_scaffolder.tools import run_helm_isolated
 
@@ -245,7 +250,8 @@ def _chart_yaml_problem(chart_dir: Path, ref: ChartRef) -> str | None:
 def chart_tree_problem(entry: Path, ref: ChartRef) -> str | None:
     """What is wrong with ``entry`` (a ``<name>-<version>`` folder) as the home of ``ref``'s
     chart, or None: it must hold one folder ``<name>`` of files and folders only, within
-    the bounds, whose Chart.yaml names ``ref``'s chart and version."""
+    the bounds, whose Chart.yaml names ``ref``'s chart and version, whose values.schema.json
+    refers to nothing outside itself and whose YAML is bounded (``chart_inputs``)."""
     try:
         mode = entry.lstat().st_mode
         if not stat.S_ISDIR(mode):
@@ -261,7 +267,8 @@ def chart_tree_problem(entry: Path, ref: ChartRef) -> str | None:
         _, problem = _walk(entry)
     except OSError as exc:
         return f"cannot be read: {exc.strerror}"
-    return problem or _chart_yaml_problem(entry / ref.name, ref)
+    return (problem or _chart_yaml_problem(entry / ref.name, ref)
+            or chart_inputs_problem(entry / ref.name))
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,7 +8,11 @@ the ``chart/`` copy of a repository from before the leaf layout) is walked once:
 - a symbolic link that leaves the repository is refused (helm, kubectl and the YAML reader
   would follow it to any file on the host), and so is a FIFO, a device or a socket (a read
   would block or never end) and a file above the size bound;
-- every YAML file the tool itself parses must be UTF-8, valid YAML and a mapping.
+- a symbolic link into ``.git`` is refused too (its ``config`` holds the CI's credentials);
+- every YAML file the tool itself parses must be UTF-8, valid YAML and a mapping;
+- every environment's Kustomization (and each one it reaches) names files of the repository
+  only, never a URL or a remote repository kustomize would fetch
+  (:mod:`inference_scaffolder.service.kustomization_refs`).
 
 Each refusal is one line naming the file, so a hand edit gone wrong reads like any other
 user error instead of a traceback from deep inside a check.
@@ -22,6 +26,7 @@ from typing import Any
 from inference_scaffolder import yamlio
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.safe_fs import refuse_links_out
+from inference_scaffolder.service.kustomization_refs import check_kustomization_refs
 from inference_scaffolder.service.layout import (
     ANSWERS_RECORD,
     ARGOCD_DIR,
@@ -72,6 +77,11 @@ def check_service_repository(repo: Path, *, shown_root: str | None = None) -> No
     for relative, may_be_empty in _yaml_files(repo):
         if (repo / relative).is_file():
             load_mapping(repo, relative, may_be_empty=may_be_empty, shown_root=shown_root)
+    environments = repo / ENVIRONMENTS_DIR
+    if environments.is_dir():
+        for folder in sorted(p.name for p in environments.iterdir() if p.is_dir()):
+            check_kustomization_refs(repo, f"{ENVIRONMENTS_DIR}/{folder}",
+                                     shown_root=shown_root)
     record = repo / ANSWERS_RECORD
     if record.is_file():
         answers = load_mapping(repo, ANSWERS_RECORD.as_posix(), shown_root=shown_root).get(
