@@ -37,6 +37,7 @@ from inference_scaffolder.answers import (
     answers_json_schema,
     validate_answers,
 )
+from inference_scaffolder.answers.rules import PROSE_ANSWERS, PROSE_REFUSED_CHARACTER
 from inference_scaffolder.chart import engine_defaults
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.generation.generate import generate
@@ -154,11 +155,15 @@ def fix_cross_field_rules(answers: dict[str, Any]) -> dict[str, Any]:
     return answers
 
 
-FIELD_STRATEGIES = {
-    key: from_schema(schema).filter(reads_as_string) if key in PLAIN_NAME_ANSWERS  # see the
-    else from_schema(schema)  # names rule: YAML would read "y" or "1e3" as a bool or number
-    for key, schema in PROPERTIES.items()
-}
+def _field_strategy(key: str, schema: dict[str, Any]) -> st.SearchStrategy[Any]:
+    if key in PLAIN_NAME_ANSWERS:  # the names rule: YAML reads "y" or "1e3" as bool or number
+        return from_schema(schema).filter(reads_as_string)
+    if key in PROSE_ANSWERS:  # prose refuses bidirectional overrides and C0 controls
+        return from_schema(schema).filter(lambda s: not PROSE_REFUSED_CHARACTER.search(s))
+    return from_schema(schema)
+
+
+FIELD_STRATEGIES = {key: _field_strategy(key, schema) for key, schema in PROPERTIES.items()}
 
 
 @st.composite
