@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -204,3 +205,122 @@ def test_cli_json_and_text(service: Path, capsys: pytest.CaptureFixture[str]) ->
 def test_cli_not_a_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["history", str(tmp_path), "--env", "prod"]) == 2
     assert "is not a git repository" in capsys.readouterr().err
+
+
+# --- bounded and linear ----------------------------------------------------------------------
+
+
+def bump(repo_dir: Path, environment: str, count: int, subject: str = "bump") -> None:
+    """``count`` commits that each change ``environment``'s values (a comment line)."""
+    values = repo_dir / "environments" / environment / "values.yaml"
+    for number in range(count):
+        values.write_text(values.read_text(encoding="utf-8") + f"# {number}\n", encoding="utf-8")
+        git.Repo(repo_dir).git.commit("-q", "-am", f"{subject} {number}")
+
+
+def counting_git(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every git process from now on appends a line to the returned file, then runs git."""
+    real = shutil.which("git")
+    assert real
+    calls = folder / "calls"
+    folder.mkdir()
+    wrapper = folder / "git"
+    wrapper.write_text(f'#!/bin/sh\necho "$1" >> "{calls}"\nexec "{real}" "$@"\n',
+                       encoding="utf-8")
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}:{os.environ['PATH']}")
+    return calls
+
+
+def git_processes(calls: Path, run) -> int:
+    calls.write_text("", encoding="utf-8")
+    run()
+    return len(calls.read_text(encoding="utf-8").splitlines())
+
+
+def test_the_git_processes_do_not_grow_with_the_history(
+    service: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A few git processes for the whole history, merges included, instead of two or three
+    per commit: a long history stays quick to list."""
+    edit(service, "environments/dev/values.yaml", OLD_REVISION, NEW_REVISION, "dev: new rev")
+    promote_and_merge(service, "dev", "syst")
+    calls = counting_git(tmp_path / "bin", monkeypatch)
+    short = git_processes(calls, lambda: environment_history(service, "syst"))
+
+    monkeypatch.setenv("PATH", os.environ["PATH"].split(":", 1)[1])
+    bump(service, "syst", 30)
+    edit(service, "environments/dev/values.yaml", f"tag: {DEFAULT_TAG}", f"tag: {OTHER_TAG}",
+         "dev: engine")
+    promote_and_merge(service, "dev", "syst")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    long = git_processes(calls, lambda: environment_history(service, "syst"))
+
+    assert len(environment_history(service, "syst")) == 33
+    assert long == short <= 4, calls.read_text()
+
+
+def test_the_cli_lists_fifty_by_default_and_says_there_are_more(
+    service: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    bump(service, "uat", 55)
+    assert main(["history", str(service), "--env", "uat"]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert len(lines) == 1 + 50
+    assert lines[1].endswith("— bump 54") and lines[-1].endswith("— bump 5")
+    assert "older entries not listed; raise --limit (now 50)" in captured.err
+
+    assert main(["history", str(service), "--env", "uat", "--limit", "56", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert len(json.loads(captured.out)) == 56  # every bump and the generated commit
+    assert captured.err == ""
+
+
+def test_the_oldest_listed_entry_is_compared_with_the_one_before_it(service: Path) -> None:
+    """A limit cuts the list, not the comparison: the last entry listed still says whether
+    it changed the identity."""
+    edit(service, "environments/uat/values.yaml", "host: ", "host:  ", "uat: same identity")
+    bump(service, "uat", 1)
+    newest, oldest = environment_history(service, "uat", limit=2)
+    assert not newest.identity_changed and not oldest.identity_changed
+
+
+def test_a_merge_takes_the_newest_promotion_trailer_it_brought_in(service: Path) -> None:
+    """A promotion branch with a fix on top, merged: the merge still names where it was
+    promoted from; a plain merge after it names nothing."""
+    edit(service, "environments/dev/values.yaml", OLD_REVISION, NEW_REVISION, "dev: new rev")
+    result = promote(service, "dev", "syst")
+    repo = git.Repo(service)
+    repo.git.checkout("-q", result.branch)
+    edit(service, "environments/syst/values.yaml", "host: ", "host:  ", "syst: fix on top")
+    repo.git.checkout("-q", "-")
+    repo.git.merge("-q", "--no-ff", "-m", "Merge promotion with fix", result.branch)
+    promoted_merge = repo.head.commit.hexsha
+    repo.git.checkout("-q", "-b", "plain")
+    edit(service, "environments/syst/values.yaml", "host:  ", "host: ", "syst: plain change")
+    repo.git.checkout("-q", "-")
+    repo.git.merge("-q", "--no-ff", "-m", "Merge plain", "plain")
+
+    plain, promoted, _generated = environment_history(service, "syst")
+    assert promoted.sha == promoted_merge
+    assert promoted.promoted_from == f"dev@{result.promoted_commit}"
+    assert plain.subject == "Merge plain" and plain.promoted_from is None
+
+
+def test_separator_characters_in_a_subject_or_author_are_plain_text(service: Path) -> None:
+    """\\x1e and \\x1f can be in a commit's subject and author; they are data, not fields."""
+    values = service / "environments" / "prod" / "values.yaml"
+    values.write_text(values.read_text(encoding="utf-8") + "# x\n", encoding="utf-8")
+    repo = git.Repo(service)
+    repo.git.commit("-q", "-am", "odd \x1e\x1f subject", author="Odd \x1f Name <o@example.com>")
+    newest = environment_history(service, "prod")[0]
+    assert newest.subject == "odd \x1e\x1f subject"
+    assert newest.author == "Odd \x1f Name" and newest.email == "o@example.com"
+
+
+@pytest.mark.parametrize("name", ["../dev", "dev\nx", "", "dev/../prod", "\u202eved"])
+def test_an_environment_that_is_not_a_folder_name_is_refused(service: Path, name: str) -> None:
+    with pytest.raises(UserError) as refused:
+        environment_history(service, name)
+    assert refused.value.field == "--env"

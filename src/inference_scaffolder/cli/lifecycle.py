@@ -14,8 +14,12 @@ from inference_scaffolder.cli.options import (
     KubeVersion,
     ScaffolderSource,
 )
-from inference_scaffolder.errors import UserError
-from inference_scaffolder.lifecycle.history import HistoryEntry, environment_history
+from inference_scaffolder.errors import UserError, inert
+from inference_scaffolder.lifecycle.history import (
+    DEFAULT_LIMIT,
+    HistoryEntry,
+    environment_history,
+)
 from inference_scaffolder.lifecycle.promote import (
     CHART_SOURCE,
     PromotionResult,
@@ -124,16 +128,20 @@ def promote_command(
 
 
 def _history_line(entry: HistoryEntry) -> str:
-    when = entry.date[:16].replace("T", " ")
-    what = entry.identity.summary() if entry.identity else "(environment absent)"
-    source = f" [from {entry.promoted_from.split('@')[0]}]" if entry.promoted_from else ""
+    """One entry; everything but the commit id is the repository's text (author, subject,
+    trailer, values), so it is printed inert: no terminal escape, no clipboard write."""
+    when = inert(entry.date[:16].replace("T", " "), 16)
+    what = inert(entry.identity.summary()) if entry.identity else "(environment absent)"
+    source = (f" [from {inert(entry.promoted_from.split('@')[0], 60)}]"
+              if entry.promoted_from else "")
     same = "" if entry.identity_changed else " (same identity)"
-    return f"{when}  {entry.sha[:12]}  {entry.author}: {what}{same}{source} — {entry.subject}"
+    return (f"{when}  {entry.sha[:12]}  {inert(entry.author, 80)}: {what}{same}{source} — "
+            f"{inert(entry.subject)}")
 
 
 def _print_history(environment: str, entries: list[HistoryEntry]) -> None:
-    typer.echo(f"what {environment} ran, newest first (roll back by reverting to an earlier "
-               "identity):")
+    typer.echo(f"what {inert(environment, 80)} ran, newest first (roll back by reverting to "
+               "an earlier identity):")
     for entry in entries:
         typer.echo(_history_line(entry))
 
@@ -141,15 +149,20 @@ def _print_history(environment: str, entries: list[HistoryEntry]) -> None:
 def history_command(
     directory: Path = typer.Argument(..., help="The service repository (a git checkout)."),
     env: str = typer.Option(..., "--env", help="Environment whose history to list."),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many."),
+    limit: int = typer.Option(DEFAULT_LIMIT, "--limit", min=1,
+                              help="List at most this many, newest first."),
     json_output: bool = typer.Option(False, "--json", help="Print a JSON list."),
 ) -> None:
     """List what an environment ran when: identity, date, author, commit (for rollbacks)."""
-    entries = environment_history(directory, env, limit=limit)
+    entries = environment_history(directory, env, limit=limit + 1)  # one more: are there more?
+    shown = entries[:limit]
     if json_output:
-        _echo_json([e.to_json() for e in entries])
+        _echo_json([e.to_json() for e in shown])
     else:
-        _print_history(env, entries)
+        _print_history(env, shown)
+    if len(entries) > limit:
+        typer.echo(f"note: older entries not listed; raise --limit (now {limit}) to see them",
+                   err=True)
 
 
 # --- update ----------------------------------------------------------------------------------
