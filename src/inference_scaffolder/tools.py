@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -108,11 +109,12 @@ def helm_homes(home: Path) -> dict[str, str]:
             "KUBECONFIG": os.devnull}
 
 
-def run_helm(args: list[str], *, timeout: float = 120.0, cwd: Path | None = None
-             ) -> CommandResult:
+def run_helm(args: list[str], *, timeout: float = 120.0, cwd: Path | None = None,
+             writable: Sequence[Path] = ()) -> CommandResult:
     """helm on charts and values nobody here controls, confined (:mod:`confine`): no
-    network, no secrets, throw-away helm homes, bounded memory, output and time."""
-    return _run_helm_confined(args, timeout=timeout, network=False, cwd=cwd)
+    network, no secrets, throw-away helm homes, bounded memory, output and time; it may
+    write only in ``writable`` folders."""
+    return _run_helm_confined(args, timeout=timeout, network=False, cwd=cwd, writable=writable)
 
 
 def run_helm_isolated(args: list[str], *, timeout: float = 120.0) -> CommandResult:
@@ -124,8 +126,9 @@ def run_helm_isolated(args: list[str], *, timeout: float = 120.0) -> CommandResu
 
 
 def _run_helm_confined(args: list[str], *, timeout: float, network: bool,
-                       cwd: Path | None = None) -> CommandResult:
-    writable = [Path(args[i + 1]) for i, a in enumerate(args[:-1]) if a == "--destination"]
+                       cwd: Path | None = None, writable: Sequence[Path] = ()) -> CommandResult:
+    writable = [*writable,
+                *(Path(args[i + 1]) for i, a in enumerate(args[:-1]) if a == "--destination")]
     with tempfile.TemporaryDirectory(prefix="helm-") as home:
         done = run_confined([find_helm(), *args], cwd=cwd or Path.cwd(), timeout=timeout,
                             env={**short_go_run_env(), **helm_homes(Path(home))},

@@ -409,7 +409,8 @@ def test_oci_chart_is_fetched_cached_and_built_by_kustomize(
     variant = chart_variant(tmp_path / "variant", SERVED)
     with serve_oci_registry(tmp_path / "registry", [variant]) as registry:
         monkeypatch.setenv("SSL_CERT_FILE", str(registry.ca_file))
-        online = build(write_environment(tmp_path / "online", registry.url, SERVED))
+        online = build(write_environment(tmp_path / "online", registry.url, SERVED),
+                       online=True)
         assert deployment(online)["metadata"]["annotations"][VARIANT_ANNOTATION]
         kustomize_asked = len(registry.requests)
         assert kustomize_asked
@@ -449,10 +450,12 @@ def deployment(stdout: str) -> dict[str, Any]:
     return found[0]
 
 
-def build(folder: Path) -> str:
+def build(folder: Path, *, online: bool = False) -> str:
+    """What kustomize builds from ``folder``; ``online``: pulling charts itself, as Argo CD's
+    kustomize does (the tool's own builds never have the network)."""
     kubectl = find_kubectl()
     assert kubectl, "run scripts/install-helm.sh (it installs kubectl beside helm)"
-    built = kustomize_build(kubectl, folder)
+    built = kustomize_build(kubectl, folder, network=online)
     assert built.ok, built.error
     return built.stdout
 
@@ -460,7 +463,7 @@ def build(folder: Path) -> str:
 def test_kustomize_renders_the_served_chart_from_the_server_and_offline(
     served: HelmRepo, tmp_path: Path
 ) -> None:
-    online = build(write_environment(tmp_path / "online", served.url, SERVED))
+    online = build(write_environment(tmp_path / "online", served.url, SERVED), online=True)
     annotations = deployment(online)["metadata"]["annotations"]
     assert annotations[VARIANT_ANNOTATION] == f"served-{SERVED}"
     assert served.archive_requests()  # kustomize pulled it itself

@@ -162,7 +162,8 @@ class HelmRepo(_Served):
 
     def _index(self) -> None:
         """The real ``helm repo index`` of the packaged charts, plus the hand-made entries."""
-        indexed = run_helm(["repo", "index", str(self._packages), "--url", self.url])
+        indexed = run_helm(["repo", "index", str(self._packages), "--url", self.url],
+                           writable=[self._packages])
         assert indexed.ok, indexed.stderr
         for archive in self._packages.glob("*.tgz"):
             shutil.copyfile(archive, self.served / archive.name)

@@ -46,20 +46,22 @@ def _helm_command_for_kustomize(workdir: Path) -> str:
     return str(shim)
 
 
-def kustomize_build(kubectl: str, directory: Path) -> KustomizeBuild:
+def kustomize_build(kubectl: str, directory: Path, *, network: bool = False) -> KustomizeBuild:
     """``kubectl kustomize --enable-helm DIR``, confined (:mod:`inference_scaffolder.confine`).
 
     The folder is a repository's, so the build gets none of the caller's environment
     (tokens, cloud credentials, proxies, helm and kubectl configuration), no network (a
     remote resource fails to load), a file system it can write only in ``DIR`` (where
     kustomize puts the charts it inflates) and its scratch folder, and bounded memory,
-    output and time."""
+    output and time. ``network`` lets kustomize pull charts itself, as Argo CD's does: the
+    tests use it to show that a leaf builds online; the tool never does."""
     with tempfile.TemporaryDirectory(prefix="kustomize-") as tmp:
         helm = _helm_command_for_kustomize(Path(tmp))
         done = run_confined(
             [kubectl, "kustomize", "--enable-helm", "--helm-command", helm, str(directory)],
             cwd=directory, timeout=BUILD_TIMEOUT_SECONDS, writable=[directory],
             scratch=Path(tmp), env={**short_go_run_env(), **helm_homes(Path(tmp))},
+            network=network,
         )
     if done.breach:
         return KustomizeBuild(False, "", f"kubectl kustomize {done.breach}")
