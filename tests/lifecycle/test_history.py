@@ -324,3 +324,17 @@ def test_an_environment_that_is_not_a_folder_name_is_refused(service: Path, name
     with pytest.raises(UserError) as refused:
         environment_history(service, name)
     assert refused.value.field == "--env"
+
+
+def test_an_environment_folder_with_a_space_in_its_name_has_a_history(service: Path) -> None:
+    """git cat-file answers "<name> missing" for an absent file; a name with a space must
+    not be mistaken for an answer of three words."""
+    shutil.copytree(service / "environments" / "dev", service / "environments" / "a b")
+    repo = git.Repo(service)
+    repo.git.add("-A")
+    repo.git.commit("-q", "-m", "a b: new environment")
+    repo.git.rm("-q", "environments/a b/kustomization.yaml")
+    repo.git.commit("-q", "-m", "a b: no kustomization")
+    without, created = environment_history(service, "a b")
+    assert created.identity and created.identity.chart_version == PINNED_CHART
+    assert without.identity and without.identity.chart_version is None

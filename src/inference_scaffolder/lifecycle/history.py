@@ -30,7 +30,7 @@ from typing import IO, Any
 
 import git
 
-from inference_scaffolder.errors import UserError
+from inference_scaffolder.errors import UserError, inert
 from inference_scaffolder.lifecycle.promote import (
     PROMOTED_FROM_TRAILER,
     Identity,
@@ -193,10 +193,13 @@ def _merged_trailers(repo: git.Repo, merges: list[_Commit]) -> dict[str, str]:
 def _read_blob(stream: IO[bytes], spec: str) -> str | None:
     """One answer of ``git cat-file --batch``: the file's text, or None when the commit has
     no file there. Past the size bound, nothing more is read."""
-    header = stream.readline().decode("utf-8", "replace").split()
-    if len(header) != 3:  # "<spec> missing" (or ambiguous)
+    header = stream.readline().decode("utf-8", "replace").rstrip("\n")
+    if not header or header.endswith((" missing", " ambiguous")):  # the spec, then why
         return None
-    _, kind, size_text = header
+    oid, _, rest = header.partition(" ")
+    kind, _, size_text = rest.partition(" ")
+    if not _SHA.fullmatch(oid) or not size_text.isdigit():
+        raise UserError(spec, f"git cat-file answered '{inert(header, 80)}'")
     size = int(size_text)
     if size > MAX_REPOSITORY_FILE_BYTES:
         raise UserError(spec, f"is larger than {MAX_REPOSITORY_FILE_BYTES // (1 << 20)} MiB")
