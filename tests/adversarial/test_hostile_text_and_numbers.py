@@ -209,6 +209,18 @@ def test_mentions_are_shown_as_code_so_no_one_is_pinged() -> None:
     assert "ops@example.com" in output and "<code>ops" not in output
 
 
+@pytest.mark.parametrize(("text", "syntax"), [
+    ("a :smile: b", ":smile:"), ("==mark==", "=="), ("^^insert^^", "^^"), ("++ctrl++", "++"),
+    ("para {: onclick=alert(1) }", " {:"), ('--8<-- "/etc/passwd"', "--8<--"),
+    ("!!! warning", "!!!"), ("??? note", "???"), ('=== "tab"', "==="),
+    ("*[HTML]: markup", "*["), ("[^1]: note", "[^"), ("{++ inserted ++}", "{++"),
+])
+def test_mkdocs_extension_syntax_does_not_survive(text: str, syntax: str) -> None:
+    """TechDocs runs Python-Markdown with pymdownx extensions (emoji images, attribute lists,
+    snippets that include files, admonitions, tabs...), which CommonMark does not know."""
+    assert syntax not in markdown_text(text)
+
+
 def prose_files(tmp_path: Path, description: str) -> dict[str, str]:
     """README.md and docs/*.md as the generator writes them for ``description``."""
     project = tmp_path / "project"

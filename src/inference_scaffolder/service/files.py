@@ -278,14 +278,19 @@ def copy_model_config(project_dir: Path, source: str) -> None:
 
 # Markdown is read by GitHub (CommonMark) and by TechDocs (MkDocs: Python-Markdown with the
 # pymdownx extensions). A backslash escapes only a few characters in Python-Markdown, so the
-# rest are written as HTML character references, which both decode to plain text.
+# rest are written as HTML character references, which both decode to plain text. Beyond
+# CommonMark: { } (attr_list), ~ ^ = + (pymdownx tilde, caret, mark, keys, critic), and
+# < also breaks pymdownx.snippets' --8<-- include line.
 _MARKDOWN_ESCAPES = str.maketrans({
     "\\": "\\\\", "`": "\\`", "*": "\\*", "_": "\\_", "{": "\\{", "}": "\\}",
-    "[": "\\[", "]": "\\]", "&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "&#124;", "~": "&#126;",
+    "[": "\\[", "]": "\\]", "+": "\\+", "&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "&#124;",
+    "~": "&#126;", "^": "&#94;", "=": "&#61;",
 })
 # What a line starts a block with (heading, list, quote, fence, table, admonition, tab,
 # setext underline, numbered item): any punctuation, or a number ending in . or ).
 _BLOCK_START = re.compile(r"[0-9]{1,9}[.)](?=\s|$)|[!-/:-@\[-`{-~]")
+# The colon that opens an emoji shortcode (pymdownx.emoji draws :smile: as an image).
+_SHORTCODE_COLON = re.compile(r":(?=[\w+-])")
 # An @mention as GitHub (and pymdownx.magiclink) links it.
 _MENTION = re.compile(r"(?<![A-Za-z0-9_])@[A-Za-z0-9](?:[A-Za-z0-9_./-]*[A-Za-z0-9_])?")
 _CODE_SPAN = re.compile(r"(`[^`]*`)")
@@ -294,12 +299,14 @@ _CODE_SPAN = re.compile(r"(`[^`]*`)")
 def markdown_text(text: str, *, code_spans: bool = False) -> str:
     """``text`` as Markdown that GitHub and MkDocs render back to exactly that text.
 
-    No HTML, link, image, autolink, emphasis or block forms from it: markup characters are
+    No HTML, link, image, emoji, emphasis or block forms from it: markup characters are
     escaped, a line's leading punctuation becomes a character reference and its indentation
     is dropped, and an @mention is shown as code, which neither GitHub nor MkDocs links (so
-    no one is notified). ``code_spans`` keeps `code spans` as code: only for text this tool
-    wrote (the Backstage form's help), never for answers, whose backtick runs could end a
-    span where the renderer would not.
+    no one is notified). Bare web and mail addresses stay text that GitHub and
+    pymdownx.magiclink may link, as in any prose: http(s) and mailto only, never a script.
+    ``code_spans`` keeps `code spans` as code: only for text this tool wrote (the Backstage
+    form's help), never for answers, whose backtick runs could end a span where the renderer
+    would not.
     """
     parts = _CODE_SPAN.split(text) if code_spans else [text]
     return "".join(
@@ -321,11 +328,14 @@ def _markdown_line(line: str, *, at_line_start: bool) -> str:
             prefix, line = marker[:-1] + f"&#{ord(marker[-1])};", line[block.end():]
     pieces, position = [prefix], 0
     for mention in _MENTION.finditer(line):
-        pieces += [line[position:mention.start()].translate(_MARKDOWN_ESCAPES),
-                   f"`{mention.group()}`"]
+        pieces += [_escaped(line[position:mention.start()]), f"`{mention.group()}`"]
         position = mention.end()
-    pieces.append(line[position:].translate(_MARKDOWN_ESCAPES))
+    pieces.append(_escaped(line[position:]))
     return "".join(pieces)
+
+
+def _escaped(text: str) -> str:
+    return _SHORTCODE_COLON.sub("&#58;", text.translate(_MARKDOWN_ESCAPES))
 
 
 
