@@ -102,13 +102,16 @@ def verify(
     ),
     requests: int = typer.Option(5, "--requests", help="Test completions per endpoint."),
     timeout: float = typer.Option(
-        600.0, "--timeout", help="Seconds to wait for readiness before failing."
+        600.0, "--timeout",
+        help="Seconds to wait for readiness before failing (no poll runs past it)."
     ),
     slo_seconds: float = typer.Option(
         3.0, "--slo-seconds", help="p95 latency each endpoint must meet."
     ),
     request_timeout: float = typer.Option(
-        60.0, "--request-timeout", help="Seconds one request may take before it counts as failed."
+        60.0, "--request-timeout",
+        help="Seconds one request may take in total (connect, headers, body) before it "
+             "counts as failed."
     ),
     max_tokens: int = typer.Option(
         16, "--max-tokens", help="Tokens each test completion asks for."
