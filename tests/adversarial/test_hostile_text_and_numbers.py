@@ -28,7 +28,11 @@ from inference_scaffolder import cli
 from inference_scaffolder.answers import collect_answers, validate_answers
 from inference_scaffolder.checks.capacity import load_model_config
 from inference_scaffolder.errors import UserError
-from inference_scaffolder.service.files import markdown_text, render_prose_templates
+from inference_scaffolder.service.files import (
+    markdown_text,
+    mkdocs_config,
+    render_prose_templates,
+)
 
 # TinyLlama-1.1B's published architecture (the fields the estimate reads).
 TINYLLAMA = {
@@ -245,6 +249,14 @@ def test_readme_and_techdocs_carry_no_markup_from_the_description(
                    for link in links), (name, links)
     for name in ("README.md", "docs/index.md"):
         assert description.strip() in visible_text(rendered(files[name])), name
+
+
+def test_the_techdocs_site_description_cannot_leave_its_meta_attribute() -> None:
+    """MkDocs themes print site_description into an HTML attribute without escaping it."""
+    description = '"><script>alert(1)</script><meta x=\'&'
+    config = mkdocs_config(validate_answers({**MINIMAL_ANSWERS, "description": description}))
+    assert not set("<>\"'") & set(config["site_description"])
+    assert html.unescape(config["site_description"]) == description
 
 
 @pytest.mark.parametrize("character", ["\u202e", "\u202a", "\u2066", "\u2069", "\x1b", "\x07"])

@@ -11,6 +11,7 @@ oversized input.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -349,7 +350,7 @@ def test_description_is_data_in_every_file(hostile_repo: Path) -> None:
     catalog = yaml.safe_load((hostile_repo / "catalog-info.yaml").read_text())
     assert catalog["metadata"]["description"] == HOSTILE_DESCRIPTION
     mkdocs = yaml.safe_load((hostile_repo / "mkdocs.yml").read_text())
-    assert mkdocs["site_description"] == HOSTILE_DESCRIPTION
+    assert html.unescape(mkdocs["site_description"]) == HOSTILE_DESCRIPTION  # HTML in a theme
     record = yaml.safe_load((hostile_repo / ".inference-scaffolder" / "answers.yaml").read_text())
     assert record["answers"]["description"] == HOSTILE_DESCRIPTION
     assert record["answers"]["environment_variables"] == [

@@ -9,6 +9,7 @@ files through :func:`markdown_text`, so they stay text there.
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 from typing import Any
@@ -243,9 +244,12 @@ def catalog_info(answers: Answers) -> dict[str, Any]:
 
 
 def mkdocs_config(answers: Answers) -> dict[str, Any]:
+    """TechDocs' MkDocs configuration. MkDocs themes print ``site_description`` into the
+    page's ``<meta name="description" content="...">`` without escaping (their Jinja has no
+    autoescape), so it is written HTML-escaped: the browser reads back the description."""
     return {
         "site_name": answers["service_name"],
-        "site_description": answers["description"],
+        "site_description": html.escape(answers["description"], quote=True),
         "nav": [{"Overview": "index.md"}, {"Runbook": "runbook.md"}],
         "plugins": ["techdocs-core"],
     }
