@@ -393,3 +393,16 @@ def test_cli_config_without_context_length_needs_max_total_tokens(tmp_path: Path
     )
     assert code == 2
     assert err.startswith("error: --max-total-tokens: model_config has no max_position_embeddings")
+
+
+@pytest.mark.parametrize("option", ["--max-total-tokens", "--gpu-count", "--concurrent-sequences"])
+def test_cli_refuses_a_count_too_long_to_estimate_with(
+    tmp_path: Path, capsys, option: str
+) -> None:
+    """A 4,000-digit count overflowed the float arithmetic of the estimate (a traceback)."""
+    config = write_config(tmp_path, LLAMA_2_7B)
+    args = {"--gpu-type": "L4", "--gpu-count": "1", option: "1" + "0" * 3999}
+    code, _, err = run_capacity(capsys, "--model-config", str(config),
+                                *[part for pair in args.items() for part in pair])
+    assert code == 2
+    assert err == f"error: {option}: must have at most 20 digits\n"

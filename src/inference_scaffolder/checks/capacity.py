@@ -432,6 +432,14 @@ def kv_bytes_per_token(shape: ModelShape, dtype: str) -> int:
     return 2 * shape.num_hidden_layers * shape.num_key_value_heads * shape.head_dim * element
 
 
+def _check_count(name: str, value: Any) -> None:
+    """A positive integer the estimate can multiply: at most 20 digits, like the config's."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UserError(name, f"must be a positive integer, got {inert(repr(value), 60)}")
+    if value >= 10**MAX_CONFIG_INTEGER_DIGITS:
+        raise UserError(name, f"must have at most {MAX_CONFIG_INTEGER_DIGITS} digits")
+
+
 def estimate(
     model_config: Mapping[str, Any],
     gpu_type: str,
@@ -444,20 +452,13 @@ def estimate(
     """Memory needed to serve ``model_config`` versus what ``gpu_count`` × ``gpu_type`` offer."""
     if engine not in ENGINES:
         raise UserError("engine", f"unknown {engine!r}; choose from {', '.join(ENGINES)}")
-    if isinstance(gpu_count, bool) or not isinstance(gpu_count, int) or gpu_count < 1:
-        raise UserError("gpu_count", f"must be a positive integer, got {gpu_count!r}")
-    if (
-        isinstance(max_total_tokens, bool)
-        or not isinstance(max_total_tokens, int)
-        or (max_total_tokens < 1)
-    ):
-        raise UserError("max_total_tokens", f"must be a positive integer, got {max_total_tokens!r}")
+    _check_count("gpu_count", gpu_count)
+    _check_count("max_total_tokens", max_total_tokens)
     profile = ENGINES[engine]
     sequences = (
         profile.concurrent_sequences if concurrent_sequences is None else concurrent_sequences
     )
-    if isinstance(sequences, bool) or not isinstance(sequences, int) or sequences < 1:
-        raise UserError("concurrent_sequences", f"must be a positive integer, got {sequences!r}")
+    _check_count("concurrent_sequences", sequences)
     gpu = normalize_gpu_type(gpu_type)
     canonical_dtype = normalize_dtype(dtype)
     shape = model_shape(model_config)
