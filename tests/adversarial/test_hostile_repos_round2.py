@@ -157,6 +157,7 @@ def _kustomization_folder(tmp_path: Path, fields: dict[str, Any]) -> Path:
     folder.mkdir(parents=True)
     for name in ("values.yaml", "patch.yaml", "extra.env", "crd.json", "local.txt"):
         (folder / name).write_text("a: 1\n")
+    (folder / "sub.example" / "x").mkdir(parents=True)
     (repo / ".git").mkdir()
     (repo / ".git" / "config").write_text("[remote]\n")
     (folder / "kustomization.yaml").write_text(_dump(
@@ -169,8 +170,10 @@ def _kustomization_folder(tmp_path: Path, fields: dict[str, Any]) -> Path:
 LOCAL_REFUSALS = [
     ({"resources": ["https://example.com/x.yaml"]}, "resources[0]", "URL"),
     ({"resources": ["github.com/org/private//dir?ref=main"]}, "resources[0]", "remote"),
-    ({"resources": ["github.com/org/private/dir"]}, "resources[0]", "not a file or folder"),
+    ({"resources": ["github.com/org/private/dir"]}, "resources[0]", "remote repository"),
     ({"components": ["git.example.com/org/repo"]}, "components[0]", "remote repository"),
+    # Even where a folder of that name exists: kustomize clones first.
+    ({"resources": ["sub.example/x"]}, "resources[0]", "remote repository"),
     ({"resources": ["git@github.com:org/private.git"]}, "resources[0]", "remote"),
     ({"resources": ["/etc/hostname"]}, "resources[0]", "absolute"),
     ({"resources": ["../../../outside.yaml"]}, "resources[0]", "leaves the repository"),
@@ -230,6 +233,11 @@ def test_local_files_and_nested_kustomizations_pass(tmp_path: Path) -> None:
     })
     base = repo / "environments" / "dev" / "base"
     base.mkdir()
+    # A local folder whose name reads like a host: local when written with ./
+    kustomization = repo / "environments" / "dev" / "kustomization.yaml"
+    data = yaml.safe_load(kustomization.read_text())
+    data["resources"].append("./sub.example/x")
+    kustomization.write_text(_dump(data))
     # A loop of nested Kustomizations ends: each folder is read once.
     (base / "kustomization.yml").write_text(_dump({"resources": ["..", "../local.txt"]}))
     check_kustomization_refs(repo, "environments/dev", pinned_repository=None)

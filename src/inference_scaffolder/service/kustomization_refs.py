@@ -12,8 +12,8 @@ must be a relative path to a file or folder of the repository:
 - no scheme (``https://``, ``file://``, ``git::``, ``ssh:``), no ``git@host:``, no query
   (``?ref=``), no ``//`` (a remote repository's subfolder), no absolute path;
 - it stays inside the repository (``..`` included, links resolved) and out of ``.git``;
-- a resource, component, base or plugin entry that is missing must not read as
-  ``host/org/repo``: that is what kustomize would clone;
+- a resource, component, base or plugin entry must not read as ``host/org/repo``:
+  kustomize tries to clone that before it looks for a local folder of the name;
 - a chart is inflated from the repository the environment pins, or from none.
 
 A refusal is one line naming the Kustomization, the field and the rule.
@@ -151,7 +151,7 @@ def _form_problem(value: object) -> str | None:
 def _place_problem(walk: _Walk, folder: Path, value: str, *, may_be_remote: bool
                    ) -> str | None:
     """Whether ``folder/value`` stays inside the repository and out of ``.git``, and (where
-    kustomize would otherwise clone it: ``may_be_remote``) is no missing ``host/org/repo``."""
+    kustomize would clone it: ``may_be_remote``) does not read as ``host/org/repo``."""
     lexical = Path(os.path.normpath(folder / value))
     if lexical != walk.root and walk.root not in lexical.parents:
         return "leaves the repository"
@@ -164,23 +164,25 @@ def _place_problem(walk: _Walk, folder: Path, value: str, *, may_be_remote: bool
     parts = {*lexical.relative_to(walk.root).parts, *resolved.relative_to(walk.root).parts}
     if ".git" in parts:
         return "is inside .git, which holds the clone's credentials"
-    if may_be_remote and not resolved.exists() and _host_like(value):
-        return ("is not a file or folder of the repository, and kustomize would try it as a "
-                "remote repository (host/org/repo)")
+    if may_be_remote and _host_like(value):
+        return ("reads as a remote repository (host/org/repo), which kustomize clones before "
+                "it looks for a local folder; write ./" + inert(value, 100) + " for a folder "
+                "of the repository")
     return None
 
 
 def _host_like(value: str) -> bool:
-    """Whether a missing entry reads as ``host/org/repo``, which kustomize clones: a first
-    segment with a dot or a colon (``github.com``, ``git.internal:8443``), more segments after.
-    A missing plain file (``missing.yaml``) is kustomize's local error, not a fetch."""
+    """Whether an entry reads as ``host/org/repo``, which kustomize tries to clone first,
+    even when a local folder of that name exists: a first segment with a dot or a colon
+    (``github.com``, ``git.internal:8443``) and more segments after. ``./github.com/x`` and a
+    plain missing file (``missing.yaml``) are local to kustomize."""
     first, slash, rest = value.partition("/")
     return bool(slash and rest) and first not in (".", "..") and ("." in first or ":" in first)
 
 
 def _path(file: _File, label: str, value: object, *, may_be_remote: bool = False) -> Path:
     """``value`` as a checked path (refused in one line otherwise). ``may_be_remote``: a
-    field kustomize tries as a remote repository when nothing local is found."""
+    field whose entries kustomize may clone as remote repositories."""
     problem = _form_problem(value)
     if problem is None:
         assert isinstance(value, str)
