@@ -52,6 +52,28 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
 for _tag in ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"):
     _Loader.add_constructor(_tag, lambda loader, node: loader.construct_scalar(node))
 
+# No value of a Kubernetes object or a values file has an integer this long; past ~4300
+# digits Python refuses to convert one at all (a ValueError, not a YAML error).
+MAX_INTEGER_CHARACTERS = 100
+
+
+class _IntegerTooLong(Exception):
+    """An integer scalar beyond :data:`MAX_INTEGER_CHARACTERS` (becomes a UserError)."""
+
+
+def _bounded_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    if len(node.value) > MAX_INTEGER_CHARACTERS:
+        raise _IntegerTooLong(f"line {node.start_mark.line + 1}")
+    return yaml.SafeLoader.construct_yaml_int(loader, node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _bounded_int)
+
+
+def _too_long(where: _IntegerTooLong, source: str) -> UserError:
+    return UserError(source, f"an integer of more than {MAX_INTEGER_CHARACTERS} characters "
+                     f"({where}): no value has one")
+
 
 def _expanded_size(data: Any, limit: int) -> int:
     """How many nodes ``data`` has with every shared node counted at each use (linear in
@@ -77,6 +99,8 @@ def load(text: str, *, source: str = "YAML") -> Any:
     loader = _Loader(text)
     try:
         data = loader.get_single_data()
+    except _IntegerTooLong as exc:
+        raise _too_long(exc, source) from None
     finally:
         loader.dispose()
     if loader.reused_node and _expanded_size(data, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
@@ -123,6 +147,8 @@ def load_documents(text: str, *, source: str = "YAML") -> list[Any]:
             _refuse_beyond_bounds(documents[-1], source)
     except RecursionError:
         raise UserError(source, "is nested too deeply") from None
+    except _IntegerTooLong as exc:
+        raise _too_long(exc, source) from None
     finally:
         loader.dispose()
     return documents

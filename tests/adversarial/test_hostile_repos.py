@@ -217,6 +217,8 @@ BROKEN_FILES = [
     ("environments/dev/kustomization.yaml", b"helmCharts:\n- name: [x\n", "is not valid YAML"),
     ("environments/dev/kustomization.yaml", b"- 1\n", "must hold a YAML mapping"),
     ("argocd/dev.yaml", b"\xff\xfe\x00", "is not UTF-8 text"),
+    ("environments/dev/values.yaml", b"replicas: " + b"7" * 5000 + b"\n",
+     "an integer of more than 100 characters"),
     (".inference-scaffolder/answers.yaml", b"answers: [1, 2]\n", "answers must be a mapping"),
     (".inference-scaffolder/answers.yaml", b"- 1\n", "must hold a YAML mapping"),
 ]

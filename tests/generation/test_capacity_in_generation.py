@@ -89,11 +89,12 @@ def test_the_model_config_travels_with_the_repository(tmp_path: Path) -> None:
     assert "model-config.json is missing" in " ".join(report.stderr.split())
 
 
-@pytest.mark.parametrize("recorded", ["../outside.json", "ABSOLUTE"])
+@pytest.mark.parametrize("recorded", ["../outside.json", "ABSOLUTE", ".git/model.json"])
 def test_a_record_pointing_outside_the_repository_is_not_read(
     tmp_path: Path, recorded: str
 ) -> None:
-    """The answers record is anyone's edit: validate reads no model config outside the tree."""
+    """The answers record is anyone's edit: validate reads no model config outside the tree,
+    nor in ``.git`` (a checkout's credentials are in its config)."""
     done = new(tmp_path, "--set", "gpu_count=4")
     assert done.returncode == 0, done.stderr
     repo = Path(json.loads(done.stdout)["output"])
@@ -102,6 +103,8 @@ def test_a_record_pointing_outside_the_repository_is_not_read(
     record_file = repo / ".inference-scaffolder" / "answers.yaml"
     record = yaml.safe_load(record_file.read_text())
     record["answers"]["model_config"] = str(outside) if recorded == "ABSOLUTE" else recorded
+    (repo / ".git").mkdir(exist_ok=True)
+    (repo / ".git" / "model.json").write_text(json.dumps(LLAMA_70B))  # read, it is checked
     record_file.write_text(yaml.safe_dump(record))
     report = subprocess.run([CLI, "validate", str(repo), "--json", "--skip-kustomize-build"],
                             capture_output=True, text=True, timeout=300)

@@ -193,7 +193,7 @@ def capacity_results(
     config_path = recorded_path(repo, str(answers["model_config"]))
     if config_path is None:
         notes.append(f"capacity check skipped: model_config {answers['model_config']!r} is "
-                     "outside the repository (run new again, or copy the config.json to "
+                     "outside the repository or in .git (run new again, or copy the config.json to "
                      f"{MODEL_CONFIG_COPY} and record that path)")
         return []
     if not config_path.is_file():

@@ -18,7 +18,7 @@ from inference_scaffolder import yamlio
 from inference_scaffolder.answers import CHART_REPOSITORY_VARIABLE, ENVIRONMENT_ORDER
 from inference_scaffolder.errors import UserError, inert
 from inference_scaffolder.rendering.charts import ChartRef, check_chart_ref, is_bundled
-from inference_scaffolder.safe_fs import within
+from inference_scaffolder.safe_fs import in_git_dir, within
 
 # Where releases before the leaf layout kept a copy of the chart (``update`` migrates them).
 LEGACY_CHART_DIR = "chart"
@@ -36,9 +36,12 @@ def recorded_path(repo: Path, recorded: str) -> Path | None:
     """A path from the answers record, relative to the repository (as ``new`` records it),
     or None when it leads outside the repository: a record is anyone's edit, and the tool
     reads no file outside the tree it was given (repositories from before the config was
-    kept with them recorded absolute paths; their capacity check is skipped, with a note)."""
+    kept with them recorded absolute paths; their capacity check is skipped, with a note).
+    Nothing in ``.git`` either: a checkout's ``.git/config`` holds its credentials."""
     path = repo / recorded
-    return path if within(repo, path) else None
+    if not within(repo, path) or in_git_dir(repo.resolve(), path.resolve()):
+        return None
+    return path
 
 
 def values_file(repo: Path, environment: str) -> Path:
