@@ -530,7 +530,7 @@ class _Run:
             return self._already_on_base(base_tip, differences)
         prepared = self._prepare(repo, changes, base_tip, observed, workdir, differences)
         if observed is not None and self._branch_is_ours(repo, prepared):
-            return self._unchanged(prepared)
+            return self._unchanged(prepared, observed)
         return self._propose(repo, prepared)
 
     def _prepare(
@@ -601,10 +601,9 @@ class _Run:
             differences=differences,
         )
 
-    def _unchanged(self, prepared: _Prepared) -> SchemaPrResult:
+    def _unchanged(self, prepared: _Prepared, observed: str) -> SchemaPrResult:
         """The branch already is this run's commit (checked again in this run): nothing is
         pushed; the pull request a killed run never opened is opened now."""
-        assert prepared.observed is not None
         pull = None
         warnings = list(prepared.warnings)
         if not self.options.dry_run:
@@ -613,14 +612,14 @@ class _Run:
                 draft = PullRequestDraft(prepared.title, prepared.body, self.options.labels,
                                          self.options.draft)
                 publication = self.publisher.open_missing_pull_request(
-                    self.options.branch, self.options.base, prepared.observed, draft
+                    self.options.branch, self.options.base, observed, draft
                 )
                 pull = publication.pull_request
                 warnings += publication.warnings
         return SchemaPrResult(
             "unchanged",
             self.options.branch,
-            prepared.observed,
+            observed,
             [],
             pull,
             prepared.title,
