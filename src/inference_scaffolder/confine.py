@@ -251,18 +251,29 @@ def _read_capped(path: Path, limit: int = OUTPUT_LIMIT_BYTES) -> str:
 
 def trusted_child_env() -> dict[str, str]:
     """The environment for a Python child of this tool running its own (trusted) code:
-    the host's, minus tokens and the Git/npm configuration variables a hostile value could
+    the host's, minus secrets and the Git/npm configuration variables a hostile value could
     steer."""
-    return {k: v for k, v in os.environ.items() if not _secret_or_steering(k)} | {
-        "PATH": safe_path(), "PYTHONNOUSERSITE": "1"}
+    return {k: v for k, v in without_secrets(os.environ).items()
+            if not _steering(k)} | {"PATH": safe_path(), "PYTHONNOUSERSITE": "1"}
+
+
+def without_secrets(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without the variables that hold credentials (tokens, passwords, keys, cloud
+    credentials): for git, which needs the user's SSH agent and proxy settings but gets its
+    one credential from the tool's own helper."""
+    return {k: v for k, v in env.items() if not _secret(k)} | {"PATH": safe_path(env.get("PATH"))}
 
 
 _SECRET_MARKERS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "API_KEY", "APIKEY",
-                   "PRIVATE_KEY", "AUTH")
+                   "PRIVATE_KEY", "ACCESS_KEY", "SESSION_KEY", "AUTH_HEADER", "BEARER")
+_SECRET_PREFIXES = ("AWS_", "GOOGLE_", "AZURE_", "ACTIONS_", "VAULT_")
 
 
-def _secret_or_steering(name: str) -> bool:
+def _secret(name: str) -> bool:
     upper = name.upper()
-    return (any(m in upper for m in _SECRET_MARKERS) or upper.startswith(("GIT_", "NPM_CONFIG_",
-            "AWS_", "GOOGLE_", "AZURE_", "ACTIONS_", "SSH_AUTH")) or upper == "PYTHONPATH")
+    return any(m in upper for m in _SECRET_MARKERS) or upper.startswith(_SECRET_PREFIXES)
 
+
+def _steering(name: str) -> bool:
+    upper = name.upper()
+    return upper.startswith(("GIT_", "NPM_CONFIG_", "SSH_AUTH")) or upper == "PYTHONPATH"

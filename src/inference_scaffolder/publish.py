@@ -32,6 +32,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import subprocess
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -42,6 +43,7 @@ from urllib.parse import quote, urlsplit
 import git
 
 from inference_scaffolder.answers.credentials import mask_credentials
+from inference_scaffolder.confine import without_secrets
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.faults import fault_point
 
@@ -144,19 +146,19 @@ class GitOutput:
 
 
 def run_git(args: list[str], cwd: Path, remote: GitRemote) -> GitOutput:
-    """Run ``git args`` in ``cwd`` without prompting; never raises on a non-zero status."""
-    env = {"GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never", **remote.env}
+    """Run ``git args`` in ``cwd`` without prompting; never raises on a non-zero status.
+
+    git gets the host's environment without its secrets (``confine.without_secrets``: a
+    ``GITHUB_TOKEN`` of the host is not git's to see) plus what ``remote`` needs: the one
+    credential, through the tool's own helper."""
+    env = {**without_secrets(os.environ), "GIT_TERMINAL_PROMPT": "0",
+           "GCM_INTERACTIVE": "never", **remote.env}
     try:
-        status, stdout, stderr = git.Git(str(cwd)).execute(
-            ["git", *GIT_SAFETY_CONFIG, *args],
-            with_extended_output=True,
-            with_exceptions=False,
-            env=env,
-            strip_newline_in_stdout=False,
-        )
-    except git.GitCommandNotFound as exc:
+        done = subprocess.run(["git", *GIT_SAFETY_CONFIG, *args], cwd=cwd, env=env,
+                              capture_output=True, text=True, errors="replace", check=False)
+    except FileNotFoundError as exc:
         raise UserError("git", "git is not installed or not on PATH") from exc
-    return GitOutput(int(status or 0), str(stdout), str(stderr))
+    return GitOutput(done.returncode, done.stdout, done.stderr)
 
 
 def check_git(args: list[str], cwd: Path, remote: GitRemote, field_name: str, doing: str) -> str:

@@ -238,3 +238,17 @@ def test_relative_path_entries_never_find_a_repositorys_programs(
 
     assert not marker.exists()
     assert "." not in os.environ["PATH"].split(os.pathsep)
+
+
+def test_git_gets_no_token_of_the_host_only_the_remotes_own_credential(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from inference_scaffolder.publish import GitRemote, run_git
+
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", TOKEN)
+    remote = GitRemote("https://forge.example/acme/repo.git",
+                       env={"INFERENCE_SCAFFOLDER_GIT_CREDENTIAL": "the-remotes-own"})
+    out = run_git(["-c", "alias.show-env=!env", "show-env"], tmp_path, remote)
+    assert out.status == 0, out.stderr
+    assert TOKEN not in out.stdout
+    assert "INFERENCE_SCAFFOLDER_GIT_CREDENTIAL=the-remotes-own" in out.stdout
