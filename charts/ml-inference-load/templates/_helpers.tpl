@@ -83,7 +83,11 @@ container.image wins; engineDefaults' digest applies only to the engine's defaul
 app: {{ include "mil.name" . }}
 {{- end -}}
 
-{{- define "mil.labels" -}}
+{{/*
+Labels of the pod template: no version labels, so a chart version bump or an image tag label
+never restarts a GPU pod by itself (the image reference in the spec still does).
+*/}}
+{{- define "mil.podLabels" -}}
 {{ include "mil.selectorLabels" . }}
 catalog: {{ include "mil.catalog" . }}
 environment: {{ .Values.environment }}
@@ -91,8 +95,13 @@ workload-type: ml-inference-load
 app.kubernetes.io/name: {{ include "mil.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: inference
-app.kubernetes.io/version: {{ include "mil.imageTag" . | trunc 63 | trimSuffix "-" | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{/* Labels of every object: the pod's, plus the image tag and the chart version. */}}
+{{- define "mil.labels" -}}
+{{ include "mil.podLabels" . }}
+app.kubernetes.io/version: {{ include "mil.imageTag" . | trunc 63 | trimSuffix "-" | quote }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end -}}
 
@@ -141,6 +150,9 @@ chart sets itself (a duplicate would silently shadow the engine configuration).
 {{- end -}}
 {{- end -}}
 {{- range .Values.container.extraArgs -}}
+{{- if and $engine.shutdownTimeoutFlag (or (eq . $engine.shutdownTimeoutFlag) (hasPrefix (printf "%s=" $engine.shutdownTimeoutFlag) .)) -}}
+{{- fail (printf "container.extraArgs: %s is set from drain.shutdownTimeoutSeconds; set that instead" $engine.shutdownTimeoutFlag) -}}
+{{- end -}}
 {{- if or (eq . "--api-key") (hasPrefix "--api-key=" .) -}}
 {{- fail (printf "container.extraArgs: --api-key would put the key in the manifest in plain text; put it in container.secrets as %s" ($engine.apiKeyEnv | default "a secret")) -}}
 {{- end -}}
@@ -215,6 +227,11 @@ args:
   {{- with $model.quantization }}
   - --quantization
   - {{ . | quote }}
+  {{- end }}
+  {{- with $engine.shutdownTimeoutFlag }}
+  # Drain on SIGTERM: no new requests, in-flight ones finish for up to this many seconds.
+  - {{ . }}
+  - {{ $.Values.drain.shutdownTimeoutSeconds | quote }}
   {{- end }}
   {{- range .Values.container.extraArgs }}
   - {{ . | quote }}
@@ -373,6 +390,9 @@ values.schema.json checks single values; these rules span several.
 {{- fail "modelCache.accessMode: ReadWriteOnce attaches the cache to one node, but more than one pod can run (replicas > 1, autoscaling or maxSurge > 0) and the others would wait forever for the volume; use ReadWriteMany" -}}
 {{- end -}}
 {{- end -}}
+{{- if and .Values.autoscaling.enabled (not .Values.autoscaling.prometheus.serverAddress) -}}
+{{- fail "autoscaling.prometheus.serverAddress: autoscaling needs a Prometheus query endpoint (a Prometheus in agent mode cannot be queried, and KEDA would read no queue at all)" -}}
+{{- end -}}
 {{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) -}}
 {{- fail (printf "autoscaling.maxReplicas (%v) must not be lower than autoscaling.minReplicas (%v)" .Values.autoscaling.maxReplicas .Values.autoscaling.minReplicas) -}}
 {{- end -}}
@@ -403,4 +423,118 @@ is on, monitoring, and any extra ones.
 {{- with $policy.monitoringNamespace }}{{ $names = append $names . }}{{ end -}}
 {{- $names = concat $names ($policy.extraNamespaces | default list) -}}
 {{- $names | uniq | join "\n" -}}
+{{- end -}}
+
+{{/*
+Seconds the engine may take after SIGTERM: its own fixed drain (TGI) or the timeout passed
+as its flag (vLLM).
+*/}}
+{{- define "mil.engine.shutdownSeconds" -}}
+{{- $engine := include "mil.engine" . | fromYaml -}}
+{{- if $engine.shutdownTimeoutFlag -}}
+{{- .Values.drain.shutdownTimeoutSeconds -}}
+{{- else -}}
+{{- $engine.shutdownSeconds | default 0 -}}
+{{- end -}}
+{{- end -}}
+
+{{/* terminationGracePeriodSeconds: the value, refused below preStop + shutdown, else computed. */}}
+{{- define "mil.gracePeriodSeconds" -}}
+{{- $needed := add .Values.drain.preStopSeconds (include "mil.engine.shutdownSeconds" . | int) -}}
+{{- $set := .Values.terminationGracePeriodSeconds -}}
+{{- if kindIs "invalid" $set -}}
+{{- add $needed .Values.drain.marginSeconds -}}
+{{- else if lt (int $set) (int $needed) -}}
+{{- fail (printf "terminationGracePeriodSeconds (%v) must be at least drain.preStopSeconds + the engine's shutdown time (%v): the kubelet would kill requests mid-drain" $set $needed) -}}
+{{- else -}}
+{{- $set -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Seconds from pod creation to the first ready answer the startup probe allows. */}}
+{{- define "mil.startupBudgetSeconds" -}}
+{{- $probe := .Values.container.startupProbe -}}
+{{- if $probe.enabled -}}
+{{- add ($probe.initialDelaySeconds | default 0) (mul ($probe.periodSeconds | default 10) ($probe.failureThreshold | default 3)) -}}
+{{- else -}}
+{{- 0 -}}
+{{- end -}}
+{{- end -}}
+
+{{/* progressDeadlineSeconds: the value, refused below the startup budget, else computed. */}}
+{{- define "mil.progressDeadlineSeconds" -}}
+{{- $budget := include "mil.startupBudgetSeconds" . | int -}}
+{{- $set := .Values.progressDeadlineSeconds -}}
+{{- if kindIs "invalid" $set -}}
+{{- $readiness := .Values.container.readinessProbe.periodSeconds | default 10 -}}
+{{- add $budget $readiness .Values.rollout.imagePullSeconds -}}
+{{- else if lt (int $set) $budget -}}
+{{- fail (printf "progressDeadlineSeconds (%v) must be at least the startup probe's budget (%v s): a slow but healthy model load would be reported as a failed rollout" $set $budget) -}}
+{{- else -}}
+{{- $set -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A Kubernetes quantity in base units (bytes, cores), as a float: decimal and binary suffixes
+and millis. Values arrive checked by values.schema.json (digits, an optional fraction, a
+suffix).
+*/}}
+{{- define "mil.quantity" -}}
+{{- $text := toString . -}}
+{{- $number := regexFind "^[0-9]+(\\.[0-9]+)?" $text -}}
+{{- $suffix := trimPrefix $number $text -}}
+{{- $scale := dict "" 1.0 "m" 0.001 "k" 1000.0 "M" 1000000.0 "G" 1000000000.0 "T" 1000000000000.0 "E" 1000000000000000000.0 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "Ei" 1152921504606846976.0 -}}
+{{- mulf (float64 $number) (index $scale $suffix) -}}
+{{- end -}}
+
+{{/*
+Requests the API server and the kubelet accept: each request at most its limit (the API
+server refuses the pod otherwise), and lower bounds below which no engine starts.
+*/}}
+{{- define "mil.checkResources" -}}
+{{- $resources := .Values.container.resources -}}
+{{- range $name := list "cpu" "memory" "ephemeral-storage" -}}
+{{- $request := index $resources.requests $name -}}
+{{- $limit := index $resources.limits $name -}}
+{{- if and $request $limit (gt (include "mil.quantity" $request | float64) (include "mil.quantity" $limit | float64)) -}}
+{{- fail (printf "container.resources.requests.%s (%v) must not exceed container.resources.limits.%s (%v): the API server refuses the pod" $name $request $name $limit) -}}
+{{- end -}}
+{{- end -}}
+{{- if lt (include "mil.quantity" $resources.requests.cpu | float64) 0.5 -}}
+{{- fail (printf "container.resources.requests.cpu (%v) must be at least 500m: tokenisation and the HTTP server need a core's share" $resources.requests.cpu) -}}
+{{- end -}}
+{{- if lt (include "mil.quantity" $resources.requests.memory | float64) 1073741824.0 -}}
+{{- fail (printf "container.resources.requests.memory (%v) must be at least 1Gi: the engine stages the model in host memory" $resources.requests.memory) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The container's requests: the values, plus an ephemeral-storage request for an emptyDir cache. */}}
+{{- define "mil.requests" -}}
+{{- $requests := deepCopy .Values.container.resources.requests -}}
+{{- if and (not .Values.modelCache.enabled) (not (index $requests "ephemeral-storage")) -}}
+{{- $_ := set $requests "ephemeral-storage" .Values.modelStorage.sizeLimit -}}
+{{- end -}}
+{{- toYaml $requests -}}
+{{- end -}}
+
+{{/* Required node affinity on the GPU product label when gpu.type is set (empty otherwise). */}}
+{{- define "mil.gpuAffinity" -}}
+{{- $gpu := .Values.gpu -}}
+{{- if $gpu.type -}}
+{{- $products := index ($gpu.products | default dict) $gpu.type -}}
+{{- if not $products -}}
+{{- fail (printf "gpu.type %s has no entry in gpu.products: list the %s values of its nodes" $gpu.type $gpu.productLabel) -}}
+{{- end -}}
+nodeAffinity:
+  requiredDuringSchedulingIgnoredDuringExecution:
+    nodeSelectorTerms:
+      - matchExpressions:
+          - key: {{ $gpu.productLabel | quote }}
+            operator: In
+            values:
+              {{- range $products }}
+              - {{ . | quote }}
+              {{- end }}
+{{- end -}}
 {{- end -}}

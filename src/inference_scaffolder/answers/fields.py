@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ENVIRONMENT_ORDER = ("dev", "syst", "uat", "prod")
-ENGINES = ("tgi", "vllm")
+ENGINES = ("vllm", "tgi")
+# The values schema's gpu.type enum (tests keep them equal): the capacity table's names.
 GPU_TYPES = ("", "L4", "A10G", "A100-40", "A100-80", "H100-80", "H200-141")
 TEMPLATE_DELIMITERS = ("{{", "}}", "{%", "%}", "{#", "#}")
 # Variables the chart derives from the model and gpu answers; setting them again would
@@ -36,6 +37,11 @@ RESERVED_ENV_NAMES = frozenset(
 CREDENTIAL_ENV_NAMES = frozenset({"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_API_TOKEN",
                                   "VLLM_API_KEY"})
 MAX_ANSWER_LENGTH = 4096
+# The longest names derived from service_name: the helm test pod's label value
+# `<name>-test-endpoint` and the Service Istio makes for the Gateway, `<name>-gateway-istio`,
+# both 14 characters longer and bound to 63 (label value, DNS label).
+LONGEST_NAME_SUFFIX = len("-gateway-istio")
+MAX_SERVICE_NAME_LENGTH = 63 - LONGEST_NAME_SUFFIX
 # Answers the chart writes unquoted as Kubernetes names (as charts do), with the env names.
 PLAIN_NAME_ANSWERS = ("service_name", "service_catalog", "namespace", "secret_store")
 # Far above any valid answers file (128 variables of 4096 characters, JSON-escaped), far
@@ -102,6 +108,9 @@ SCAFFOLDER_SOURCE_VARIABLE = "INFERENCE_SCAFFOLDER_SOURCE"
 # can be fetched from a host someone else registers; `new` warns and says what to set.
 UNCONFIGURED_CHART_REPOSITORY = "https://charts.platform.invalid/platform-schemas-types"
 PLATFORM_ANSWERS = ("chart_repository", "chart_version", "scaffolder_source")
+# Room over the estimated weights for a cache sized from the model: tokenizer and config
+# files, the lock and partial files of a download, and a second revision during promotion.
+CACHE_HEADROOM_PERCENT = 25
 
 ANSWER_FIELDS: tuple[AnswerField, ...] = (
     # --- Service -------------------------------------------------------------------------
@@ -109,7 +118,8 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
         "service_name", "Service name", "Service",
         "Name of the service, its repository and every Kubernetes object it creates.",
         default="", required=True, values_path="serviceName",
-        rule=_DNS_LABEL_RULE + ", at most 53 characters",
+        rule=_DNS_LABEL_RULE + f", at most {MAX_SERVICE_NAME_LENGTH} characters (derived names "
+             "such as <name>-gateway-istio must fit in 63)",
         ui={"ui:autofocus": True},
     ),
     AnswerField(
@@ -222,9 +232,11 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
     # --- Model ---------------------------------------------------------------------------
     AnswerField(
         "engine", "Inference engine", "Model",
-        "tgi (Text Generation Inference) or vllm.",
-        default="tgi", required=True, values_path="engine",
-        rule="must be one of tgi, vllm",
+        "vllm (the default) or tgi (Text Generation Inference). TGI is in maintenance mode "
+        "upstream (since December 2025; its repository was archived in March 2026): it stays "
+        "supported for the services that run it, new services should use vLLM.",
+        default="vllm", required=True, values_path="engine",
+        rule="must be one of vllm, tgi",
     ),
     AnswerField(
         "model_id", "Model id", "Model",
@@ -295,8 +307,11 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
     ),
     AnswerField(
         "gpu_type", "GPU type", "GPU",
-        "GPU model the node pool offers; when set with model_config, a capacity check runs.",
-        default="", schema={"enum": list(GPU_TYPES)},
+        "GPU model the pods must run on: they get a required node affinity on the GPU product "
+        "label (nvidia.com/gpu.product from GPU Feature Discovery), so a mixed pool never "
+        "places them on a smaller GPU; with model_config, a capacity check runs. Empty: any "
+        "GPU node.",
+        default="", values_path="gpu/properties/type",
         rule="must be empty or one of " + ", ".join(t for t in GPU_TYPES if t),
     ),
     AnswerField(
@@ -308,41 +323,91 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
     ),
     AnswerField(
         "cpu_request", "CPU request", "GPU",
-        "CPU cores requested for tokenisation and the HTTP server.",
+        "CPU cores requested for tokenisation and the HTTP server (at least 500m).",
         default="4",
         values_path="container/properties/resources/properties/requests/properties/cpu",
         rule="must be a Kubernetes CPU quantity such as 4 or 500m",
     ),
     AnswerField(
         "memory_request", "Memory request", "GPU",
-        "Host memory requested (the model is staged in host memory while loading).",
-        default="32Gi",
+        "Host memory requested (the model is staged in host memory while loading); empty "
+        "means the memory limit, so the pod is never the first evicted under memory pressure. "
+        "At least 1Gi, at most the limit.",
+        default="",
         values_path="container/properties/resources/properties/requests/properties/memory",
-        rule="must be a Kubernetes memory quantity such as 32Gi",
+        schema={"pattern": "^$|^[0-9]{1,15}(\\.[0-9]{1,6})?(k|Ki|M|Mi|G|Gi|T|Ti|E|Ei)?$"},
+        rule="must be empty or a Kubernetes memory quantity such as 32Gi",
     ),
     AnswerField(
         "memory_limit", "Memory limit", "GPU",
-        "Host memory limit.",
+        "Host memory limit (at least 1Gi).",
         default="64Gi",
         values_path="container/properties/resources/properties/limits/properties/memory",
         rule="must be a Kubernetes memory quantity such as 64Gi",
     ),
     AnswerField(
-        "model_cache_size", "Model cache volume", "GPU",
-        "Size of a shared volume (PersistentVolumeClaim, ReadWriteMany) for the Hugging Face "
-        "cache, so a rescheduled pod does not download the model again; empty means none.",
+        "model_cache_size", "Model cache size", "GPU",
+        "Size of the Hugging Face cache: the emptyDir's limit and the pod's ephemeral-storage "
+        "request, or the PersistentVolumeClaim's size. Empty: the estimated weights plus "
+        f"{CACHE_HEADROOM_PERCENT}% when model_config is given, else 100Gi. A size below the "
+        "estimated weights is refused.",
         default="", values_path="modelCache/properties/size",
         # At most 15 digits: a longer number is no size, and YAML tools read it as a float.
         schema={"pattern": "^$|^[0-9]{1,15}(\\.[0-9]{1,6})?(k|Ki|M|Mi|G|Gi|T|Ti|E|Ei)?$"},
         rule="must be empty or a Kubernetes storage quantity such as 200Gi",
     ),
     AnswerField(
+        "model_cache_storage_class", "Model cache StorageClass", "GPU",
+        "StorageClass of a persistent model cache (a PersistentVolumeClaim in every "
+        "environment), so a restart or a rollback does not download the model again. It must "
+        "offer the access mode below: ReadWriteMany on EKS means an EFS class, not the default "
+        "EBS one. Empty: an emptyDir per pod (each new pod downloads the model).",
+        default="", values_path="modelCache/properties/storageClassName",
+        rule="must be empty or a StorageClass name (DNS-1123 subdomain)",
+    ),
+    AnswerField(
+        "model_cache_access_mode", "Model cache access mode", "GPU",
+        "ReadWriteMany lets every pod of a rollout or of autoscaling share the cache. "
+        "ReadWriteOnce attaches it to one node: only for services where every environment "
+        "allows downtime and nothing autoscales (one pod at a time).",
+        default="ReadWriteMany", values_path="modelCache/properties/accessMode",
+        rule="must be one of ReadWriteMany, ReadWriteOnce",
+    ),
+    AnswerField(
         "autoscaling_max_replicas", "Autoscaling: max replicas", "GPU",
         "Scale with KEDA on the engine's queue of waiting requests up to this many replicas; "
-        "0 means a fixed single replica.",
+        "0 means a fixed number of replicas. Needs prometheus_query_url.",
         default=0, values_path="autoscaling/properties/maxReplicas",
         schema={"minimum": 0, "not": {"const": 1}},
         rule="must be 0 (no autoscaling) or an integer from 2 to 16",
+    ),
+    AnswerField(
+        "prometheus_query_url", "Prometheus query endpoint", "GPU",
+        "URL KEDA queries for the engine's queue (Thanos Query, Mimir, Amazon Managed "
+        "Prometheus through a SigV4 proxy): the store the platform's Prometheus agent writes "
+        "to. An agent-mode Prometheus cannot be queried. Required with autoscaling.",
+        default="", values_path="autoscaling/properties/prometheus/properties/serverAddress",
+        rule="must be empty or an http(s):// URL (host, port and path only)",
+    ),
+    # --- Availability ----------------------------------------------------------------------
+    AnswerField(
+        "allow_downtime", "Environments that allow downtime", "Availability",
+        "Environments where a rollout may leave no ready pod while the new one loads the "
+        "model (one replica replaced in place: no spare GPU needed). Every other environment "
+        "keeps a ready pod through rollouts and rollbacks (see rollout_surge).",
+        default=["dev"],
+        schema={"type": "array", "maxItems": 4, "uniqueItems": True,
+                "items": {"enum": list(ENVIRONMENT_ORDER)}},
+        rule="must be a list of environments of dev, syst, uat, prod, each once",
+        ui={"ui:widget": "checkboxes"},
+    ),
+    AnswerField(
+        "rollout_surge", "Roll out with a spare GPU", "Availability",
+        "In environments that allow no downtime: true starts the new pod beside the old one "
+        "(maxSurge 1, maxUnavailable 0: the pool needs a spare GPU slot for each rollout); "
+        "false runs two replicas all the time and replaces one at a time.",
+        default=True, schema={"type": "boolean"},
+        rule="must be true or false",
     ),
     # --- Access --------------------------------------------------------------------------
     AnswerField(

@@ -287,6 +287,8 @@ def _as_secret_list(key: str, value: Any) -> Any:
 
 _NORMALISERS = {
     "environments": _as_list,
+    "allow_downtime": _as_list,
+    "rollout_surge": _as_bool,
     "gpu_count": _as_int,
     "max_input_tokens": _as_int,
     "max_total_tokens": _as_int,
@@ -311,10 +313,11 @@ def normalise(raw: Mapping[str, Any]) -> Answers:
                 "model_cache_size"):
         if isinstance(answers[key], int | float) and not isinstance(answers[key], bool):
             answers[key] = str(answers[key])
-    if isinstance(answers.get("environments"), list):
-        chosen = set(answers["environments"])
-        if chosen <= set(ENVIRONMENT_ORDER) and len(chosen) == len(answers["environments"]):
-            answers["environments"] = [e for e in ENVIRONMENT_ORDER if e in chosen]
+    for key in ("environments", "allow_downtime"):
+        if isinstance(answers.get(key), list):
+            chosen = set(answers[key])
+            if chosen <= set(ENVIRONMENT_ORDER) and len(chosen) == len(answers[key]):
+                answers[key] = [e for e in ENVIRONMENT_ORDER if e in chosen]
     for secret in answers.get("extra_secrets") or []:
         if isinstance(secret, dict) and secret.get("secretKey") in ("", None) and isinstance(
             secret.get("name"), str

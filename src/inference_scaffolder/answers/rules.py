@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from fractions import Fraction
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -197,6 +198,63 @@ def _check_cross_field_rules(answers: Answers) -> None:
     if answers["ingress_host"] and len(answers["ingress_host"]) + len("uat.") > 253:
         raise UserError("ingress_host", "is too long to prefix with an environment name")
     _check_routing_rules(answers)
+    _check_resource_rules(answers)
+    _check_serving_rules(answers)
+
+
+_QUANTITY = re.compile(r"([0-9]+(?:\.[0-9]+)?)(m|k|Ki|M|Mi|G|Gi|T|Ti|E|Ei)?")
+_QUANTITY_SCALE = {
+    None: 1, "m": Fraction(1, 1000), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+    "E": 10**18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Ei": 2**60,
+}
+GIB = 2**30
+
+
+def quantity(text: str) -> Fraction:
+    """A Kubernetes quantity (as the answers schema admits them) in base units, exactly."""
+    found = _QUANTITY.fullmatch(text)
+    if found is None:
+        raise ValueError(f"not a quantity: {text!r}")
+    return Fraction(found.group(1)) * _QUANTITY_SCALE[found.group(2)]
+
+
+def effective_memory_request(answers: Answers) -> str:
+    """The memory request the pod gets: the answer, else the limit (Guaranteed memory)."""
+    return answers["memory_request"] or answers["memory_limit"]
+
+
+def _check_resource_rules(answers: Answers) -> None:
+    """Requests the API server accepts (request <= limit) and that an engine can start with."""
+    if quantity(answers["cpu_request"]) < Fraction(1, 2):
+        raise UserError("cpu_request", f"must be at least 500m (got {answers['cpu_request']!r}): "
+                                       "tokenisation and the HTTP server need half a core")
+    for key in ("memory_request", "memory_limit"):
+        if answers[key] and quantity(answers[key]) < GIB:
+            raise UserError(key, f"must be at least 1Gi (got {answers[key]!r}): the engine "
+                                 "stages the model in host memory")
+    request = effective_memory_request(answers)
+    if quantity(request) > quantity(answers["memory_limit"]):
+        raise UserError("memory_request",
+                        f"must not exceed memory_limit ({request} > {answers['memory_limit']}): "
+                        "the API server refuses a pod whose request is above its limit")
+
+
+def _check_serving_rules(answers: Answers) -> None:
+    """Autoscaling that can read its signal; a ReadWriteOnce cache only where one pod runs."""
+    if answers["autoscaling_max_replicas"] and not answers["prometheus_query_url"]:
+        raise UserError("prometheus_query_url",
+                        "is required with autoscaling_max_replicas: KEDA needs a Prometheus "
+                        "query endpoint (an agent-mode Prometheus cannot be queried)")
+    if answers["model_cache_storage_class"] and answers["model_cache_access_mode"] == (
+            "ReadWriteOnce"):
+        several = [env for env in answers["environments"]
+                   if env not in answers["allow_downtime"]]
+        if several or answers["autoscaling_max_replicas"]:
+            where = f"{', '.join(several)} keep" if several else "autoscaling keeps"
+            raise UserError("model_cache_access_mode",
+                            f"ReadWriteOnce attaches the cache to one node, but {where} more "
+                            "than one pod at a time (surge, two replicas or autoscaling); use "
+                            "ReadWriteMany with a class that offers it")
 
 
 def _check_routing_rules(answers: Answers) -> None:

@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from inference_scaffolder.answers.fields import CACHE_HEADROOM_PERCENT
+from inference_scaffolder.answers.rules import quantity
 from inference_scaffolder.errors import CheckFailed, UserError, inert
 from inference_scaffolder.safe_fs import read_text_file
 from inference_scaffolder.service.layout import MAX_MODEL_CONFIG_BYTES
@@ -537,3 +539,35 @@ def check_answers_capacity(answers: Mapping[str, Any]) -> CapacityEstimate | Non
         gpu_count=answers["gpu_count"], max_total_tokens=answers["max_total_tokens"],
         engine=answers["engine"], quantization=answers.get("quantization", ""),
     )
+
+
+# --------------------------------------------------------------------------- model cache
+
+
+def estimated_weights_bytes(model_config_path: str, quantization: str = "") -> int:
+    """The weights the engine downloads, estimated from config.json (no GPU needed)."""
+    config = load_model_config(model_config_path)
+    params = count_parameters(model_shape(config))
+    return weights_bytes(params, normalize_dtype(dtype_for(config, quantization)))
+
+
+def cache_size_for(weights: int, headroom_percent: int) -> str:
+    """A cache size in whole GiB: the weights plus the headroom, rounded up."""
+    return f"{math.ceil(weights * (100 + headroom_percent) / 100 / GIB)}Gi"
+
+
+def sized_model_cache(answers: dict[str, Any]) -> dict[str, Any]:
+    """Answers with the model cache sized to the model when model_config is given: an empty
+    size becomes the weights plus headroom; a size below the weights is refused (the
+    download would fill the volume and the pod be evicted or fail mid-download)."""
+    if not answers.get("model_config"):
+        return answers
+    weights = estimated_weights_bytes(answers["model_config"], answers.get("quantization", ""))
+    size = answers.get("model_cache_size")
+    if not size:
+        return {**answers, "model_cache_size": cache_size_for(weights, CACHE_HEADROOM_PERCENT)}
+    if quantity(size) < weights:
+        raise UserError("model_cache_size",
+                        f"{size} is smaller than the model's weights ({gib(weights)} GiB "
+                        "estimated from model_config): the download would not fit")
+    return answers

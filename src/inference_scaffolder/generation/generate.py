@@ -23,7 +23,11 @@ from inference_scaffolder.answers import (
     answer_warnings,
     answers_json_schema,
 )
-from inference_scaffolder.checks.capacity import check_answers_capacity, load_model_config
+from inference_scaffolder.checks.capacity import (
+    check_answers_capacity,
+    load_model_config,
+    sized_model_cache,
+)
 from inference_scaffolder.checks.manifests import crd_schema_dir, resolve_kube_version
 from inference_scaffolder.checks.validate import (
     DEFAULT_KUBE_VERSION,
@@ -49,7 +53,7 @@ def _cookiecutter_default(key: str, default: Any) -> Any:
     if key in _CHOICE_FIELDS:
         options = answers_json_schema()["properties"][key]["enum"]
         return [default, *[o for o in options if o != default]]
-    if key == "environments":
+    if key in {"environments", "allow_downtime"}:
         return ",".join(default)
     if key in {"environment_variables", "extra_secrets"}:
         return {}
@@ -77,7 +81,7 @@ def cookiecutter_json() -> dict[str, Any]:
 
 
 def _to_cookiecutter_value(key: str, value: Any) -> Any:
-    if key == "environments":
+    if key in {"environments", "allow_downtime"}:
         return ",".join(value)
     if key == "environment_variables":
         return {e["name"]: e["value"] for e in value}
@@ -246,6 +250,7 @@ def generate(
     if answers.get("model_config"):  # a regular JSON file, bounded; never a FIFO
         load_model_config(answers["model_config"])
     check_answers_capacity(answers)
+    answers = sized_model_cache(answers)
     created = make_output_dir(output_dir)
     try:
         workdir = Path(tempfile.mkdtemp(prefix=".inference-scaffolder-", dir=output_dir))

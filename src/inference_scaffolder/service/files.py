@@ -25,7 +25,7 @@ from inference_scaffolder.answers import (
     served_model_name,
 )
 from inference_scaffolder.answers.loading import load_answers_record
-from inference_scaffolder.answers.rules import PROSE_ANSWERS
+from inference_scaffolder.answers.rules import PROSE_ANSWERS, effective_memory_request
 from inference_scaffolder.chart import (
     CHART_NAME,
     WORKLOAD_TYPE,
@@ -75,7 +75,8 @@ def common_values(answers: Answers) -> dict[str, Any]:
         "serviceCatalog": answers["service_catalog"],
         "namespace": answers["namespace"],
         "engine": answers["engine"],
-        "gpu": {"count": answers["gpu_count"]},
+        "gpu": {"count": answers["gpu_count"],
+                **({"type": answers["gpu_type"]} if answers["gpu_type"] else {})},
         "container": {
             "secretStore": {"name": answers["secret_store"]},
             "secrets": secrets,
@@ -83,7 +84,8 @@ def common_values(answers: Answers) -> dict[str, Any]:
                 {"name": e["name"], "value": e["value"]} for e in answers["environment_variables"]
             ],
             "resources": {
-                "requests": {"cpu": answers["cpu_request"], "memory": answers["memory_request"]},
+                "requests": {"cpu": answers["cpu_request"],
+                             "memory": effective_memory_request(answers)},
                 "limits": {"memory": answers["memory_limit"]},
             },
         },
@@ -100,12 +102,11 @@ def common_values(answers: Answers) -> dict[str, Any]:
 
 def _serving_option_values(answers: Answers) -> dict[str, Any]:
     """The optional chart features the answers switch on (model cache, autoscaling, routing)."""
-    values: dict[str, Any] = {}
-    if answers["model_cache_size"]:
-        values["modelCache"] = {"enabled": True, "size": answers["model_cache_size"]}
+    values: dict[str, Any] = _model_cache_values(answers)
     if answers["autoscaling_max_replicas"]:
         values["autoscaling"] = {"enabled": True,
-                                 "maxReplicas": answers["autoscaling_max_replicas"]}
+                                 "maxReplicas": answers["autoscaling_max_replicas"],
+                                 "prometheus": {"serverAddress": answers["prometheus_query_url"]}}
     if answers["routing"]:
         values["routing"] = {
             "enabled": True,
@@ -115,6 +116,43 @@ def _serving_option_values(answers: Answers) -> dict[str, Any]:
                           "requestsPerMinute": answers["rate_limit_per_minute"] or 60},
             "inferencePool": {"enabled": answers["inference_pool"]},
         }
+    return values
+
+
+def _model_cache_values(answers: Answers) -> dict[str, Any]:
+    """Where the model is cached: a claim of the named class (it outlives the pod, so a
+    restart or rollback loads without a download), else an emptyDir; both of the answer's
+    size when given."""
+    size = answers["model_cache_size"]
+    values: dict[str, Any] = {"modelStorage": {"sizeLimit": size}} if size else {}
+    if answers["model_cache_storage_class"]:
+        values["modelCache"] = {"enabled": True,
+                                "storageClassName": answers["model_cache_storage_class"],
+                                "accessMode": answers["model_cache_access_mode"]}
+        if size:
+            values["modelCache"]["size"] = size
+    return values
+
+
+def availability_values(answers: Answers, environment: str) -> dict[str, Any]:
+    """Replicas and rollout strategy of one environment. Where downtime is allowed, one pod
+    is replaced in place (no spare GPU); elsewhere a ready pod remains throughout: the new
+    pod surges beside the old one, or two replicas are replaced one at a time (and a
+    PodDisruptionBudget keeps one through node drains)."""
+    if environment in answers["allow_downtime"]:
+        replicas, surge, unavailable = 1, 0, 1
+    elif answers["rollout_surge"]:
+        replicas, surge, unavailable = 1, 1, 0
+    else:
+        replicas, surge, unavailable = 2, 0, 1
+    values: dict[str, Any] = {
+        "replicas": replicas,
+        "strategy": {"type": "RollingUpdate", "maxSurge": surge, "maxUnavailable": unavailable},
+    }
+    if replicas > 1:
+        values["podDisruptionBudget"] = {"enabled": True, "maxUnavailable": 1}
+    if answers["autoscaling_max_replicas"]:
+        values["autoscaling"] = {"minReplicas": replicas}
     return values
 
 
@@ -145,6 +183,7 @@ def environment_values(answers: Answers, environment: str) -> dict[str, Any]:
         "model": model_values(answers),
         "container": {"image": {"tag": engine_image_tag(answers)}},
     }
+    values.update(availability_values(answers, environment))
     if answers["ingress_host"]:
         values["ingress"] = {"enabled": True, "host": environment_host(answers, environment)}
     if answers["routing"]:
