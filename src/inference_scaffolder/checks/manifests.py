@@ -20,6 +20,8 @@ from typing import Any
 import jsonschema
 from referencing import Registry, Resource
 
+from inference_scaffolder.checks.apiserver import apiserver_findings
+from inference_scaffolder.checks.references import reference_findings
 from inference_scaffolder.errors import UserError
 
 CRD_SCHEMAS_ENV = "INFERENCE_SCAFFOLDER_CRD_SCHEMAS"
@@ -153,7 +155,8 @@ class ObjectResult:
 def validate_manifests(
     docs: list[tuple[dict[str, Any], str]], catalog: SchemaCatalog
 ) -> list[ObjectResult]:
-    """Check each rendered object against its Kubernetes or CRD schema."""
+    """Check each rendered object against its Kubernetes or CRD schema and the API server's
+    own rules, and the set for what controllers derive from it and resolve in it."""
     results = []
     for doc, source in docs:
         api_version = str(doc.get("apiVersion", ""))
@@ -175,5 +178,10 @@ def validate_manifests(
                     f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
                     for e in sorted(validator.iter_errors(doc), key=lambda e: str(list(e.path)))
                 ]
+            # What the API server refuses beyond the schema (checks/apiserver.py).
+            result.errors += [f.line() for f in apiserver_findings(doc, catalog.kube_version)]
         results.append(result)
+    # Names controllers derive and references they resolve, over the set (checks/references.py).
+    for position, finding in reference_findings([doc for doc, _ in docs]):
+        results[position].errors.append(finding.line())
     return results
