@@ -20,6 +20,7 @@ from inference_scaffolder.errors import UserError, ValidationFailed
 COMMANDS = {
     "new": "generate",
     "validate": "generate",
+    "check-manifests": "check_manifests",
     "charts": "generate",
     "answers-schema": "generate",
     "schema-pr": "schema_pr",
