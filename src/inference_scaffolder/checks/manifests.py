@@ -21,6 +21,7 @@ import jsonschema
 from referencing import Registry, Resource
 
 from inference_scaffolder.checks.apiserver import apiserver_findings
+from inference_scaffolder.checks.cel import cel_findings
 from inference_scaffolder.checks.references import reference_findings
 from inference_scaffolder.errors import UserError
 
@@ -146,6 +147,8 @@ class ObjectResult:
     name: str
     source: str
     errors: list[str] = field(default_factory=list)
+    # Checks that could not run on this object (a CEL rule not evaluated), never passed.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -178,6 +181,7 @@ def validate_manifests(
                     f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
                     for e in sorted(validator.iter_errors(doc), key=lambda e: str(list(e.path)))
                 ]
+                _add_cel_results(result, doc, validator)
             # What the API server refuses beyond the schema (checks/apiserver.py).
             result.errors += [f.line() for f in apiserver_findings(doc, catalog.kube_version)]
         results.append(result)
@@ -185,3 +189,29 @@ def validate_manifests(
     for position, finding in reference_findings([doc for doc, _ in docs]):
         results[position].errors.append(finding.line())
     return results
+
+
+def _add_cel_results(result: ObjectResult, doc: dict[str, Any],
+                     validator: jsonschema.protocols.Validator) -> None:
+    """A custom resource's CEL rules (``x-kubernetes-validations``), which the API server
+    enforces and JSON Schema cannot: a broken rule is a problem like a schema error, a rule
+    this evaluator cannot run is a note naming it. Kubernetes' own kinds carry none here."""
+    if not isinstance(validator.schema, dict) or not _has_cel_rules(validator):
+        return
+    for finding in cel_findings(doc, validator.schema):
+        if finding.evaluable:
+            result.errors.append(f"{finding.path}: {finding.message}")
+        else:
+            result.notes.append(f"{result.kind}/{result.name}: {finding.path}: CEL rule "
+                                f"{finding.rule!r} {finding.message}")
+
+
+_CEL_RULES: dict[int, bool] = {}
+
+
+def _has_cel_rules(validator: jsonschema.protocols.Validator) -> bool:
+    """Whether the schema holds any rule (computed once per compiled validator)."""
+    key = id(validator)
+    if key not in _CEL_RULES:
+        _CEL_RULES[key] = "x-kubernetes-validations" in json.dumps(validator.schema)
+    return _CEL_RULES[key]

@@ -172,6 +172,7 @@ def check_rendered(
     result.objects += gitops_objects(repo, environment, catalog, build=kustomize,
                                      helm_output=rendered.stdout, started=started)
     result.objects += capacity_results(repo, environment, result.rendered, result.notes)
+    result.notes += [note for obj in result.objects for note in obj.notes]
     return result
 
 
