@@ -315,3 +315,29 @@ def test_a_set_that_writes_no_secret_relies_on_the_platforms(corpus: Objects) ->
     without = [o for o in copy.deepcopy(corpus)
                if o["kind"] not in ("ExternalSecret", "Certificate")]
     assert reference_findings(without) == []
+
+
+def test_the_longest_service_name_renders_with_no_problem(tmp_path: Path) -> None:
+    """Every name derived from the longest service name the answers take (labels, the Istio
+    Gateway's Service, the endpoint picker) fits the rules, with every option on."""
+    from inference_scaffolder.answers.fields import MAX_SERVICE_NAME_LENGTH
+
+    name = "s" * MAX_SERVICE_NAME_LENGTH
+    values = _merge(_every_option_on(base_values()), {
+        "serviceName": name, "engine": "vllm",
+        "container": {"secrets": [{"name": "VLLM_API_KEY", "secretKey": "vllm-api-key",
+                                   "vaultPath": "/secret/ci/vllm-key"}]},
+        "imagePullSecret": {"vaultPath": "/secret/ci/ghcr"},
+        "ingress": {"host": "every-option.example.com"},
+        "autoscaling": {"prometheus": {"serverAddress": "http://thanos.monitoring.svc:9090"}},
+    })
+    values_file = tmp_path / "long.yaml"
+    values_file.write_text(yaml.safe_dump(values), encoding="utf-8")
+    done = run_helm(["template", name, str(chart_source_dir()), "-f", str(CI_VALUES),
+                     "-f", str(values_file), "--namespace", "n" * 63])
+    assert done.ok, done.stderr
+    objects = [doc for doc, _ in parse_rendered(done.stdout)]
+    assert one(objects, "Gateway")["metadata"]["name"] == f"{name}-gateway"
+    problems = [f"{o['kind']}: {f.line()}" for o in objects for f in apiserver_findings(o)]
+    problems += [f"{objects[i]['kind']}: {f.line()}" for i, f in reference_findings(objects)]
+    assert problems == []
