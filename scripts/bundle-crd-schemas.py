@@ -2,6 +2,8 @@
 """Refresh the CRD JSON Schemas the package carries (maintainers only; not run by users or CI).
 
     python3 scripts/bundle-crd-schemas.py SOURCE_DIR
+    python3 scripts/bundle-crd-schemas.py --check-upstream CRD_DIR
+
 
 SOURCE_DIR is a schema collection in kubeconform's layout (``<group>/<kind>_<version>.json``),
 converted from the upstream CRDs as src/inference_scaffolder/checks/crd_schemas/PROVENANCE.md
@@ -9,6 +11,12 @@ describes. Only the kinds below are copied: every custom resource the chart and 
 files can render, for every apiVersion the values allow (tests/checks/test_bundled_schemas.py
 renders every option and fails when a rendered kind is missing here). The files are written
 minified with sorted keys, so a refresh shows as a real diff only when the schema changed.
+
+``--check-upstream CRD_DIR`` reads full upstream CustomResourceDefinitions (YAML, as
+``git show <tag>:<path>`` gives them) and checks that every CEL rule
+(``x-kubernetes-validations``) and every ``default`` of each served version is in the bundled
+schema at the same place (the conversion must not drop them; checks/cel.py evaluates them).
+Only this script reads such a folder: nothing at run time or in tests does.
 """
 
 from __future__ import annotations
@@ -38,6 +46,49 @@ BUNDLED = {
 }
 
 
+def _marks(node: object, path: str = "", names: bool = False) -> set[tuple[str, str]]:
+    """Every (schema path, rule or default) in a schema, for comparison. ``names``: node is
+    a ``properties`` map, whose keys are field names (a field may be called "default")."""
+    found: set[tuple[str, str]] = set()
+    if isinstance(node, dict) and names:
+        for key, child in node.items():
+            found |= _marks(child, f"{path}/{key}")
+    elif isinstance(node, dict):
+        for rule in node.get("x-kubernetes-validations") or []:
+            found.add((path, "rule " + json.dumps(rule, sort_keys=True)))
+        if "default" in node:
+            found.add((path, "default " + json.dumps(node["default"], sort_keys=True)))
+        for key, child in node.items():
+            if key not in ("x-kubernetes-validations", "default"):
+                found |= _marks(child, f"{path}/{key}", names=key == "properties")
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            found |= _marks(child, f"{path}/{index}")
+    return found
+
+
+def check_upstream(crd_dir: Path) -> int:
+    """Compare the bundled schemas' rules and defaults with the upstream CRDs in crd_dir."""
+    import yaml  # the package depends on PyYAML
+
+    missing = 0
+    for crd_file in sorted(crd_dir.glob("*.yaml")):
+        crd = yaml.safe_load(crd_file.read_text(encoding="utf-8"))
+        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+        for version in crd["spec"]["versions"]:
+            bundled = TARGET / group / f"{kind.lower()}_{version['name']}.json"
+            if not bundled.is_file():
+                continue
+            upstream = _marks(version["schema"]["openAPIV3Schema"])
+            lost = upstream - _marks(json.loads(bundled.read_text(encoding="utf-8")))
+            for where, what in sorted(lost):
+                print(f"{bundled.relative_to(TARGET)}: {where}: missing {what[:120]}")
+            missing += len(lost)
+            print(f"{crd_file.name} {version['name']}: {len(upstream)} rules and defaults, "
+                  f"{len(upstream) - len(lost)} kept in {bundled.relative_to(TARGET)}")
+    return 1 if missing else 0
+
+
 def main(source: Path) -> int:
     if not source.is_dir():
         print(f"error: SOURCE_DIR: {source} is not a directory", file=sys.stderr)
@@ -56,6 +107,8 @@ def main(source: Path) -> int:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--check-upstream":
+        raise SystemExit(check_upstream(Path(sys.argv[2])))
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
         raise SystemExit(2)

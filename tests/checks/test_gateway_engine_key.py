@@ -117,9 +117,10 @@ def _set_key_secret(path: list[Any], value: str) -> ObjectsChange:
          "key, where the gateway reads the API key"),
         (_set_policy(["spec", "type"], "AnthropicAPIKey"),
          "BackendSecurityPolicy llama-gw is of type AnthropicAPIKey; vLLM checks a bearer key"),
+        # A policy on anything else leaves the backend without one (that the CRD's CEL rule
+        # refuses such a target is tested with the other CEL rules, tests/checks/test_cel.py).
         (_set_policy(["spec", "targetRefs", 0, "kind"], "Service"),
-         "BackendSecurityPolicy/llama-gw: targetRef 'llama-gw' must be an AIServiceBackend or "
-         "an InferencePool"),
+         "no BackendSecurityPolicy of type APIKey targets it"),
     ],
     ids=["no-policy", "policy-elsewhere", "other-vault-path", "wrong-secret-key", "wrong-type",
          "bad-target"],

@@ -11,10 +11,9 @@ functions work on ``helm template`` output (a list of objects) and return proble
 ``check_fleet_routing`` adds the check no single repository can make: one model name
 registered by two services in one environment.
 
-The CEL rules of the CRDs that matter here (JSON Schema validation ignores CEL) are checked
-too: AIServiceBackend points at an Envoy Gateway Backend, RateLimitPolicy targets a Gateway
-API route, an InferencePool picker Service has a port, a BackendSecurityPolicy targets an
-AIServiceBackend or an InferencePool.
+The CRDs' own CEL rules (an AIServiceBackend points at an Envoy Gateway Backend, a
+BackendSecurityPolicy targets an AIServiceBackend or an InferencePool, ...) are evaluated for
+every object by checks/cel.py; the few kept here are the ones a chain check below needs.
 """
 
 from __future__ import annotations
@@ -62,9 +61,6 @@ _AI_GATEWAY_GROUP = "aigateway.envoyproxy.io"
 _ENVOY_GATEWAY_GROUP = "gateway.envoyproxy.io"
 
 _INFERENCE_GROUP = "inference.networking.k8s.io"
-
-# What a BackendSecurityPolicy may attach to (a CEL rule of its CRD).
-_POLICY_TARGETS = {(_AI_GATEWAY_GROUP, "AIServiceBackend"), (_INFERENCE_GROUP, "InferencePool")}
 
 # The Secret key a BackendSecurityPolicy of type APIKey reads the key from.
 _AI_GATEWAY_KEY_FIELD = "apiKey"
@@ -412,16 +408,8 @@ def check_ai_gateway(rendered: RenderedObjects) -> list[RoutingProblem]:
                                         f"(also by {seen[(gateway, model)]})")
                     seen[(gateway, model)] = f"AIGatewayRoute {metadata_of(route).get('name')}"
         problems += [_problem(route, m) for m in messages]
-    for ai_backend in rendered.of_kind("AIServiceBackend"):
-        ref = (ai_backend.get("spec") or {}).get("backendRef") or {}
-        if ref.get("kind") != "Backend" or ref.get("group") != _ENVOY_GATEWAY_GROUP:
-            problems.append(_problem(ai_backend, "backendRef must be a "
-                                     f"{_ENVOY_GATEWAY_GROUP} Backend"))
-    for policy in rendered.of_kind("BackendSecurityPolicy"):
-        for ref in (policy.get("spec") or {}).get("targetRefs") or []:
-            if (ref.get("group"), ref.get("kind")) not in _POLICY_TARGETS:
-                problems.append(_problem(policy, f"targetRef {ref.get('name')!r} must be an "
-                                         "AIServiceBackend or an InferencePool"))
+    # What an AIServiceBackend may point at and what a BackendSecurityPolicy may target are
+    # CEL rules of their CRDs, evaluated with every other rule by checks/cel.py.
     return problems
 
 
