@@ -18,6 +18,7 @@
 
 const { runEdits, baseChartKeys, interfaceMembers, readStdin } = require('./ts-edit.cjs');
 const { generateInterface } = require('./schema-to-ts.cjs');
+const { scope } = require('./tsconfig-scope.cjs');
 
 async function handle(request) {
   const answer = runEdits(request);
@@ -25,6 +26,7 @@ async function handle(request) {
   const keysOf = request.baseChartKeys;
   answer.baseChartKeys = keysOf ? baseChartKeys(keysOf.path, keysOf.text) : null;
   answer.members = request.members ? memberListings(request.members, answer.interface) : null;
+  answer.tsconfigScope = request.tsconfig ? scope(request.tsconfig) : null;
   return answer;
 }
 

@@ -5,6 +5,7 @@
  * caller can refuse a configuration that reaches outside the repository or writes files
  * before the compiler ever runs on it.
  *
+ * Used as a module (platform-pr.cjs answers it in the same process as the edits) or alone:
  *   node tsconfig-scope.cjs < {"config": "<abs path of tsconfig.json>"}
  * response: {"extended": [abs paths], "fileNames": [abs paths], "references": [abs paths],
  *            "pathOptions": {"<option>": [abs paths]}, "writing": ["<option>", ...],
@@ -53,9 +54,13 @@ function scope(configPath) {
   };
 }
 
-let input = '';
-process.stdin.on('data', (chunk) => { input += chunk; });
-process.stdin.on('end', () => {
-  const request = JSON.parse(input);
-  process.stdout.write(JSON.stringify(scope(request.config)));
-});
+module.exports = { scope };
+
+if (require.main === module) {
+  let input = '';
+  process.stdin.on('data', (chunk) => { input += chunk; });
+  process.stdin.on('end', () => {
+    const request = JSON.parse(input);
+    process.stdout.write(JSON.stringify(scope(request.config)));
+  });
+}

@@ -375,6 +375,9 @@ class ChangeSet:
     deletes: list[str] = field(default_factory=list)
     proposed: dict[str, bytes] = field(default_factory=dict)
     members: dict[str, Any] | None = None
+    # What the tree's tsconfig.json makes the compiler read and write, resolved by the
+    # compiler in the same Node process (see typescript.check_tsconfig_scope).
+    tsconfig_scope: dict[str, Any] | None = None
 
     @property
     def paths(self) -> list[str]:
@@ -424,7 +427,10 @@ def plan_change_set(
             "name": wt.interface,
             "existing": {"path": wt.module_path, "text": existing_interface},
         }
+    if files.exists("tsconfig.json"):
+        request["tsconfig"] = str(tree / "tsconfig.json")
     answer = run_node_tool("platform-pr.cjs", request)
+    changes.tsconfig_scope = answer.get("tsconfigScope")
     for edit in answer["edits"]:
         propose(edit["path"], _text_bytes(_edited_text(edit)))
     _plan_chart(files, chart_dir, wt, propose, changes)

@@ -31,12 +31,12 @@ import stat
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import git
 
@@ -249,12 +249,13 @@ def _lint_errors(output: str) -> list[str]:
     return errors
 
 
-def type_check(tree: Path, baseline_tree: Callable[[], Path], warnings: list[str]) -> None:
+def type_check(tree: Path, baseline_tree: Callable[[], Path], warnings: list[str],
+               scope: Mapping[str, Any] | None = None) -> None:
     """``tsc --noEmit`` on the edited tree. Errors the base tree already has (typically
     modules that need an ``npm ci`` this clone never ran) are reported as warnings; any error
     the edits introduce aborts the run with the compiler's own message."""
     tsc = find_tsc()
-    edited = run_tsc(tree, tsc)
+    edited = run_tsc(tree, tsc, scope=scope)
     if edited.ok:
         return
     before = run_tsc(baseline_tree(), tsc)
@@ -549,7 +550,7 @@ class _Run:
         repo.git.add("-A")
         files = [f for f in repo.git.diff("--cached", "--name-only").splitlines() if f]
         warnings: list[str] = []
-        self._run_checks(repo, tree, base_tip, workdir, warnings)
+        self._run_checks(repo, tree, base_tip, workdir, warnings, changes.tsconfig_scope)
         title, body = pull_request_text(self.wt, differences)
         return _Prepared(base_tip, observed, files, repo.git.write_tree(), title, body,
                          warnings, differences)
@@ -669,7 +670,8 @@ class _Run:
         )
 
     def _run_checks(
-        self, repo: git.Repo, tree: Path, start: str, workdir: Path, warnings: list[str]
+        self, repo: git.Repo, tree: Path, start: str, workdir: Path, warnings: list[str],
+        tsconfig_scope: Mapping[str, Any] | None = None,
     ) -> None:
         chart = tree / self.wt.chart_path
 
@@ -688,7 +690,7 @@ class _Run:
         with ThreadPoolExecutor(max_workers=1) as pool:
             # The compiler is the longest check and needs nothing of the others: it runs
             # beside them. Errors still come in a fixed order: values, lint, types.
-            typed = pool.submit(type_check, tree, baseline, tsc_warnings)
+            typed = pool.submit(type_check, tree, baseline, tsc_warnings, tsconfig_scope)
             check_chart_values(tree, self.wt, warnings)
             helm_lint(chart, self.wt.chart_path)
             typed.result()

@@ -140,16 +140,18 @@ def find_tsc() -> Path:
     )
 
 
-def run_tsc(project_dir: Path, tsc: Path | None = None, timeout: float = 600) -> TscResult:
+def run_tsc(project_dir: Path, tsc: Path | None = None, timeout: float = 600, *,
+            scope: Mapping[str, Any] | None = None) -> TscResult:
     """``tsc --noEmit -p <project_dir>``: type-check a repository tree without writing files.
 
     The tree is a pull request's, so its configuration is checked first
     (:func:`check_tsconfig_scope`) and the compiler runs confined, with every option that
-    could write forced off on the command line."""
+    could write forced off on the command line. ``scope``: that configuration as the
+    compiler resolved it already (``tools/tsconfig-scope.cjs``), else it is resolved here."""
     if not (project_dir / "tsconfig.json").is_file():
         raise UserError("tsconfig.json", f"missing at the repository root ({project_dir.name})")
     compiler = tsc or find_tsc()
-    check_tsconfig_scope(project_dir)
+    check_tsconfig_scope(project_dir, scope)
     proc = run_confined(
         [str(compiler), "--noEmit", "--incremental", "false", "--composite", "false",
          "--pretty", "false", "-p", str(project_dir / "tsconfig.json")],
@@ -169,11 +171,12 @@ def run_tsc(project_dir: Path, tsc: Path | None = None, timeout: float = 600) ->
     return TscResult(proc.returncode, diagnostics, output)
 
 
-def check_tsconfig_scope(project_dir: Path) -> None:
+def check_tsconfig_scope(project_dir: Path, scope: Mapping[str, Any] | None = None) -> None:
     """Refuse a ``tsconfig.json`` that makes the compiler write files (build info, traces:
     even under ``--noEmit``) or read outside the repository (``extends``, ``include``,
     ``files``, ``references``, path options), as the compiler itself resolves them."""
-    answer = run_node_tool("tsconfig-scope.cjs", {"config": str(project_dir / "tsconfig.json")})
+    answer = scope or run_node_tool("tsconfig-scope.cjs",
+                                    {"config": str(project_dir / "tsconfig.json")})
     if answer["writing"]:
         raise UserError("tsconfig.json", f"sets {', '.join(map(inert, answer['writing']))}: "
                         "options that make the compiler write files are refused (the check "
