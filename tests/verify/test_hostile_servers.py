@@ -72,6 +72,25 @@ def healthy_vllm(method: str, path: str, handler: BaseHTTPRequestHandler) -> Non
         answer(handler, 404)
 
 
+def models_answering(body: bytes, headers: tuple[tuple[str, str], ...] = ()) -> Behaviour:
+    """A healthy vLLM server, except that ``GET /v1/models`` answers 200 with ``body``."""
+    def behaviour(method, path, handler, stop):
+        if (method, path) == ("GET", "/v1/models"):
+            answer(handler, 200, body, headers)
+        else:
+            healthy_vllm(method, path, handler)
+    return behaviour
+
+
+def refusal_of_models_answer(capsys, body: bytes,
+                             headers: tuple[tuple[str, str], ...] = ()) -> list[str]:
+    """The error lines of a ``verify`` (exit 1) against :func:`models_answering`."""
+    with hostile_server(models_answering(body, headers)) as (url, _seen):
+        run = run_verify(capsys, url, "--timeout", "5", "--poll-interval", "0.05")
+    assert run.code == 1, run.err
+    return error_lines(run.err)
+
+
 @contextmanager
 def hostile_server(behaviour: Behaviour) -> Iterator[tuple[str, list[tuple[str, str, str]]]]:
     """``(url, seen)``: a loopback server answering every request with ``behaviour``;
@@ -168,14 +187,8 @@ def test_a_compressed_answer_is_bounded_after_decompression(capsys) -> None:
     bomb = gzip_of_zeros(256 * ONE_MIB)
     assert len(bomb) < ONE_MIB
 
-    def behaviour(method, path, handler, stop):
-        if (method, path) == ("GET", "/v1/models"):
-            answer(handler, 200, bomb, (("Content-Encoding", "gzip"),
-                                        ("Content-Type", "application/json")))
-        else:
-            healthy_vllm(method, path, handler)
-
-    with hostile_server(behaviour) as (url, _seen):
+    compressed = (("Content-Encoding", "gzip"), ("Content-Type", "application/json"))
+    with hostile_server(models_answering(bomb, compressed)) as (url, _seen):
         tracemalloc.start()
         try:
             run = run_verify(capsys, url, "--timeout", "5", "--poll-interval", "0.05")
@@ -190,17 +203,7 @@ def test_a_compressed_answer_is_bounded_after_decompression(capsys) -> None:
 
 def test_a_plain_answer_larger_than_the_bound_is_refused(capsys) -> None:
     big = b"[" + b"0," * ONE_MIB + b"0]"
-
-    def behaviour(method, path, handler, stop):
-        if (method, path) == ("GET", "/v1/models"):
-            answer(handler, 200, big, (("Content-Type", "application/json"),))
-        else:
-            healthy_vllm(method, path, handler)
-
-    with hostile_server(behaviour) as (url, _seen):
-        run = run_verify(capsys, url, "--timeout", "5", "--poll-interval", "0.05")
-    assert run.code == 1, run.err
-    assert error_lines(run.err) == [
+    assert refusal_of_models_answer(capsys, big, (("Content-Type", "application/json"),)) == [
         "error: GET /v1/models: the answer is larger than 1 MiB (refused)"]
 
 
@@ -225,17 +228,7 @@ def test_an_answer_without_length_is_counted_as_it_arrives(capsys) -> None:
 
 def test_an_encoding_that_was_not_asked_for_is_refused(capsys) -> None:
     twice = gzip.compress(gzip.compress(MODELS))
-
-    def behaviour(method, path, handler, stop):
-        if (method, path) == ("GET", "/v1/models"):
-            answer(handler, 200, twice, (("Content-Encoding", "gzip, gzip"),))
-        else:
-            healthy_vllm(method, path, handler)
-
-    with hostile_server(behaviour) as (url, _seen):
-        run = run_verify(capsys, url, "--timeout", "5", "--poll-interval", "0.05")
-    assert run.code == 1, run.err
-    assert error_lines(run.err) == [
+    assert refusal_of_models_answer(capsys, twice, (("Content-Encoding", "gzip, gzip"),)) == [
         "error: GET /v1/models: content encoding 'gzip, gzip' is not accepted "
         "(gzip, deflate or none) (refused)"]
 

@@ -571,34 +571,21 @@ class _Run:
     ) -> SchemaPrResult:
         """Stop: the base branch has its own, different version, and replacing it was not
         asked for. Nothing is written anywhere; the report says what would change."""
-        return SchemaPrResult(
-            "differs",
-            self.options.branch,
-            None,
-            changes.paths,
-            None,
-            title,
-            body,
-            dry_run=self.options.dry_run,
-            diff="" if self.options.dry_run else None,
-            differences=differences,
-        )
+        return self._nothing_pushed("differs", None, changes.paths, title, body, differences)
 
     def _already_on_base(self, base_tip: str, differences: Differences | None
                          ) -> SchemaPrResult:
         """The base branch holds the change already (merged): nothing to propose, no
         check run, the branch and any pull request of it left alone."""
         title, body = pull_request_text(self.wt, differences, checked=False)
+        return self._nothing_pushed("unchanged", base_tip, [], title, body, differences)
+
+    def _nothing_pushed(self, status: str, commit: str | None, files: list[str], title: str,
+                        body: str, differences: Differences | None) -> SchemaPrResult:
+        """A result of a run that stops before any push: no pull request, no diff."""
         return SchemaPrResult(
-            "unchanged",
-            self.options.branch,
-            base_tip,
-            [],
-            None,
-            title,
-            body,
-            dry_run=self.options.dry_run,
-            diff="" if self.options.dry_run else None,
+            status, self.options.branch, commit, files, None, title, body,
+            dry_run=self.options.dry_run, diff="" if self.options.dry_run else None,
             differences=differences,
         )
 
