@@ -14,6 +14,7 @@ from inference_scaffolder.answers import (
     parse_set_overrides,
     validate_answers,
 )
+from inference_scaffolder.answers.fields import GPU_TYPES
 from inference_scaffolder.chart import values_schema
 from inference_scaffolder.errors import UserError
 
@@ -27,7 +28,8 @@ def refused(**overrides: object) -> UserError:
 
 def test_minimal_answers_fill_in_documented_defaults() -> None:
     answers = validate_answers(MINIMAL_ANSWERS)
-    assert answers["engine"] == "tgi"
+    assert answers["engine"] == "vllm"  # TGI is in maintenance mode upstream
+    assert answers["allow_downtime"] == ["dev"]
     assert answers["environments"] == ["dev", "syst", "uat", "prod"]
     assert answers["gpu_count"] == 1
     assert answers["secret_store"] == "vault-backend"
@@ -116,7 +118,8 @@ def test_variables_the_chart_sets_are_refused() -> None:
 
 
 def test_hf_token_variable_cannot_be_redefined() -> None:
-    error = refused(extra_secrets=[{"name": "HUGGING_FACE_HUB_TOKEN", "vaultPath": "/x/y"}])
+    error = refused(engine="tgi",
+                    extra_secrets=[{"name": "HUGGING_FACE_HUB_TOKEN", "vaultPath": "/x/y"}])
     assert "twice" in error.rule
 
 
@@ -186,7 +189,9 @@ def test_answer_rules_come_from_the_values_schema() -> None:
     answers = answers_json_schema()["properties"]
     values = values_schema()["properties"]
     assert answers["service_name"]["pattern"] == values["serviceName"]["pattern"]
-    assert answers["service_name"]["maxLength"] == values["serviceName"]["maxLength"] == 53
+    assert answers["service_name"]["maxLength"] == values["serviceName"]["maxLength"] == 49
+    assert answers["gpu_type"]["enum"] == values["gpu"]["properties"]["type"]["enum"] == list(
+        GPU_TYPES)
     assert answers["model_id"]["pattern"] == values["model"]["properties"]["id"]["pattern"]
     assert answers["gpu_count"]["maximum"] == values["gpu"]["properties"]["count"]["maximum"]
 

@@ -143,8 +143,9 @@ def test_tensor_parallel_pods_get_a_memory_backed_shm(engine_repo: GenerationRes
     assert mounts["dshm"] == "/dev/shm"
 
 
-def test_rollout_never_needs_a_spare_gpu(engine_repo: GenerationResult) -> None:
-    deployment = render(engine_repo.output, "prod")[
+def test_rollout_where_downtime_is_allowed_needs_no_spare_gpu(engine_repo: GenerationResult
+                                                              ) -> None:
+    deployment = render(engine_repo.output, "dev")[
         f"Deployment/{engine_repo.answers['service_name']}"]
     assert deployment["spec"]["strategy"] == {
         "type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}

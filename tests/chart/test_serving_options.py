@@ -36,7 +36,9 @@ def options_repo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
                  ) -> GenerationResult:
     """Model cache and autoscaling switched on through the answers."""
     answers = {**MODEL, "service_name": f"qwen-{request.param}", "engine": request.param,
-               "model_cache_size": "120Gi", "autoscaling_max_replicas": 3}
+               "model_cache_size": "120Gi", "model_cache_storage_class": "efs-sc",
+               "autoscaling_max_replicas": 3,
+               "prometheus_query_url": "http://thanos-query.monitoring.svc:9090"}
     return generated(answers, tmp_path_factory.mktemp(request.param))
 
 
@@ -74,7 +76,8 @@ def test_model_cache_is_a_shared_writable_volume_at_hf_home(options_repo: Genera
     claim = objects[f"PersistentVolumeClaim/{name}-model-cache"]["spec"]
     assert claim["accessModes"] == ["ReadWriteMany"]
     assert claim["resources"]["requests"]["storage"] == "120Gi"
-    assert "storageClassName" not in claim  # the cluster default unless set
+    # ReadWriteMany only with a class named: the default class (EBS on EKS) cannot offer it.
+    assert claim["storageClassName"] == "efs-sc"
     volume = next(v for v in _pod_spec(objects, name)["volumes"] if v["name"] == "model-cache")
     assert volume == {"name": "model-cache",
                       "persistentVolumeClaim": {"claimName": f"{name}-model-cache"}}
@@ -92,9 +95,9 @@ def test_model_cache_can_use_an_existing_claim_and_storage_class(
     assert f"PersistentVolumeClaim/{name}-model-cache" not in objects
     volume = next(v for v in _pod_spec(objects, name)["volumes"] if v["name"] == "model-cache")
     assert volume["persistentVolumeClaim"] == {"claimName": "shared-hf-cache"}
-    objects = render(options_repo.output, "dev", "modelCache.storageClassName=efs-sc")
+    objects = render(options_repo.output, "dev", "modelCache.storageClassName=efs-other")
     assert objects[f"PersistentVolumeClaim/{name}-model-cache"]["spec"][
-        "storageClassName"] == "efs-sc"
+        "storageClassName"] == "efs-other"
 
 
 def test_read_write_once_cache_is_refused_when_two_pods_can_run(options_repo: GenerationResult
@@ -121,9 +124,14 @@ def test_keda_scales_on_the_engine_queue(options_repo: GenerationResult) -> None
     [trigger] = spec["triggers"]
     assert trigger["type"] == "prometheus"
     metadata = trigger["metadata"]
-    assert metadata["query"].startswith(f"sum({QUEUE_METRICS[engine]}{{")
-    assert 'namespace="ml-inference"' in metadata["query"]
-    assert metadata["serverAddress"].startswith("http://")
+    assert metadata["query"] == (f'sum({QUEUE_METRICS[engine]}{{namespace="ml-inference",'
+                                 f'app="{name}"}})')  # a stable label, not a pod-name regex
+    assert metadata["serverAddress"] == "http://thanos-query.monitoring.svc:9090"
+    scale_down = spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]["scaleDown"]
+    assert scale_down["stabilizationWindowSeconds"] >= 600
+    assert scale_down["policies"] == [{"type": "Pods", "value": 1,
+                                       "periodSeconds": scale_down["policies"][0][
+                                           "periodSeconds"]}]
     assert float(metadata["threshold"]) > 0
     # KEDA owns the replica count: a helm upgrade must not reset it.
     assert "replicas" not in objects[f"Deployment/{name}"]["spec"]
@@ -156,9 +164,11 @@ def test_pod_disruption_budget_never_blocks_a_drain(options_repo: GenerationResu
 @pytest.mark.parametrize(
     ("key", "value"),
     [("autoscaling_max_replicas", 1), ("autoscaling_max_replicas", 17),
-     ("model_cache_size", "lots"), ("model_cache_size", "100GB")],
+     ("model_cache_size", "lots"), ("model_cache_size", "100GB"),
+     ("prometheus_query_url", "thanos:9090"), ("model_cache_storage_class", "EFS SC"),
+     ("model_cache_access_mode", "ReadWriteOncePod"), ("allow_downtime", ["staging"])],
 )
 def test_bad_option_answers_are_refused(key: str, value: object) -> None:
     with pytest.raises(UserError) as caught:
         validate_answers({**MODEL, "service_name": "x", key: value})
-    assert caught.value.field == key
+    assert caught.value.field.partition("[")[0] == key

@@ -201,7 +201,7 @@ def test_environment_files_hold_the_complete_leaf_values(tinyllama_repo: Generat
                              "environment", "engine", "model"]
     assert set(dev) == {"workloadType", "serviceName", "serviceCatalog", "namespace",
                         "environment", "engine", "model", "gpu", "container", "basicMonitoring",
-                        "imagePullSecret", "ingress"}
+                        "imagePullSecret", "ingress", "replicas", "strategy"}
     assert (dev["workloadType"], dev["serviceName"], dev["serviceCatalog"], dev["namespace"],
             dev["engine"]) == ("ML_INFERENCE_LOAD", "tinyllama-chat", "ml-inference",
                                "ml-inference", "tgi")
@@ -216,9 +216,14 @@ def test_environment_files_hold_the_complete_leaf_values(tinyllama_repo: Generat
         assert values["environment"] == env
         host = "tinyllama.ml.example.com" if env == "prod" else f"{env}.tinyllama.ml.example.com"
         assert values["ingress"] == {"enabled": True, "host": host}
+        # Dev allows downtime (one pod replaced in place); the others keep a ready pod.
+        surge = 0 if env == "dev" else 1
+        assert values["strategy"] == {"type": "RollingUpdate", "maxSurge": surge,
+                                      "maxUnavailable": 1 - surge}, env
         # Everything else is the same service, written out in full in every environment.
-        assert {k: v for k, v in values.items() if k not in ("environment", "ingress")} == {
-            k: v for k, v in dev.items() if k not in ("environment", "ingress")}, env
+        per_environment = ("environment", "ingress", "strategy")
+        assert {k: v for k, v in values.items() if k not in per_environment} == {
+            k: v for k, v in dev.items() if k not in per_environment}, env
 
 
 def test_helm_test_hook_checks_a_completion(tinyllama_repo: GenerationResult) -> None:
