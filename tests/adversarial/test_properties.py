@@ -152,7 +152,19 @@ def fix_cross_field_rules(answers: dict[str, Any]) -> dict[str, Any]:
         answers["routing"] = True
     if not answers["envoy_ai_gateway"]:
         answers["rate_limit_per_minute"] = 0
+    _fix_serving_rules(answers)
     return answers
+
+
+def _fix_serving_rules(answers: dict[str, Any]) -> None:
+    """Requests within their bounds and limits, autoscaling with a query endpoint, a
+    ReadWriteOnce cache only where one pod runs (validate_answers' serving rules)."""
+    answers["cpu_request"] = "4"
+    answers["memory_request"], answers["memory_limit"] = "", "64Gi"
+    if answers["autoscaling_max_replicas"] and not answers["prometheus_query_url"]:
+        answers["prometheus_query_url"] = "http://thanos-query.monitoring:9090"
+    if answers["model_cache_access_mode"] == "ReadWriteOnce":
+        answers["model_cache_access_mode"] = "ReadWriteMany"
 
 
 def _field_strategy(key: str, schema: dict[str, Any]) -> st.SearchStrategy[Any]:
@@ -343,7 +355,11 @@ CROSS_FIELD_BREAKS: list[tuple[dict[str, Any], str]] = [
     ({**MINIMAL_ANSWERS, "extra_secrets": "PORT=/secret/p"}, "extra_secrets"),
     ({**MINIMAL_ANSWERS, "image_pull_secret": True, "image_pull_secret_vault_path": ""},
      "image_pull_secret_vault_path"),
-    ({**MINIMAL_ANSWERS, "routing": True, "inference_pool": True}, "inference_pool"),
+    ({**MINIMAL_ANSWERS, "engine": "tgi", "routing": True, "inference_pool": True},
+     "inference_pool"),
+    ({**MINIMAL_ANSWERS, "memory_request": "24Gi", "memory_limit": "16Gi"}, "memory_request"),
+    ({**MINIMAL_ANSWERS, "cpu_request": "0"}, "cpu_request"),
+    ({**MINIMAL_ANSWERS, "autoscaling_max_replicas": 2}, "prometheus_query_url"),
     ({**MINIMAL_ANSWERS, "envoy_ai_gateway": True}, "envoy_ai_gateway"),
     ({**MINIMAL_ANSWERS, "rate_limit_per_minute": 10}, "rate_limit_per_minute"),
     ({**MINIMAL_ANSWERS, "namespace": "off"}, "namespace"),

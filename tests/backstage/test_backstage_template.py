@@ -96,7 +96,7 @@ def test_check_option_detects_a_hand_edited_template(tmp_path: Path, capsys):
     assert main(["backstage-template", "--root", str(root)]) == 0
     assert main(["backstage-template", "--check", "--root", str(root)]) == 0
 
-    edited = (root / "template.yaml").read_text().replace("maxLength: 53", "maxLength: 99")
+    edited = (root / "template.yaml").read_text().replace("maxLength: 49", "maxLength: 99")
     (root / "template.yaml").write_text(edited)
     capsys.readouterr()
     assert main(["backstage-template", "--check", "--root", str(root)]) == 1
@@ -135,7 +135,7 @@ def test_pickers_and_hints_reach_the_form():
     assert props["system"]["ui:field"] == "EntityPicker"
     assert props[REPO_URL_PARAMETER]["ui:field"] == "RepoUrlPicker"
     assert props["environments"]["ui:widget"] == "checkboxes"
-    assert props["engine"]["enum"] == ["tgi", "vllm"]
+    assert props["engine"]["enum"] == ["vllm", "tgi"]
     assert props["service_name"]["ui:help"].startswith("Must be a DNS-1123 label")
     assert "default" not in props["model_id"]  # no default: the user must answer
 

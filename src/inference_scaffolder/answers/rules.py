@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-from fractions import Fraction
 from collections.abc import Iterable, Mapping
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
