@@ -290,7 +290,8 @@ def broken_value(key: str, schema: dict[str, Any]) -> st.SearchStrategy[Any]:
     if kind == "array" and "enum" in schema["items"]:
         unknown = st.text(min_size=1, max_size=6).filter(
             lambda s: s not in schema["items"]["enum"] and s.strip() and "," not in s)
-        return st.one_of(st.just([]), st.lists(unknown, min_size=1, max_size=2),
+        empty = [st.just([])] if schema.get("minItems") else []  # allow_downtime may be []
+        return st.one_of(*empty, st.lists(unknown, min_size=1, max_size=2),
                          st.just(["dev", "dev"]), st.just([1]))
     if kind == "array":
         return broken_list_of_objects(schema)
