@@ -64,6 +64,8 @@ def rendered_kinds(tmp_path: Path, api_versions: dict[str, str]) -> set[tuple[st
                                    "vaultPath": "/secret/ci/vllm-key"}]},
         "imagePullSecret": {"vaultPath": "/secret/ci/ghcr"},
         "ingress": {"host": "every-option.example.com"},
+        # Autoscaling reads a queryable Prometheus; the chart refuses it without one.
+        "autoscaling": {"prometheus": {"serverAddress": "http://thanos-query.monitoring:9090"}},
         "apiVersions": api_versions,
     })
     values_file = tmp_path / "every-option.yaml"
