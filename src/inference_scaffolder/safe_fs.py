@@ -482,3 +482,34 @@ class ConfinedTree:
         the values check) would follow it, and a template can print what it reads."""
         refuse_links_out(self.root, [p for p in self.root.iterdir() if p.name not in skip],
                          limit=None, hard_links=False)
+
+
+class NotPrivate(Exception):
+    """A folder meant to be this user's alone is not (what is there, in words)."""
+
+
+def open_private_folder(path: Path) -> int:
+    """A descriptor of ``path``, created 0700 if absent; refused (:class:`NotPrivate`)
+    unless it is a real folder (no link followed) of this user that no one else can use:
+    what the tool keeps there (locks, caches) must not be anyone else's to plant."""
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise NotPrivate(f"cannot be created ({exc.strerror})") from None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise NotPrivate(f"is not a folder ({exc.strerror})") from None
+    info = os.fstat(fd)
+    problem = (
+        "is not a folder" if not stat.S_ISDIR(info.st_mode)
+        else f"belongs to uid {info.st_uid}" if info.st_uid != os.geteuid()
+        else f"has mode {stat.S_IMODE(info.st_mode):04o}, not private"
+        if info.st_mode & 0o077 else None
+    )
+    if problem:
+        os.close(fd)
+        raise NotPrivate(problem)
+    return fd

@@ -23,18 +23,23 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import os
 import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import celpy
+import lark
 import re2
-from celpy import celtypes
-from celpy.celparser import CELParseError
+from celpy import celparser, celtypes
+from celpy.celparser import CELParseError, CELParser
 from celpy.evaluation import CELEvalError
+
+from inference_scaffolder.safe_fs import NotPrivate, open_private_folder
 
 # Estimated evaluation steps one rule may take, and one object in total (see the docstring).
 RULE_BUDGET = 50_000
@@ -202,7 +207,39 @@ class Program:
     unusable: str = ""
 
 
-_ENVIRONMENT = celpy.Environment()
+@cache
+def _environment() -> celpy.Environment:
+    """cel-python's environment, made on first use: computing its parser's tables costs a
+    tenth of a second or more, which a run that meets no rule should not pay."""
+    _use_cached_parser_tables()
+    return celpy.Environment()
+
+
+def _use_cached_parser_tables() -> None:
+    """Give cel-python its parser with the tables lark computed in an earlier run, kept in
+    a folder of the user's own (lark's cache: keyed by the grammar, the options and lark's
+    version; a pickle, so never from a folder anyone else could write). The options are
+    cel-python's own; without a private folder, cel-python builds its parser as usual."""
+    folder = _private_cache_folder()
+    if folder is None or CELParser.CEL_PARSER is not None:
+        return
+    grammar = (Path(celparser.__file__).parent / "cel.lark").read_text(encoding="utf-8")
+    CELParser.CEL_PARSER = lark.Lark(
+        grammar, parser="lalr", start="expr", debug=True, g_regex_flags=re.M,
+        lexer_callbacks={"IDENT": CELParser.ambiguous_literals}, propagate_positions=True,
+        maybe_placeholders=False, priority="invert", tree_class=lark.Tree,
+        cache=str(folder / "cel-parser.lark"),
+    )
+
+
+def _private_cache_folder() -> Path | None:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        os.close(open_private_folder(base / "inference-scaffolder-cel"))
+    except (OSError, NotPrivate):
+        return None
+    return base / "inference-scaffolder-cel"
 # cel-python's parser and evaluator keep state on shared objects: one evaluation at a time.
 # Evaluation is pure Python, so threads would not run it in parallel anyway.
 _LOCK = threading.RLock()
@@ -234,14 +271,14 @@ def compiled(rule: str) -> Program:
     bundled schemas declare no variable types, so the source alone decides the program)."""
     with _LOCK:
         try:
-            tree = _ENVIRONMENT.compile(rule)
+            tree = _environment().compile(rule)
         except CELParseError as exc:
             return Program(None, 0, f"cel-python cannot parse it ({_first_line(exc)})")
         unknown = sorted({name for name, _ in _calls(tree)} - SUPPORTED)
         if unknown:
             return Program(None, 0, f"calls {', '.join(unknown)}, which this evaluator does "
                                     "not provide")
-        return Program(_ENVIRONMENT.program(tree, functions=EXTENSIONS), _depth(tree))
+        return Program(_environment().program(tree, functions=EXTENSIONS), _depth(tree))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
-import stat
 import tempfile
 import time
 from collections import Counter
@@ -69,7 +68,7 @@ from inference_scaffolder.publish import (
     run_git,
 )
 from inference_scaffolder.rendering.chart_inputs import refuse_unsafe_chart_inputs
-from inference_scaffolder.safe_fs import ConfinedTree
+from inference_scaffolder.safe_fs import ConfinedTree, NotPrivate, open_private_folder
 
 DEFAULT_BRANCH = "inference-scaffolder/ml-inference-load"
 DEFAULT_BASE = "main"
@@ -289,10 +288,6 @@ def _new_diagnostics(edited: TscResult, before: TscResult) -> list:
 LOCK_FOLDER_NAME = "inference-scaffolder"
 
 
-class _NotPrivate(Exception):
-    """A lock folder candidate that only its user could write is not what is there."""
-
-
 def _lock_folder_candidates() -> list[Path]:
     """Where this user's lock files may live: the runtime folder (private by design), else
     a per-user name in the temporary folder (shared: anyone may have planted that name)."""
@@ -304,40 +299,14 @@ def _lock_folder_candidates() -> list[Path]:
     return candidates
 
 
-def _open_private_folder(path: Path) -> int:
-    """A descriptor of ``path``, created 0700 if absent; refused (:class:`_NotPrivate`)
-    unless it is a real folder (no link followed) of this user that no one else can use."""
-    try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        pass
-    except OSError as exc:
-        raise _NotPrivate(f"cannot be created ({exc.strerror})") from None
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError as exc:
-        raise _NotPrivate(f"is not a folder ({exc.strerror})") from None
-    info = os.fstat(fd)
-    problem = (
-        "is not a folder" if not stat.S_ISDIR(info.st_mode)
-        else f"belongs to uid {info.st_uid}" if info.st_uid != os.geteuid()
-        else f"has mode {stat.S_IMODE(info.st_mode):04o}, not private"
-        if info.st_mode & 0o077 else None
-    )
-    if problem:
-        os.close(fd)
-        raise _NotPrivate(problem)
-    return fd
-
-
 def _private_lock_folder() -> tuple[int | None, str | None]:
     """The first candidate that is this user's private folder (a descriptor), else None
     and why not, for a warning."""
     refused: list[str] = []
     for path in _lock_folder_candidates():
         try:
-            return _open_private_folder(path), None
-        except _NotPrivate as exc:
+            return open_private_folder(path), None
+        except NotPrivate as exc:
             refused.append(f"{path} {exc}")
     return None, "; ".join(refused)
 
