@@ -112,3 +112,25 @@ def test_a_record_pointing_outside_the_repository_is_not_read(
     environments = json.loads(report.stdout)["environments"]
     assert not [o for e in environments for o in e["objects"] if o["kind"] == "CapacityCheck"]
     assert all("is outside the repository" in " ".join(e["notes"]) for e in environments)
+
+
+def test_validate_refuses_a_hand_edited_cache_smaller_than_the_weights(tmp_path: Path) -> None:
+    """The cache is sized to the model by new; someone shrinks prod's by hand: the download
+    would fill it and the pod be evicted mid-download."""
+    done = new(tmp_path, "--set", "gpu_count=4")
+    assert done.returncode == 0, done.stderr
+    repo = Path(json.loads(done.stdout)["output"])
+    prod = repo / "environments" / "prod" / "values.yaml"
+    values = yaml.safe_load(prod.read_text())
+    assert values["modelStorage"]["sizeLimit"]  # sized by new
+    values["modelStorage"]["sizeLimit"] = "40Gi"
+    values["container"]["resources"].setdefault("requests", {})["ephemeral-storage"] = "40Gi"
+    prod.write_text(yaml.safe_dump(values))
+    report = subprocess.run([CLI, "validate", str(repo), "--json", "--skip-kustomize-build"],
+                            capture_output=True, text=True, timeout=300)
+    assert report.returncode == 1, report.stderr
+    by_env = {e["environment"]: e for e in json.loads(report.stdout)["environments"]}
+    assert by_env["dev"]["ok"] is True
+    assert [p for p in by_env["prod"]["problems"] if "model cache" in p] == [
+        "CapacityCheck/prod: the model cache (40Gi) is smaller than the model's weights "
+        "(131.4 GiB estimated from its config.json): the download would not fit"]

@@ -18,7 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from inference_scaffolder import yamlio
-from inference_scaffolder.checks.capacity import check_service_capacity
+from inference_scaffolder.checks.apiserver import parse_quantity
+from inference_scaffolder.checks.capacity import (
+    check_service_capacity,
+    estimated_weights_bytes,
+    gib,
+)
 from inference_scaffolder.checks.gitops import (
     KUSTOMIZE_MODES,
     KustomizeMode,
@@ -220,7 +225,39 @@ def capacity_results(
         )
     except UserError as exc:
         result.errors.append(exc.rule)
+    quantization = str(model.get("quantization") or answers.get("quantization") or "")
+    result.errors.extend(_cache_problems(rendered, deployment, str(config_path), quantization))
     return [result]
+
+
+def _cache_problems(rendered: list[dict[str, Any]], deployment: dict[str, Any],
+                    config_path: str, quantization: str) -> list[str]:
+    """The model cache as rendered (the emptyDir's size limit, or the claim the chart
+    renders) must hold the weights: a smaller one fills up mid-download, and the kubelet
+    evicts the pod (emptyDir) or the download fails (claim). A claim made elsewhere
+    (``existingClaim``) is not seen here."""
+    size = _model_cache_size(rendered, deployment)
+    if size is None:
+        return []
+    weights = estimated_weights_bytes(config_path, quantization)
+    parsed = parse_quantity(size)
+    if parsed is None or parsed >= weights:
+        return []
+    return [f"the model cache ({size}) is smaller than the model's weights "
+            f"({gib(weights)} GiB estimated from its config.json): the download would not fit"]
+
+
+def _model_cache_size(rendered: list[dict[str, Any]], deployment: dict[str, Any]) -> str | None:
+    volumes = deployment["spec"]["template"]["spec"].get("volumes") or []
+    cache_volume = next((v for v in volumes if v.get("name") == MODEL_CACHE_VOLUME), None)
+    if cache_volume is None:
+        return None
+    if "emptyDir" in cache_volume:
+        return (cache_volume["emptyDir"] or {}).get("sizeLimit")
+    claim = (cache_volume.get("persistentVolumeClaim") or {}).get("claimName")
+    pvc = next((o for o in rendered if o.get("kind") == "PersistentVolumeClaim"
+                and o.get("metadata", {}).get("name") == claim), None)
+    return pvc["spec"]["resources"]["requests"].get("storage") if pvc else None
 
 
 def _checked_repo(repo: Path) -> Path:
@@ -235,6 +272,10 @@ def _checked_repo(repo: Path) -> Path:
                         "leaf layout): run `inference-scaffolder update` on it to move it to "
                         "the platform's base chart (docs/lifecycle.md)")
     return repo
+
+
+# The Deployment's volume that holds the Hugging Face cache (the chart's name for it).
+MODEL_CACHE_VOLUME = "model-cache"
 
 
 # (repository, environment, release name, the base chart the environment pins)
