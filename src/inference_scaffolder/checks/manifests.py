@@ -206,12 +206,15 @@ def _add_cel_results(result: ObjectResult, doc: dict[str, Any],
                                 f"{finding.rule!r} {finding.message}")
 
 
-_CEL_RULES: dict[int, bool] = {}
+# By validator identity, with the validator itself kept: an id alone could be reused by
+# a later validator once an earlier one is collected, and its rules then skipped.
+_CEL_RULES: dict[int, tuple[jsonschema.protocols.Validator, bool]] = {}
 
 
 def _has_cel_rules(validator: jsonschema.protocols.Validator) -> bool:
     """Whether the schema holds any rule (computed once per compiled validator)."""
-    key = id(validator)
-    if key not in _CEL_RULES:
-        _CEL_RULES[key] = "x-kubernetes-validations" in json.dumps(validator.schema)
-    return _CEL_RULES[key]
+    known = _CEL_RULES.get(id(validator))
+    if known is None or known[0] is not validator:
+        known = (validator, "x-kubernetes-validations" in json.dumps(validator.schema))
+        _CEL_RULES[id(validator)] = known
+    return known[1]

@@ -239,7 +239,10 @@ def _cache_problems(rendered: list[dict[str, Any]], deployment: dict[str, Any],
     size = _model_cache_size(rendered, deployment)
     if size is None:
         return []
-    weights = estimated_weights_bytes(config_path, quantization)
+    try:
+        weights = estimated_weights_bytes(config_path, quantization)
+    except UserError:
+        return []  # the capacity check above reports why the config cannot be read
     parsed = parse_quantity(size)
     if parsed is None or parsed >= weights:
         return []
