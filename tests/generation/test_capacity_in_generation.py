@@ -124,7 +124,6 @@ def test_validate_refuses_a_hand_edited_cache_smaller_than_the_weights(tmp_path:
     values = yaml.safe_load(prod.read_text())
     assert values["modelStorage"]["sizeLimit"]  # sized by new
     values["modelStorage"]["sizeLimit"] = "40Gi"
-    values["container"]["resources"].setdefault("requests", {})["ephemeral-storage"] = "40Gi"
     prod.write_text(yaml.safe_dump(values))
     report = subprocess.run([CLI, "validate", str(repo), "--json", "--skip-kustomize-build"],
                             capture_output=True, text=True, timeout=300)

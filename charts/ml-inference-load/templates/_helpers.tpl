@@ -494,7 +494,7 @@ server refuses the pod otherwise), and lower bounds below which no engine starts
 */}}
 {{- define "mil.checkResources" -}}
 {{- $resources := .Values.container.resources -}}
-{{- range $name := list "cpu" "memory" "ephemeral-storage" -}}
+{{- range $name := list "cpu" "memory" -}}
 {{- $request := index $resources.requests $name -}}
 {{- $limit := index $resources.limits $name -}}
 {{- if and $request $limit (gt (include "mil.quantity" $request | float64) (include "mil.quantity" $limit | float64)) -}}
@@ -509,7 +509,7 @@ server refuses the pod otherwise), and lower bounds below which no engine starts
 {{- end -}}
 {{- end -}}
 
-{{/* The container's requests: the values, plus an ephemeral-storage request for an emptyDir cache. */}}
+{{/* The container's requests: the values (the platform's ContainerResourceProperties shape), plus an ephemeral-storage request for an emptyDir cache, sized to it. */}}
 {{- define "mil.requests" -}}
 {{- $requests := deepCopy .Values.container.resources.requests -}}
 {{- if and (not .Values.modelCache.enabled) (not (index $requests "ephemeral-storage")) -}}
