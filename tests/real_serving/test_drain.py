@@ -30,6 +30,7 @@ from drain import (
     drain_settings,
     exits_within,
     kill_container,
+    logged_draining_count,
     new_request_status,
     send_sigterm,
     streams_in_flight,
@@ -113,7 +114,10 @@ def test_in_flight_streams_finish_and_new_requests_are_turned_away_on_sigterm(
                         workdir) as engine:
         batch, in_flight, status, exited = end_like_the_kubelet(engine, settings)
         log = engine.server.tail(60)
+        draining = logged_draining_count(engine.server)
     assert in_flight == STREAMS, "every stream must still be open when SIGTERM is sent"
+    # The engine's own count: the streams were still being generated, not just delivered.
+    assert draining == STREAMS, f"vLLM drained {draining} requests:\n{log}"
     outcomes = "\n".join(s.outcome() for s in batch.streams)
     assert all(s.completed() for s in batch.streams), f"{outcomes}\n--- vLLM log ---\n{log}"
     # Not served: the connection is refused, or vLLM answers an error without doing the work.
@@ -134,4 +138,5 @@ def test_without_the_rendered_shutdown_timeout_sigterm_cuts_the_streams_in_fligh
         batch, in_flight, _, _ = end_like_the_kubelet(engine, settings)
     assert in_flight == STREAMS, "every stream must still be open when SIGTERM is sent"
     cut = [s for s in batch.streams if not s.completed()]
-    assert len(cut) == STREAMS, "\n".join(s.outcome() for s in batch.streams)
+    assert len(cut) == STREAMS, ("a stream completed without the drain setting:\n"
+                                 + "\n".join(s.outcome() for s in batch.streams))

@@ -18,10 +18,12 @@ import contextlib
 import copy
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +38,9 @@ SHUTDOWN_TIMEOUT_FLAG = "--shutdown-timeout"
 # request pre-processing and is about to stop the engine (vllm/v1/engine/async_llm.py,
 # AsyncLLM.shutdown, then core_client.py). Used only to know when a request is "new".
 ENGINE_SHUTDOWN_STARTED = "[shutdown] MPClient: start"
+# What vLLM's engine logs when SIGTERM finds requests unfinished and it drains them: its own
+# count of the requests in flight (vllm/v1/engine/core.py, _handle_shutdown).
+ENGINE_DRAINING = re.compile(r"\[shutdown\] EngineCore: draining in-flight requests count=(\d+)")
 
 
 # --- what the chart renders ----------------------------------------------------------------
@@ -167,6 +172,19 @@ def chat_body(model: str, max_tokens: int, stream: bool) -> dict[str, Any]:
     return body
 
 
+def event_lines(chunks: Iterator[str]) -> Iterator[str]:
+    """The lines of an event stream. Only CR/LF end a line there: a random model's tokens
+    may hold U+2028 or U+0085 unescaped inside the JSON, which ``str.splitlines`` (and
+    httpx's ``iter_lines``) would take as line ends."""
+    pending = ""
+    for chunk in chunks:
+        pending += chunk
+        *lines, pending = pending.split("\n")
+        yield from (line.removesuffix("\r") for line in lines)
+    if pending:
+        yield pending.removesuffix("\r")
+
+
 def read_stream(url: str, model: str, stream: Stream, read_timeout: float) -> None:
     """Run one stream to its end, recording how it ended (never raises)."""
     timeout = httpx.Timeout(30.0, read=read_timeout)
@@ -177,7 +195,7 @@ def read_stream(url: str, model: str, stream: Stream, read_timeout: float) -> No
             if answer.status_code != 200:
                 stream.error = f"HTTP {answer.status_code}: {answer.read()[:200]!r}"
                 return
-            for line in answer.iter_lines():
+            for line in event_lines(answer.iter_text()):
                 if line.startswith("data: "):
                     stream.read_event(line.removeprefix("data: "))
     except (httpx.HTTPError, json.JSONDecodeError) as exc:
@@ -222,9 +240,11 @@ class StreamBatch:
         assert self.unfinished() == 0, "a stream was still open after the server ended"
 
 
-# The first batch of a size makes the CPU build compile for seconds, so a short stream can
-# end before the last one of the batch starts: each retry asks for twice the tokens.
-TOKEN_STEPS = (2000, 4000, 8000)
+# Long enough that the engine is still generating when the last stream has shown its first
+# event: on a busy machine vLLM's API server delivers events seconds after the engine made
+# them, and the first batch of a size makes the CPU build compile for seconds. A retry
+# (a stream ended before the last one started) asks for twice the tokens.
+TOKEN_STEPS = (6000, 12000)
 
 
 def streams_in_flight(url: str, model: str, count: int, read_timeout: float) -> StreamBatch:
@@ -294,3 +314,9 @@ def wait_for_log(server: ServerProcess, marker: str, seconds: float) -> None:
         time.sleep(0.2)
     pytest.fail(f"vLLM did not log {marker!r} within {seconds:g}s:\n{server.tail()}")
 
+
+
+def logged_draining_count(server: ServerProcess) -> int | None:
+    """How many requests vLLM's engine said it was draining at SIGTERM (None: no drain)."""
+    found = ENGINE_DRAINING.search(server.log.read_text(errors="replace"))
+    return None if found is None else int(found.group(1))
