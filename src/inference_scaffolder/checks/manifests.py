@@ -21,7 +21,6 @@ import jsonschema
 from referencing import Registry, Resource
 
 from inference_scaffolder.checks.apiserver import apiserver_findings
-from inference_scaffolder.checks.cel import cel_findings
 from inference_scaffolder.checks.references import reference_findings
 from inference_scaffolder.errors import UserError
 
@@ -198,6 +197,10 @@ def _add_cel_results(result: ObjectResult, doc: dict[str, Any],
     this evaluator cannot run is a note naming it. Kubernetes' own kinds carry none here."""
     if not isinstance(validator.schema, dict) or not _has_cel_rules(validator):
         return
+    # Imported on first use: cel-python costs ~40 ms to import, which a run that checks no
+    # custom resource (or a command that checks nothing) should not pay.
+    from inference_scaffolder.checks.cel import cel_findings
+
     for finding in cel_findings(doc, validator.schema):
         if finding.evaluable:
             result.errors.append(f"{finding.path}: {finding.message}")
