@@ -86,6 +86,13 @@ class AnswerField:
                 f"{self.lower_than_reason}")
 
 
+def _environment_list(min_items: int) -> dict[str, Any]:
+    """A list of environments, each once (a checkbox group in the form)."""
+    return {"type": "array", **({"minItems": min_items} if min_items else {}),
+            "maxItems": len(ENVIRONMENT_ORDER), "uniqueItems": True,
+            "items": {"enum": list(ENVIRONMENT_ORDER)}}
+
+
 _DNS_LABEL_RULE = (
     "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a "
     "letter or digit"
@@ -183,8 +190,7 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
         "environments", "Environments", "Service",
         "Environments to deploy to, in promotion order (dev, syst, uat, prod).",
         default=list(ENVIRONMENT_ORDER), required=True,
-        schema={"type": "array", "minItems": 1, "maxItems": 4, "uniqueItems": True,
-                "items": {"enum": list(ENVIRONMENT_ORDER)}},
+        schema=_environment_list(min_items=1),
         rule="must be at least one environment of dev, syst, uat, prod, each once",
         ui={"ui:widget": "checkboxes"},
     ),
@@ -396,8 +402,7 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
         "model (one replica replaced in place: no spare GPU needed). Every other environment "
         "keeps a ready pod through rollouts and rollbacks (see rollout_surge).",
         default=["dev"],
-        schema={"type": "array", "maxItems": 4, "uniqueItems": True,
-                "items": {"enum": list(ENVIRONMENT_ORDER)}},
+        schema=_environment_list(min_items=0),
         rule="must be a list of environments of dev, syst, uat, prod, each once",
         ui={"ui:widget": "checkboxes"},
     ),
