@@ -64,6 +64,7 @@ class Combination:
                 "routing.enabled=true", "routing.litellm.enabled=true",
                 "routing.litellm.namespace=litellm", "routing.envoyAIGateway.enabled=true",
                 "routing.rateLimit.enabled=true", "autoscaling.enabled=true",
+                "autoscaling.prometheus.serverAddress=http://prometheus.monitoring.svc:9090",
                 "modelCache.enabled=true", "podDisruptionBudget.enabled=true",
                 "imagePullSecret.enabled=true", "imagePullSecret.vaultPath=/secret/ghcr",
                 f"routing.inferencePool.enabled={str(self.engine == 'vllm').lower()}",
