@@ -136,7 +136,7 @@ def test_pickers_and_hints_reach_the_form():
     assert props[REPO_URL_PARAMETER]["ui:field"] == "RepoUrlPicker"
     assert props["environments"]["ui:widget"] == "checkboxes"
     assert props["engine"]["enum"] == ["vllm", "tgi"]
-    assert props["service_name"]["ui:help"].startswith("Must be a DNS-1123 label")
+    assert props["service_name"]["ui:help"].startswith("Must be a DNS-1035 label")
     assert "default" not in props["model_id"]  # no default: the user must answer
 
 

@@ -125,8 +125,10 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
         "service_name", "Service name", "Service",
         "Name of the service, its repository and every Kubernetes object it creates.",
         default="", required=True, values_path="serviceName",
-        rule=_DNS_LABEL_RULE + f", at most {MAX_SERVICE_NAME_LENGTH} characters (derived names "
-             "such as <name>-gateway-istio must fit in 63)",
+        rule="must be a DNS-1035 label (it names a Service): lowercase letters, digits and '-', "
+             "starting with a letter and ending with a letter or digit, at most "
+             f"{MAX_SERVICE_NAME_LENGTH} characters (derived names such as <name>-gateway-istio "
+             "must fit in 63)",
         ui={"ui:autofocus": True},
     ),
     AnswerField(
