@@ -61,6 +61,7 @@ USER_CHOICES: dict[str, Any] = {
     "owner": "group:default/ml-platform",
     "system": "system:default/ml-inference",
     "environments": ["dev", "uat", "prod"],
+    "allow_downtime": ["dev", "uat"],
     "engine": "vllm",
     "model_id": "Qwen/Qwen2.5-0.5B-Instruct",
     "model_revision": "main",
@@ -217,6 +218,18 @@ def fill_gpu(wizard: Wizard) -> None:
     wizard.press_next()
 
 
+def fill_availability(wizard: Wizard) -> None:
+    assert_step_renders(wizard, "Availability")
+    # dev is ticked by default; the user also lets uat go down during rollouts.
+    downtime = wizard.page.locator("#root_allow_downtime input[type=checkbox]")
+    assert [downtime.nth(i).is_checked() for i in range(downtime.count())] == [
+        True, False, False, False]
+    downtime.nth(2).check()
+    assert wizard.field("rollout_surge").is_checked()
+    wizard.screenshot("05a-step-availability")
+    wizard.press_next()
+
+
 def fill_access(wizard: Wizard) -> None:
     assert_step_renders(wizard, "Access")
     # Descriptions are Markdown in Backstage: <env> must not vanish as an HTML tag.
@@ -251,7 +264,8 @@ def test_user_fills_every_step_reviews_and_creates_the_service(
     wizard.open_template_list()
     wizard.screenshot("01-template-list")
     wizard.choose_only_template()
-    for fill in (fill_service, fill_model, fill_gpu, fill_access, fill_routing, fill_repository):
+    for fill in (fill_service, fill_model, fill_gpu, fill_availability, fill_access, fill_routing,
+                 fill_repository):
         fill(wizard)
         assert not wizard.all_errors(), (fill.__name__, wizard.all_errors())
 
@@ -288,11 +302,14 @@ VALID_FORM_DATA: dict[str, Any] = {
     "environment_variables": [],
 }
 
+# The longest service name the form accepts, as template.yaml declares it.
+SERVICE_NAME_MAX: int = page_properties("Service")["service_name"]["maxLength"]
+
 REFUSALS = [
     pytest.param("service_name", {"service_name": "Support-Chat"},
                  "lowercase letters, digits and '-'", id="uppercase-service-name"),
-    pytest.param("service_name", {"service_name": "a" * 54},
-                 "at most 53 characters", id="54-character-service-name"),
+    pytest.param("service_name", {"service_name": "a" * (SERVICE_NAME_MAX + 1)},
+                 f"at most {SERVICE_NAME_MAX} characters", id="service-name-one-too-long"),
     pytest.param("service_name", {"service_name": "yes"},
                  "reads as a boolean, number or null in YAML", id="yaml-boolean-service-name"),
     pytest.param("environments", {"environments": []},
