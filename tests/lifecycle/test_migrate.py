@@ -11,12 +11,14 @@ import io
 import json
 import subprocess
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import git
 import pytest
 import yaml
 from common import EXAMPLES, PROJECT_ROOT
+from helm_repo import serve_helm_repo
 
 from inference_scaffolder.answers import load_answers_file
 from inference_scaffolder.cli import main
@@ -32,7 +34,29 @@ from inference_scaffolder.service.layout import (
 
 # The last commit of release 0.1.0, whose repositories carry chart/.
 PREVIOUS_RELEASE = "d87e7f4323adb8cc66d5162b3798ea07fe2ba6cb"
-PLATFORM_REPOSITORY = "https://charts.example.com/platform-schemas-types"
+# A commit whose charts/ holds the base chart exactly as version 0.1.0 was published (this
+# release carries a later version, so a migrated repository fetches 0.1.0 from the platform).
+PUBLISHED_0_1_0 = "7c894166a559fd2efd44485cbcfd2b9076f9ecac"
+
+
+@pytest.fixture(scope="module")
+def platform_repository(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The platform's Helm repository on 127.0.0.1, serving the published 0.1.0."""
+    root = tmp_path_factory.mktemp("published-0.1.0")
+    archive = subprocess.run(["git", "-C", str(PROJECT_ROOT), "archive", PUBLISHED_0_1_0,
+                              "charts/ml-inference-load"], capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(root, filter="data")
+    with serve_helm_repo(root / "repo", [root / "charts" / "ml-inference-load"]) as served:
+        yield served.url
+
+
+@pytest.fixture(autouse=True)
+def platform_settings(platform_repository: str, tmp_path: Path,
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The platform's Helm repository as Backstage would name it; a cache of this test's."""
+    monkeypatch.setenv("INFERENCE_SCAFFOLDER_CHART_REPOSITORY", platform_repository)
+    monkeypatch.setenv("INFERENCE_SCAFFOLDER_CHART_CACHE", str(tmp_path / "chart-cache"))
 
 
 @pytest.fixture(scope="module")
@@ -90,14 +114,15 @@ def leaf_render(service: Path, environment: str) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("example", ["tgi-tinyllama.yaml", "vllm-llama-8b.yaml"])
 def test_update_moves_a_previous_release_to_the_leaf_layout_rendering_the_same(
-    tmp_path: Path, release_project: Path, example: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, release_project: Path, example: str, capsys: pytest.CaptureFixture[str],
+    platform_repository: str,
 ) -> None:
     service = old_service(tmp_path, release_project, example)
     environments = list_environments(service)
     before = {env: legacy_render(service, env) for env in environments}
 
     code = main(["update", str(service), "--template-repo", str(release_project),
-                 "--chart-repository", PLATFORM_REPOSITORY, "--json"])
+                 "--chart-repository", platform_repository, "--json"])
 
     report = json.loads(capsys.readouterr().out)
     assert code == 0 and report["status"] == "updated", report
@@ -109,14 +134,14 @@ def test_update_moves_a_previous_release_to_the_leaf_layout_rendering_the_same(
         assert "helmGlobals" not in entry
         chart = entry["helmCharts"][0]
         assert (chart["name"], chart["repo"], chart["version"]) == (
-            "ml-inference-load", PLATFORM_REPOSITORY, "0.1.0")
+            "ml-inference-load", platform_repository, "0.1.0")
         assert leaf_render(service, environment) == before[environment], environment
     staged = set(git.Repo(service).git.diff("--cached", "--name-only").splitlines())
     assert "chart/templates/deployment.yaml" in staged
     assert "environments/dev/values.yaml" in staged
     record = yaml.safe_load((service / ".inference-scaffolder/answers.yaml").read_text())
     assert record["template_version"] == "0.2.0"
-    assert record["answers"]["chart_repository"] == PLATFORM_REPOSITORY
+    assert record["answers"]["chart_repository"] == platform_repository
     # The migrated repository validates as a leaf, offline.
     assert main(["validate", str(service), "--json"]) == 0, capsys.readouterr().out
 

@@ -170,7 +170,7 @@ def test_concurrent_resolvers_share_one_cached_copy(served: HelmRepo, chart_cach
 # Hostile repositories and caches
 # --------------------------------------------------------------------------------------------
 
-HOSTILE_VERSION = "0.2.0"
+HOSTILE_VERSION = "0.9.0"
 _GOOD_CHART_YAML = chart_yaml(CHART_NAME, HOSTILE_VERSION)
 HOSTILE_ARCHIVES: dict[str, tuple[dict[str, Any], str]] = {
     "link to a file outside": (
@@ -184,7 +184,7 @@ HOSTILE_ARCHIVES: dict[str, tuple[dict[str, Any], str]] = {
         "says ml-inference-load 0.2.1"),
     "Chart.yaml names another chart": (
         {f"{CHART_NAME}/Chart.yaml": chart_yaml("bitcoin-miner", HOSTILE_VERSION)},
-        "says bitcoin-miner 0.2.0"),
+        "says bitcoin-miner 0.9.0"),
     "huge file": (
         {f"{CHART_NAME}/Chart.yaml": _GOOD_CHART_YAML,
          f"{CHART_NAME}/files/blob.bin": bytes(charts.MAX_CHART_BYTES + 1)}, "larger than"),

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from inference_scaffolder import yamlio
 from inference_scaffolder.answers import Answers
 from inference_scaffolder.chart import CHART_NAME, coalesce_values
@@ -95,7 +97,18 @@ def changed_chart_files(repo: Path, published: Path) -> list[str]:
     theirs = {k: v for k, v in ConfinedTree(published).files().items()
               if k not in _SERVICE_OWN and not k.startswith("ci/")}
     return sorted(f"{LEGACY_CHART_DIR}/{name}" for name in set(ours) | set(theirs)
-                  if ours.get(name) != theirs.get(name) and name in ours)
+                  if name in ours and not _same_file(name, ours[name], theirs.get(name)))
+
+
+def _same_file(name: str, ours: bytes, theirs: bytes | None) -> bool:
+    """Byte for byte, except ``Chart.yaml``, which ``helm package`` writes anew (key order,
+    quoting) when the platform publishes the chart: there the metadata must be equal."""
+    if ours == theirs or theirs is None or name != "Chart.yaml":
+        return ours == theirs
+    try:
+        return yamlio.load(ours.decode("utf-8")) == yamlio.load(theirs.decode("utf-8"))
+    except (UnicodeDecodeError, UserError, yaml.YAMLError):
+        return False
 
 
 def leaf_values_from_legacy(repo: Path, environment: str,
