@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import shlex
-import stat
+import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -28,21 +30,36 @@ def _helm_major_version() -> str:
     return out.stdout.strip().lstrip("v").split(".")[0] if out.ok else ""
 
 
-def _helm_command_for_kustomize(workdir: Path) -> str:
+_SHIM_LOCK = threading.Lock()
+
+
+def _helm_command_for_kustomize() -> str:
+    with _SHIM_LOCK:
+        return _helm_command_once()
+
+
+@cache
+def _helm_command_once() -> str:
     """The helm kustomize should run. Kustomize 5.7 probes ``helm version -c`` and accepts
     only Helm 3; with Helm 4 (same ``template`` behaviour) a tiny shim answers the probe
-    and hands every other call to the real helm."""
+    and hands every other call to the real helm.
+
+    The shim is written once per process, before any build needs it: a program written
+    while other threads start processes can be held open for writing by one of their
+    children for a moment, and executing it then fails ("text file busy")."""
     helm = find_helm()
     if _helm_major_version() == "3":
         return helm
-    shim = workdir / "helm"
+    folder = Path(tempfile.mkdtemp(prefix="kustomize-helm-"))
+    atexit.register(shutil.rmtree, folder, True)
+    shim = folder / "helm"
     shim.write_text(
         "#!/bin/sh\n"
         'if [ "$1" = version ]; then echo v3.99.0+helm4; exit 0; fi\n'
         f'exec {shlex.quote(helm)} "$@"\n',
         encoding="utf-8",
     )
-    shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
+    shim.chmod(0o500)
     return str(shim)
 
 
@@ -56,7 +73,7 @@ def kustomize_build(kubectl: str, directory: Path, *, network: bool = False) -> 
     output and time. ``network`` lets kustomize pull charts itself, as Argo CD's does: the
     tests use it to show that a leaf builds online; the tool never does."""
     with tempfile.TemporaryDirectory(prefix="kustomize-") as tmp:
-        helm = _helm_command_for_kustomize(Path(tmp))
+        helm = _helm_command_for_kustomize()
         done = run_confined(
             [kubectl, "kustomize", "--enable-helm", "--helm-command", helm, str(directory)],
             cwd=directory, timeout=BUILD_TIMEOUT_SECONDS, writable=[directory],
