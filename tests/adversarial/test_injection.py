@@ -359,7 +359,7 @@ def test_description_is_data_in_every_file(hostile_repo: Path) -> None:
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("service_name", "y"), ("service_name", "123"), ("namespace", "on"),
+    [("service_name", "y"), ("namespace", "123"), ("namespace", "on"),
      ("service_catalog", "1e3"), ("secret_store", "no"),
      ("environment_variables", [{"name": "yes", "value": "1"}]),
      ("extra_secrets", [{"name": "NULL", "vaultPath": "/secret/x"}])],

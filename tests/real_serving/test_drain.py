@@ -136,7 +136,12 @@ def test_without_the_rendered_shutdown_timeout_sigterm_cuts_the_streams_in_fligh
     with running_engine("prod-no-drain", repo, ENVIRONMENT, objects, fake_vault(objects),
                         workdir) as engine:
         batch, in_flight, _, _ = end_like_the_kubelet(engine, settings)
+        log = engine.server.log.read_text(errors="replace")
     assert in_flight == STREAMS, "every stream must still be open when SIGTERM is sent"
+    # vLLM's own account of the SIGTERM: abort, no wait (with the flag: mode=drain).
+    assert "stopping engine client mode=abort timeout=0s" in log, log[-3000:]
+    # On a busy machine the API server may still be sending a stream the engine finished
+    # before the signal; every stream the engine was still generating is cut.
     cut = [s for s in batch.streams if not s.completed()]
-    assert len(cut) == STREAMS, ("a stream completed without the drain setting:\n"
-                                 + "\n".join(s.outcome() for s in batch.streams))
+    assert cut, ("every stream completed without the drain setting:\n"
+                 + "\n".join(s.outcome() for s in batch.streams))
