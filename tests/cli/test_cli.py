@@ -297,7 +297,7 @@ def test_interactive_new_shows_the_form_texts_and_says_why_an_answer_is_refused(
     shown = " ".join(done.stderr.split())
     service = next(f for f in answer_fields() if f.key == "service_name")
     assert f"{service.title} (service_name)" in shown and service.help in shown
-    assert "refused: must be a DNS-1123 label" in shown and "(got 'Chat_Demo')" in shown
+    assert "refused: must be a DNS-1035 label" in shown and "(got 'Chat_Demo')" in shown
     assert "refused: must be a Hugging Face model id such as org/name" in shown
     gpu = next(f for f in answer_fields() if f.key == "gpu_count")
     assert f"gpu_count [{gpu.default}]" in shown  # the default, kept with Enter
