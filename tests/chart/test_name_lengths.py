@@ -6,6 +6,7 @@ before anything is rendered."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +116,24 @@ def test_the_chart_refuses_a_name_too_long_for_its_derived_names(tmp_path: Path)
     values.write_text(yaml.safe_dump({**EVERY_OPTION, "serviceName": service_name(53)}))
     done = run_helm(["template", "x", str(chart_source_dir()), "-f", str(values)])
     assert not done.ok and "serviceName" in done.stderr
+
+
+LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+
+
+@pytest.mark.parametrize("tag", ["_", "v1.0_", "_cu12", "0.6.", "a-", "x" * 62 + "_y"])
+def test_every_image_tag_the_schema_allows_becomes_a_valid_version_label(
+        tmp_path: Path, tag: str) -> None:
+    """A container tag may start or end with '_', '.' or '-'; the API server refuses such a
+    label value, so the chart's version label must cut those ends rather than break the apply."""
+    values = tmp_path / "tag.yaml"
+    values.write_text(yaml.safe_dump({**EVERY_OPTION, "serviceName": "svc",
+                                      "namespace": "team", "container": {"image": {"tag": tag}}}))
+    done = run_helm(["template", "svc", str(chart_source_dir()), "-f", str(values)])
+    assert done.ok, done.stderr
+    versions = {labels["app.kubernetes.io/version"]
+                for document, _ in parse_rendered(done.stdout)
+                for labels in label_sets(document) if "app.kubernetes.io/version" in labels}
+    assert versions, "no object carries the version label"
+    assert all(LABEL_VALUE.fullmatch(value) and len(value) <= DNS_LABEL for value in versions), \
+        versions

@@ -98,10 +98,11 @@ app.kubernetes.io/component: inference
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 
-{{/* Labels of every object: the pod's, plus the image tag and the chart version. */}}
+{{/* Labels of every object: the pod's, plus the image tag and the chart version.
+A tag may start or end with '_', '.' or '-', which a label value may not: those ends are cut. */}}
 {{- define "mil.labels" -}}
 {{ include "mil.podLabels" . }}
-app.kubernetes.io/version: {{ include "mil.imageTag" . | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/version: {{ include "mil.imageTag" . | trunc 63 | regexReplaceAll "^[^A-Za-z0-9]+|[^A-Za-z0-9]+$" "" | quote }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end -}}
 
