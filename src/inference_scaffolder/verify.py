@@ -555,7 +555,7 @@ class DeadlineTransport(httpx.BaseTransport):
             url=httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host,
                              port=request.url.port, target=request.url.raw_path),
             headers=request.headers.raw,
-            content=request.stream,  # type: ignore[arg-type]  # a sync stream: sync client
+            content=request.stream,  # a sync stream: the client is sync
             extensions=request.extensions,
         )
         with _httpx_errors(request):

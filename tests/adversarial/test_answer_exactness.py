@@ -1,4 +1,4 @@
-"""Answers mean what the user wrote (issue 13).
+"""Answers mean what the user wrote.
 
 - YAML reads ``3.10`` as 3.1, ``010`` as 8, ``12:30:00`` as 45000 and ``true`` as True: a text
   answer keeps the text as written, an integer answer in such a form is refused;

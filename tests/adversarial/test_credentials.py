@@ -1,4 +1,4 @@
-"""Credentials go only where they are meant, and odd forge answers are one line (issue 13).
+"""Credentials go only where they are meant, and odd forge answers are one line.
 
 - git's credential helper answers only for the scheme and host[:port] of ``--repo``;
 - git follows no redirect, so a redirecting host cannot pass the token on;

@@ -1,4 +1,4 @@
-"""Property: whatever a hostile repository holds, the tool stays inside it and ends (issue 13).
+"""Property: whatever a hostile repository holds, the tool stays inside it and ends.
 
 Hypothesis plants random hostile things in random places of
 

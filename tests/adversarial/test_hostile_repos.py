@@ -1,4 +1,4 @@
-"""Repositories the tool reads are hostile (issue 13): links out, FIFOs, huge files, broken
+"""Repositories the tool reads are hostile: links out, FIFOs, huge files, broken
 hand edits, foreign executables. Every case ends in one line and exit code 2; nothing outside
 the repository changes and no temporary folder stays behind.
 

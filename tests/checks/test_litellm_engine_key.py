@@ -1,7 +1,7 @@
 """An engine with its own API key: the key reaches LiteLLM from Vault, and validation refuses
 a registration that would send none.
 
-Found by the real router (issue 16): with VLLM_API_KEY in extra_secrets and routing on, the
+Found by the real router: with VLLM_API_KEY in extra_secrets and routing on, the
 registration said ``api_key: none``, validation passed, and LiteLLM got 401 from the engine on
 every request. tests/real_serving/ proves the wiring against the real programs; these tests
 pin the rendered objects and the checks, and run everywhere in seconds.

@@ -1,5 +1,5 @@
-"""Installed with a plain (non-editable) ``pip install``, the CLI finds its template, the base
-chart it generates for, its CRD schemas and, after ``install-node-tools``, the Node tools
+"""Built as a release is (``python -m build``) and installed with a plain ``pip install``,
+the CLI finds its template, the base chart it generates for, its CRD schemas and, after ``install-node-tools``, the Node tools
 ``schema-pr`` runs."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,9 +50,16 @@ def _files(root: Path) -> dict[str, bytes]:
 def wheel_install(tmp_path_factory: pytest.TempPathFactory) -> WheelInstall:
     tmp_path = tmp_path_factory.mktemp("wheel")
     wheels = tmp_path / "wheels"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(wheels),
-         str(PROJECT_ROOT)], check=True, capture_output=True, timeout=300)
+    # As a release is built: `python -m build` makes the sdist, then the wheel from the
+    # unpacked sdist, so a file the sdist leaves out breaks the wheel here too.
+    built = subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(wheels), str(PROJECT_ROOT)],
+        capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    sdist = next(wheels.glob("inference_scaffolder-*.tar.gz"))
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    assert {"LICENSE", "CHANGELOG.md", "README.md", "pyproject.toml"} <= names, sorted(names)
     wheel = next(wheels.glob("inference_scaffolder-*.whl"))
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)

@@ -1,4 +1,4 @@
-"""Helpers for tests that treat repositories and files as hostile (issue 13).
+"""Helpers for tests that treat repositories and files as hostile.
 
 - :func:`run_cli` runs the real CLI in a subprocess with a time bound and a private
   ``TMPDIR`` (so a test can check that no temporary folder was left behind);

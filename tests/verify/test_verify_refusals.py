@@ -15,7 +15,7 @@ from verify_cli import isolate_verify_cli, run_verify
 
 from inference_scaffolder.verify import describe_http_error
 
-# LiteLLM's answer when the engine behind it refuses the key LiteLLM sent (issue 16).
+# LiteLLM's answer when the engine behind it refuses the key LiteLLM sent.
 ENGINE_REFUSED_ROUTER = openai_error(
     'litellm.AuthenticationError: AuthenticationError: Hosted_vllmException - '
     '{"error":"Unauthorized"}', "authentication_error", 401)

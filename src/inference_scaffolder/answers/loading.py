@@ -102,7 +102,8 @@ for _tag, _constructor in (
 # YAML 1.1 tags the plain scalars "<<" and "=" (merge key, "value"), and PyYAML cannot build
 # them outside a key: as values they are the text the user wrote.
 for _tag in ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"):
-    _StrictLoader.add_constructor(_tag, yaml.SafeLoader.construct_scalar)
+    # The stubs type the unbound method against BaseConstructor; PyYAML calls it on the loader.
+    _StrictLoader.add_constructor(_tag, yaml.SafeLoader.construct_scalar)  # type: ignore[type-var]
 
 _PLAIN_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
 

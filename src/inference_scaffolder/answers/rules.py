@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 
@@ -132,7 +132,7 @@ def _schema_error_to_user_error(error: jsonschema.ValidationError) -> UserError:
 
 def _plain_rule(error: jsonschema.ValidationError) -> str:
     """A short rule text for nested errors, where the field's own rule text is too broad."""
-    v, expected = error.validator, error.validator_value
+    v, expected = str(error.validator), cast(Any, error.validator_value)
     texts = {
         "pattern": f"must match {expected}",
         "maxLength": f"must be at most {expected} characters",
@@ -203,7 +203,7 @@ def _check_cross_field_rules(answers: Answers) -> None:
 
 
 _QUANTITY = re.compile(r"([0-9]+(?:\.[0-9]+)?)(m|k|Ki|M|Mi|G|Gi|T|Ti|E|Ei)?")
-_QUANTITY_SCALE = {
+_QUANTITY_SCALE: dict[str | None, Fraction | int] = {
     None: 1, "m": Fraction(1, 1000), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
     "E": 10**18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Ei": 2**60,
 }
@@ -273,11 +273,16 @@ def _check_routing_rules(answers: Answers) -> None:
                         "needs envoy_ai_gateway: true (the limit applies to the gateway route)")
 
 
+def _property_schema(key: str) -> Mapping[str, Any]:
+    """The answers schema of one answer, to check a value given outside the answers."""
+    return cast(Mapping[str, Any], validator().schema)["properties"][key]
+
+
 def check_platform_setting(key: str, value: str, shown: str) -> str:
     """A platform setting (an option or a variable) checked against its answer's rule; a bad
     one names where it was set (``shown``), not an answer the user never gave."""
     if value:
-        single = validator().evolve(schema=validator().schema["properties"][key])
+        single = validator().evolve(schema=_property_schema(key))
         if not single.is_valid(value) or UNCARRIED_CHARACTER.search(value):
             raise UserError(shown, FIELDS_BY_KEY[key].rule)
     return value
@@ -396,7 +401,7 @@ def check_answer(key: str, raw: Any) -> Any:
     answer = FIELDS_BY_KEY[key]
     if answer.required and answer.default in ("", None) and value in ("", None):
         raise UserError(key, "is required (no default)")
-    single = validator().evolve(schema=validator().schema["properties"][key])
+    single = validator().evolve(schema=_property_schema(key))
     errors = sorted(single.iter_errors(value), key=lambda e: str(list(e.path)))
     if errors:
         errors[0].path.appendleft(key)

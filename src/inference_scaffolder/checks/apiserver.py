@@ -537,7 +537,7 @@ def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> 
         if key not in labels or str(labels[key]) != str(value):
             return False
     for _, expression in _mappings(selector.get("matchExpressions")):
-        key = expression.get("key")
+        key = str(expression.get("key"))
         values = {str(v) for v in _list(expression.get("values"))}
         operator = expression.get("operator")
         present = key in labels
@@ -674,7 +674,7 @@ def relaxed_env_names(kube_version: str) -> bool:
     '=' in an environment variable's name (RelaxedEnvironmentVariableValidation, on by
     default from 1.32)."""
     match = re.match(r"(\d+)\.(\d+)", kube_version)
-    return bool(match) and (int(match[1]), int(match[2])) >= (1, 32)
+    return match is not None and (int(match[1]), int(match[2])) >= (1, 32)
 
 
 def apiserver_findings(obj: Mapping[str, Any], kube_version: str = "1.33") -> list[Finding]:

@@ -266,7 +266,7 @@ def check_application(repo: Path, environment: str, catalog: SchemaCatalog) -> O
         return result
     result.name = str((data.get("metadata") or {}).get("name", environment))
     result.errors += validate_manifests([(data, result.source)], catalog)[0].errors
-    spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+    spec: dict[str, Any] = data["spec"] if isinstance(data.get("spec"), dict) else {}
     sources = [spec["source"]] if isinstance(spec.get("source"), dict) else [
         s for s in spec.get("sources") or [] if isinstance(s, dict)
     ]
@@ -274,7 +274,8 @@ def check_application(repo: Path, environment: str, catalog: SchemaCatalog) -> O
     if not any(str(s.get("path", "")).strip("/") == wanted_path for s in sources):
         result.errors.append(f"no source with path {wanted_path}")
     namespace = namespace_of(repo, environment)
-    destination = spec.get("destination") if isinstance(spec.get("destination"), dict) else {}
+    destination: dict[str, Any] = (spec["destination"] if isinstance(spec.get("destination"), dict)
+                                   else {})
     if destination.get("namespace") != namespace:
         result.errors.append(
             f"spec.destination.namespace is {destination.get('namespace')!r}, expected "

@@ -131,11 +131,11 @@ def _secret_written(obj: Manifest) -> tuple[str, str, set[str] | None] | None:
         return "spec.secretName", spec["secretName"], set(_CERTIFICATE_KEYS)
     if kind == "ExternalSecret":
         target = _map(spec.get("target"))
-        name = target.get("name") if isinstance(target.get("name"), str) else _name(obj)
+        name = str(target["name"]) if isinstance(target.get("name"), str) else _name(obj)
         templated = bool(target.get("template")) or bool(spec.get("dataFrom"))
-        keys = None if templated else {str(d.get("secretKey")) for _, d in
-                                       _mappings(spec.get("data"))}
-        return "spec.target.name", name, keys
+        known: set[str] | None = None if templated else {
+            str(d.get("secretKey")) for _, d in _mappings(spec.get("data"))}
+        return "spec.target.name", name, known
     return None
 
 

@@ -104,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, _click_exception_type()):
             context = getattr(exc, "ctx", None)
             hint = f" (see {context.command_path} --help)" if context is not None else ""
-            typer.echo(f"error: {' '.join(exc.format_message().split())}{hint}", err=True)
+            message = exc.format_message()  # type: ignore[attr-defined]  # a click exception
+            typer.echo(f"error: {' '.join(message.split())}{hint}", err=True)
             return 2
         raise
     return returned if isinstance(returned, int) else 0

@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -40,7 +41,7 @@ def stderr_progress(console: Console | None = None,
         with console.status("connecting…") as status:
             yield lambda message: status.update(Text(message))  # a URL is not markup
         return
-    last = {"state": "", "printed": 0.0}
+    last: dict[str, Any] = {"state": "", "printed": 0.0}
 
     def log_changes(message: str) -> None:
         # One line per readiness state or per endpoint, not per poll or per request.

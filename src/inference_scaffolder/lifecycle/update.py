@@ -70,7 +70,9 @@ from inference_scaffolder.yamlio import round_trip_yaml
 class TemplateSource(Protocol):
     """One version of the template, able to render a repository from answers."""
 
-    version: str
+    @property
+    def version(self) -> str:
+        """The template version this source renders (a tag, a commit or a folder digest)."""
 
     def describe(self) -> str:
         """Where this version comes from, for messages."""

@@ -38,7 +38,7 @@ import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, cast
 from urllib.parse import urlsplit
 
 import yaml
@@ -356,8 +356,9 @@ def unpack_chart_archive(archive: Path, dest: Path, name: str) -> str | None:
             return f"the archive is larger than {MAX_CHART_BYTES} bytes"
         dest.mkdir()
         with archive.open("rb") as raw, gzip.GzipFile(fileobj=raw) as unzipped:
-            bounded = _BoundedReader(unzipped, MAX_CHART_BYTES + _TAR_OVERHEAD_BYTES)
-            with tarfile.open(fileobj=bounded, mode="r|") as stream:
+            bounded = _BoundedReader(cast(IO[bytes], unzipped),
+                                     MAX_CHART_BYTES + _TAR_OVERHEAD_BYTES)
+            with tarfile.open(fileobj=cast(IO[bytes], bounded), mode="r|") as stream:
                 return _unpack_stream(stream, dest, name)
     except _TooLarge:
         return f"the archive unpacks to more than {MAX_CHART_BYTES} bytes"

@@ -1,4 +1,4 @@
-"""Repositories the tool reads are hostile, second round: what a repository holds is checked
+"""Repositories the tool reads are hostile: what a repository holds is checked
 before any tool (kustomize, helm, the Node values check) reads it.
 
 - A Kustomization names what kustomize loads; kustomize fetches URLs and clones remote
