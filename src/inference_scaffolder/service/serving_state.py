@@ -145,6 +145,14 @@ def _enable(document: Any) -> None:
         del document[SERVING_KEY]
 
 
+def _without_marker(text: str) -> str:
+    """The text less the comment line :func:`_disable` wrote (ruamel keeps a deleted key's
+    leading comment on the key before it)."""
+    marker = f"# {DISABLED_COMMENT}"
+    return "".join(line for line in text.splitlines(keepends=True)
+                   if line.strip() != marker)
+
+
 def set_public_serving(service_dir: Path, environment: str, enabled: bool) -> bool:
     """Turn the environment's serving on or off in ``environments/<env>/values.yaml``;
     returns whether the file changed (a second call with the same state changes nothing).
@@ -165,7 +173,8 @@ def set_public_serving(service_dir: Path, environment: str, enabled: bool) -> bo
         _enable(document)
     out = io.StringIO()
     round_trip_yaml().dump(document, out)
-    if out.getvalue() == text:
+    new_text = out.getvalue() if not enabled else _without_marker(out.getvalue())
+    if new_text == text:
         return False
-    _write_atomically(values_file(service_dir, environment), out.getvalue())
+    _write_atomically(values_file(service_dir, environment), new_text)
     return True
