@@ -25,6 +25,7 @@ COMMANDS = {
     "answers-schema": "generate",
     "schema-pr": "schema_pr",
     "install-node-tools": "schema_pr",
+    "register": "register",
     "promote": "lifecycle",
     "history": "lifecycle",
     "update": "lifecycle",

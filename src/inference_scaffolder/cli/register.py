@@ -1,0 +1,141 @@
+"""``inference-scaffolder register``: the pull request that joins (or leaves) the routers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from inference_scaffolder.errors import UserError
+from inference_scaffolder.publish import (
+    DEFAULT_GITHUB_API,
+    DEFAULT_TOKEN_ENV,
+    GitHubSettings,
+    PublisherKind,
+    make_publisher,
+    normalize_repo_argument,
+)
+from inference_scaffolder.registration.entries import Action
+from inference_scaffolder.registration.facts import service_facts
+from inference_scaffolder.registration.pull_request import (
+    DEFAULT_BASE,
+    RegisterOptions,
+    RegisterResult,
+    run_register,
+)
+from inference_scaffolder.registration.service_side import apply_public_serving
+
+
+def _action(disable: bool, remove: bool) -> Action:
+    if disable and remove:
+        raise UserError("--disable", "and --remove exclude each other")
+    return Action.remove if remove else Action.disable if disable else Action.register
+
+
+def _routing_repo(value: str) -> str:
+    try:
+        return normalize_repo_argument(value)
+    except UserError as exc:
+        raise UserError("--routing-repo", exc.rule) from None
+
+
+def _print_human(result: RegisterResult) -> None:
+    if result.dry_run:
+        if result.diff:
+            typer.echo(result.diff, nl=False)
+        typer.echo(f"dry run: would report {result.status} for {result.branch} "
+                   f"({len(result.files)} file(s)); nothing was pushed", err=True)
+    else:
+        commit = (result.commit or "")[:12]
+        typer.echo(f"{result.status}: {result.branch} at {commit} ({len(result.files)} file(s))")
+        if result.pull_request:
+            typer.echo(f"pull request: {result.pull_request}")
+        elif result.status != "unchanged":
+            typer.echo(f"pull request title: {result.title}")
+    if result.service_change is not None:
+        typer.echo(str(result.service_change["line"]))
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``register`` command to the CLI."""
+
+    @app.command("register")
+    def register_command(
+        directory: Path = typer.Argument(..., help="The service repository."),
+        env: str = typer.Option(..., "--env", help="The environment to (de)register."),
+        routing_repo: str = typer.Option(
+            ..., "--routing-repo",
+            help="Git URL or local path (checkout or bare) of the platform's routing "
+                 "repository."),
+        disable: bool = typer.Option(
+            False, "--disable",
+            help="Deregister: remove the LiteLLM entry, disable the gateway route, and turn "
+                 "the environment's own public serving off."),
+        remove: bool = typer.Option(
+            False, "--remove",
+            help="Remove every entry of the service (and its gateway backend), serving off."),
+        base: str = typer.Option(DEFAULT_BASE, "--base", help="Branch the pull request targets."),
+        branch: str | None = typer.Option(
+            None, "--branch",
+            help="Branch to push to; default: inference-scaffolder/register/ENV/NAMESPACE/"
+                 "SERVICE."),
+        litellm_values: str | None = typer.Option(
+            None, "--litellm-values",
+            help="Path template of the LiteLLM values ({env}); default: the routing "
+                 "repository's .inference-scaffolder/routing.yaml, else "
+                 "environments/{env}/inference-infrastructure.yaml."),
+        models_values: str | None = typer.Option(
+            None, "--models-values",
+            help="Path template of the models values ({env}); default: as above, else "
+                 "environments/{env}/models.yaml."),
+        publisher: PublisherKind = typer.Option(
+            PublisherKind.local, "--publisher",
+            help="local: push the branch only; github: also find or open the pull request."),
+        dry_run: bool = typer.Option(
+            False, "--dry-run", help="Print the unified diff; push, open and write nothing."),
+        json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+        github_api_url: str = typer.Option(
+            DEFAULT_GITHUB_API, "--github-api-url", envvar="GITHUB_API_URL",
+            help="GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3)."),
+        github_token_env: str = typer.Option(
+            DEFAULT_TOKEN_ENV, "--github-token-env",
+            help="Name of the environment variable holding the GitHub token."),
+        github_repo: str | None = typer.Option(
+            None, "--github-repo",
+            help="owner/name on GitHub; default: taken from a GitHub --routing-repo URL."),
+        label: list[str] = typer.Option(
+            ["inference-scaffolder"], "--label",
+            help="Label for a new pull request (repeatable)."),
+        draft: bool = typer.Option(False, "--draft", help="Open the pull request as a draft."),
+    ) -> None:
+        """Open (or update) the routing repository's pull request that registers, disables
+        or removes this service's router entries in one environment.
+
+        LiteLLM: one litellm-proxy.litellm.modelList item; Envoy AI Gateway (when the
+        service opts in): its backend and model route with failover. --disable and --remove
+        also turn the environment's own public serving off in DIR (written, not committed)."""
+        action = _action(disable, remove)
+        facts = service_facts(directory, env)
+        if action is Action.register and not facts.routing_enabled:
+            raise UserError(f"environments/{env}/values.yaml",
+                            "routing.enabled is false: this environment does not ask for a "
+                            "registration (set it to true, or deregister with --disable or "
+                            "--remove)")
+        repo_url = _routing_repo(routing_repo)
+        settings = GitHubSettings(api_url=github_api_url, token_env=github_token_env,
+                                  repository=github_repo)
+        chosen = make_publisher(publisher.value, repo_url, settings)
+        options = RegisterOptions(
+            environment=env, action=action, base=base, branch=branch, dry_run=dry_run,
+            labels=tuple(label), draft=draft, litellm_values=litellm_values,
+            models_values=models_values)
+        result = run_register(facts, options, chosen)
+        change = apply_public_serving(directory, env, facts, action, dry_run=dry_run)
+        result.service_change = {**change.as_json(), "line": change.line()}
+        if json_output:
+            typer.echo(json.dumps(result.as_json(), indent=2, sort_keys=True))
+        else:
+            _print_human(result)

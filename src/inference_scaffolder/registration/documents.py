@@ -1,0 +1,126 @@
+"""A values file of the routing repository, read safely and edited structurally.
+
+The routing repository is shared: anyone who can push to it writes these files. So each file
+is read through :class:`~inference_scaffolder.safe_fs.ConfinedTree` (no link followed, a
+regular file of bounded size), parsed first by the bounded safe loader (aliases that expand
+into a huge document, deep nesting and endless integers are refused), and only then by
+ruamel's round-trip loader, which keeps comments, order, quotes and the file's indentation,
+so an edit changes the lines of this service's entries and nothing else.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from inference_scaffolder import yamlio
+from inference_scaffolder.errors import UserError, inert
+from inference_scaffolder.safe_fs import ConfinedTree
+
+_KEY_ONLY = re.compile(r"^(\s*)[^\s#-][^#]*:\s*(#.*)?$")
+
+
+@dataclass
+class ValuesDocument:
+    """One values file: its text as read, its plain data, and the editable document."""
+
+    path: str
+    text: str
+    data: Any  # the ruamel document (CommentedMap), edited in place
+    mapping_indent: int
+    sequence_indent: int
+    sequence_offset: int
+
+    def dump(self) -> str:
+        """The document as text, in the file's own indentation."""
+        ruamel = yamlio.round_trip_yaml()
+        ruamel.indent(mapping=self.mapping_indent, sequence=self.sequence_indent,
+                      offset=self.sequence_offset)
+        out = io.StringIO()
+        ruamel.dump(self.data, out)
+        return out.getvalue()
+
+    def plain(self) -> Any:
+        """The current document as plain data, exactly as a YAML reader (helm) sees it."""
+        return load_bounded(self.dump(), self.path)
+
+
+def load_bounded(text: str, shown: str) -> Any:
+    """One YAML document, refused beyond the bounds of :mod:`yamlio` (one line naming it)."""
+    try:
+        documents = yamlio.load_documents(text, source=shown)
+    except RecursionError:
+        raise UserError(shown, "is nested too deeply") from None
+    except yaml.YAMLError as exc:
+        raise UserError(shown, yamlio.describe_yaml_error(exc)) from None
+    if len(documents) > 1:
+        raise UserError(shown, f"holds {len(documents)} YAML documents; a values file "
+                        "holds one")
+    data = documents[0] if documents else None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UserError(shown, f"is {type(data).__name__} YAML, where a mapping of values "
+                        "was expected")
+    return data
+
+
+def read_document(tree: ConfinedTree, path: str) -> ValuesDocument | None:
+    """The values file at ``path`` (None when there is none)."""
+    text = tree.read_text(path)
+    if text is None:
+        return None
+    load_bounded(text, path)  # before ruamel sees it: aliases, depth, size
+    ruamel = yamlio.round_trip_yaml()
+    try:
+        data = ruamel.load(text)
+    except RecursionError:
+        raise UserError(path, "is nested too deeply") from None
+    except Exception as exc:  # ruamel's errors have no common base but Exception
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise UserError(path, f"cannot be edited as YAML: {inert(problem, 200)}") from None
+    if data is None:
+        from ruamel.yaml.comments import CommentedMap
+
+        data = CommentedMap()
+    sequence_indent, offset = _sequence_indent(text)
+    return ValuesDocument(path, text, data, _mapping_indent(text), sequence_indent, offset)
+
+
+def _content_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _mapping_indent(text: str) -> int:
+    """How far a nested mapping is indented: from the first key with nothing after its
+    colon whose next line is a deeper key (2 when the file shows none)."""
+    lines = _content_lines(text)
+    for line, following in itertools.pairwise(lines):
+        match = _KEY_ONLY.match(line)
+        if not match or following.lstrip().startswith("-"):
+            continue
+        step = (len(following) - len(following.lstrip())) - len(match.group(1))
+        if 0 < step <= 8:
+            return step
+    return 2
+
+
+def _sequence_indent(text: str) -> tuple[int, int]:
+    """The block sequence layout (ruamel's ``sequence`` and ``offset``): from the first
+    item under a key, where its dash sits and where its content starts (2, 0 otherwise)."""
+    lines = _content_lines(text)
+    for line, following in itertools.pairwise(lines):
+        match = _KEY_ONLY.match(line)
+        item = re.match(r"^(\s*)-(\s+)\S", following)
+        if not match or not item:
+            continue
+        offset = len(item.group(1)) - len(match.group(1))
+        if 0 <= offset <= 8:
+            return offset + 1 + len(item.group(2)), offset
+    return 2, 0
