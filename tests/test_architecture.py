@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("vcs", "publish", "verify", "rendering"),
     ("service", "backstage"),
     ("checks",),
-    ("generation", "platform_pr"),
+    ("generation", "platform_pr", "registration"),
     ("lifecycle",),
     ("cli",),
 )
