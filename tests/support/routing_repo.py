@@ -10,6 +10,7 @@ or merges a branch into main, as a reviewer's merge would.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -102,8 +103,8 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def make_routing_repo(root: Path, environments: tuple[str, ...] = ("dev", "prod"),
-                      extra: dict[str, str] | None = None) -> Path:
-    """A bare repository (``root/routing.git``) whose main has the files above per
+                      extra: dict[str, str] | None = None, name: str = "routing.git") -> Path:
+    """A bare repository (``root/<name>``) whose main has the files above per
     environment, plus ``extra`` (path -> text)."""
     work = root / "routing-work"
     work.mkdir(parents=True)
@@ -119,7 +120,8 @@ def make_routing_repo(root: Path, environments: tuple[str, ...] = ("dev", "prod"
         (work / path).write_text(text, encoding="utf-8")
     git(work, "add", "-A")
     git(work, "commit", "-q", "-m", "Routing values")
-    bare = root / "routing.git"
+    bare = root / name
+    bare.parent.mkdir(parents=True, exist_ok=True)
     git(root, "clone", "-q", "--bare", str(work), str(bare))
     return bare
 
@@ -161,7 +163,9 @@ def commit_files(bare: Path, root: Path, files: dict[str, str | None], message: 
         target.write_text(text, encoding="utf-8")
     for path, destination in (links or {}).items():
         target = work / path
-        if target.exists() or target.is_symlink():
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        elif target.exists() or target.is_symlink():
             target.unlink()
         target.parent.mkdir(parents=True, exist_ok=True)
         target.symlink_to(destination)

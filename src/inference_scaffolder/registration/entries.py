@@ -322,8 +322,15 @@ class Claim:
                 f"in {self.path} ({self.where})")
 
 
+def dig(data: Any, *keys: str) -> Any:
+    """``data[k1][k2]...`` where each step is a mapping, else None."""
+    for key in keys:
+        data = data.get(key) if isinstance(data, Mapping) else None
+    return data
+
+
 def litellm_claims(data: Any, path: str, facts: ServiceFacts) -> list[Claim]:
-    items = (((data or {}).get("litellm-proxy") or {}).get("litellm") or {}).get("modelList")
+    items = dig(data, *LITELLM_PATH)
     claims = []
     for index, item in enumerate(items if isinstance(items, list) else []):
         if not isinstance(item, Mapping) or item.get("model_name") != facts.served_model_name:
@@ -337,7 +344,7 @@ def litellm_claims(data: Any, path: str, facts: ServiceFacts) -> list[Claim]:
 
 
 def models_claims(data: Any, path: str, facts: ServiceFacts) -> list[Claim]:
-    models = (data or {}).get("models")
+    models = dig(data, "models")
     claims = []
     for key, entry in (models.items() if isinstance(models, Mapping) else []):
         if not isinstance(entry, Mapping) or owns_model(entry, facts.backend_key):
