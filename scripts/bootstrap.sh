@@ -21,7 +21,9 @@ bash scripts/install-helm.sh >/dev/null
 for tool in helm kubectl; do
   ln -sf "$root/.tools/bin/$tool" ".venv/bin/$tool"
 done
-if [ ! -x tools/node_modules/.bin/tsc ] || ! cmp -s tools/package-lock.json tools/node_modules/.package-lock.json.installed; then
+# The fast test tier (scripts/test.sh --fast) needs no Node tools and skips them.
+if [ "${INFERENCE_SCAFFOLDER_SKIP_NODE_TOOLS:-0}" != 1 ] && { [ ! -x tools/node_modules/.bin/tsc ] ||
+    ! cmp -s tools/package-lock.json tools/node_modules/.package-lock.json.installed; }; then
   (cd tools && npm ci --silent --no-audit --no-fund && cp package-lock.json node_modules/.package-lock.json.installed)
 fi
 # bubblewrap confines the programs that read repositories' content (read-only file system,

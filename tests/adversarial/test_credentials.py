@@ -270,6 +270,7 @@ def _draft():  # the publish module's draft type, kept local to the one test tha
     return PullRequestDraft("t", "b")
 
 
+@pytest.mark.node
 def test_schema_pr_with_an_html_api_is_one_line(servers: list[Recorder], tmp_path: Path) -> None:
     """End to end: the CLI prints one line and exits 2."""
     token = make_token()

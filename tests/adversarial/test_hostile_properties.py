@@ -138,6 +138,7 @@ def assert_contained(done: subprocess.CompletedProcess[str], outside: Path,
     assert leftovers(tmp) == []
 
 
+@pytest.mark.node
 @PROPERTY_SETTINGS
 @given(planted=plants(TARGET_PLACES, LINK_KINDS + CONTENT_KINDS))
 def test_schema_pr_dry_run_stays_inside_a_hostile_target(planted: list[tuple[str, str]]

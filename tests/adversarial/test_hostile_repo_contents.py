@@ -290,6 +290,7 @@ def test_validate_refuses_a_link_into_git(
 
 
 @pytest.mark.slow
+@pytest.mark.node
 def test_schema_pr_refuses_a_link_into_the_clones_git(tmp_path: Path) -> None:
     """A chart template would print the clone's .git/config through helm's `fail`."""
     bare = bare_with(tmp_path, links={
@@ -358,6 +359,7 @@ def _pin(repo: Path, served: HelmRepo, version: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.node
 def test_schema_pr_refuses_a_chart_schema_that_refers_outside(tmp_path: Path) -> None:
     with recording_sink() as sink:
         schema = json.loads(fixture_files()["charts/basic-container-load/values.schema.json"])
@@ -434,6 +436,7 @@ def test_the_bomb_is_as_small_as_reported() -> None:
 @pytest.mark.parametrize("relative", ["charts/basic-container-load/values.yaml",
                                       "charts/basic-container-load/ci/big-values.yaml",
                                       "charts/kafka-connect/Chart.yaml"])
+@pytest.mark.node
 def test_schema_pr_refuses_an_alias_bomb_in_any_chart(tmp_path: Path, relative: str) -> None:
     bare = bare_with(tmp_path, files={relative: BOMB.encode()})
     done = run_cli("schema-pr", "--repo", str(bare), "--dry-run", tmp=tmp_path / "tmp",
@@ -442,6 +445,7 @@ def test_schema_pr_refuses_an_alias_bomb_in_any_chart(tmp_path: Path, relative: 
     assert leftovers(tmp_path / "tmp") == []
 
 
+@pytest.mark.node
 def test_the_node_values_check_bounds_aliases_on_its_own(tmp_path: Path) -> None:
     """Without the Python pre-pass the Node check grew to gigabytes and crashed."""
     root = source_checkout_root()

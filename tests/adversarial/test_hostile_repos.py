@@ -64,6 +64,7 @@ _COPIES = {"src/workloadChartValues/index-copy.ts": "src/workloadChartValues/ind
 @pytest.mark.parametrize(("links", "named"), SCHEMA_PR_LINKS,
                          ids=[case[1] + "->" + next(iter(case[0].values())).split("/")[-1]
                               for case in SCHEMA_PR_LINKS])
+@pytest.mark.node
 def test_schema_pr_dry_run_never_follows_a_link(
     tmp_path: Path, links: dict[str, str], named: str
 ) -> None:

@@ -120,6 +120,7 @@ def with_capacity_check(repo: Path, config: str) -> None:
     (repo / CONFIG_COPY).write_text(config)
 
 
+@pytest.mark.slow
 def test_validate_of_a_fleet_reports_the_hostile_config_for_its_repository(
     repo_copy: Path, tmp_path: Path
 ) -> None:

@@ -143,6 +143,7 @@ def assert_run_leaks_nothing(fake: FakeGitHub, tmp_path: Path,
         assert_no_canary(f"temporary file {path}", data)
 
 
+@pytest.mark.node
 def test_schema_pr_github_leaks_no_token(github: FakeGitHub, tmp_path: Path) -> None:
     """Opened (JSON output), then unchanged (human output, with the PR URL)."""
     opened = schema_pr(github, tmp_path, "--json")
@@ -156,6 +157,7 @@ def test_schema_pr_github_leaks_no_token(github: FakeGitHub, tmp_path: Path) -> 
     assert_run_leaks_nothing(github, tmp_path, unchanged)
 
 
+@pytest.mark.node
 def test_schema_pr_rejected_token_leaks_nothing(github: FakeGitHub, tmp_path: Path) -> None:
     """401: the wrong token is named by its variable, never by its value."""
     done = schema_pr(github, tmp_path, "--json", token=WRONG_CANARY)
@@ -170,6 +172,7 @@ def test_schema_pr_rejected_token_leaks_nothing(github: FakeGitHub, tmp_path: Pa
      (422, {"message": f"Validation Failed for token {GITHUB_CANARY}"})],
     ids=["422", "422-echoing-the-token"],
 )
+@pytest.mark.node
 def test_schema_pr_failed_pull_request_leaks_nothing(
     github: FakeGitHub, tmp_path: Path, failure: tuple[int, dict]
 ) -> None:
@@ -183,6 +186,7 @@ def test_schema_pr_failed_pull_request_leaks_nothing(
     assert_run_leaks_nothing(github, tmp_path, done)
 
 
+@pytest.mark.node
 def test_credentials_in_the_repo_url_are_never_shown(github: FakeGitHub, tmp_path: Path) -> None:
     url = github.git_url(SLUG).replace("http://", f"http://bot:{WRONG_CANARY}@")
     done = run(["schema-pr", "--repo", url], canary_env(tmp_path))

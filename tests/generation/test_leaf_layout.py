@@ -87,6 +87,7 @@ def test_kustomize_renders_the_pinned_chart_offline_as_helm_does(
     assert hooks and from_kustomize == from_helm
 
 
+@pytest.mark.slow
 def test_the_platform_repository_comes_from_its_configuration(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -147,6 +148,7 @@ def test_a_bad_platform_setting_is_one_line_naming_the_variable(
     assert not (tmp_path / "tinyllama-chat").exists()
 
 
+@pytest.mark.slow
 def test_a_version_this_release_does_not_carry_comes_from_the_platform_repository(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -21,11 +21,14 @@ What the tests change between ``helm template`` and the process, and why (nothin
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -168,21 +171,31 @@ def container_environment(container: Mapping[str, Any], objects: Objects, namesp
 # --- processes -----------------------------------------------------------------------------
 
 
+def short_temporary_folder() -> Path:
+    """A private folder with a short path, removed at exit. vLLM's ZeroMQ sockets live under
+    ``TMPDIR`` and a Unix socket's path holds at most 107 bytes, so the servers' ``TMPDIR`` is
+    the shortest writable temporary folder, wherever the caller's ``TMPDIR`` points."""
+    candidates = [Path(tempfile.gettempdir()), Path("/tmp"), Path("/dev/shm")]
+    usable = [c for c in candidates if c.is_dir() and os.access(c, os.W_OK | os.X_OK)]
+    folder = Path(tempfile.mkdtemp(prefix="srv-", dir=min(usable, key=lambda c: len(str(c)))))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 def base_environment(home: Path) -> dict[str, str]:
     """A clean environment: nothing from the caller but the basics, caches under ``home``,
-    no model hub and no telemetry."""
+    sockets under a short temporary folder, no model hub and no telemetry."""
     env = {name: os.environ[name] for name in INHERITED if name in os.environ}
     env.update(
         HOME=str(home),
         XDG_CACHE_HOME=str(home / "cache"),
-        TMPDIR=str(home / "tmp"),
+        TMPDIR=str(short_temporary_folder()),
         HF_HUB_OFFLINE="1",
         TRANSFORMERS_OFFLINE="1",
         HF_HUB_DISABLE_TELEMETRY="1",
         DO_NOT_TRACK="1",
         OTEL_SDK_DISABLED="true",
     )
-    (home / "tmp").mkdir(parents=True, exist_ok=True)
     return env
 
 
