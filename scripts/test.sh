@@ -2,7 +2,7 @@
 # The project's test command.
 #   bash scripts/test.sh [PYTEST_ARGS...]         README command 2, what CI runs: set up the
 #       main job and the whole test stack (each step skips what is already installed), then
-#       run every test.
+#       run every test (or what PYTEST_ARGS select).
 #   bash scripts/test.sh --fast [PYTEST_ARGS...]  the core suite: installs only the package,
 #       its test dependencies, helm and kubectl; deselects every test that needs more (the
 #       markers in pyproject.toml say what each needs). Under a minute on two cores.
@@ -21,4 +21,12 @@ fi
 
 bash scripts/bootstrap.sh
 bash scripts/install-test-stack.sh
-exec .venv/bin/python -m pytest -q "$@"
+if [ "$#" -gt 0 ]; then
+  exec .venv/bin/python -m pytest -q "$@"
+fi
+# Everything on every core, but the real servers and Backstage, which then run alone: vLLM,
+# LiteLLM, the Backstage backend and Chromium each use every core themselves.
+status=0
+.venv/bin/python -m pytest -q -n auto -m "not (real_serving or backstage)" || status=$?
+.venv/bin/python -m pytest -q -m "real_serving or backstage" || status=$?
+exit "$status"
