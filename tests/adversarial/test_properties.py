@@ -37,6 +37,7 @@ from inference_scaffolder.answers import (
     answers_json_schema,
     validate_answers,
 )
+from inference_scaffolder.answers.fields import MAX_GATEWAY_RELEASE_LENGTH
 from inference_scaffolder.answers.rules import PROSE_ANSWERS, PROSE_REFUSED_CHARACTER
 from inference_scaffolder.chart import engine_defaults
 from inference_scaffolder.errors import UserError
@@ -152,6 +153,13 @@ def fix_cross_field_rules(answers: dict[str, Any]) -> dict[str, Any]:
         answers["routing"] = True
     if not answers["envoy_ai_gateway"]:
         answers["rate_limit_per_minute"] = 0
+        answers["failover_backends"] = []
+    elif not answers["failover_backends"]:  # the platform's models chart wants two backends
+        answers["failover_backends"] = ["shared-fallback"]
+    if not answers["inference_pool"]:
+        answers["inference_gateway_release"] = ""
+    elif len(f"epp-{answers['service_name']}") > MAX_GATEWAY_RELEASE_LENGTH:
+        answers["inference_gateway_release"] = answers["inference_gateway_release"] or "epp"
     _fix_serving_rules(answers)
     return answers
 
@@ -293,9 +301,20 @@ def broken_value(key: str, schema: dict[str, Any]) -> st.SearchStrategy[Any]:
         empty = [st.just([])] if schema.get("minItems") else []  # allow_downtime may be []
         return st.one_of(*empty, st.lists(unknown, min_size=1, max_size=2),
                          st.just(["dev", "dev"]), st.just([1]))
+    if kind == "array" and schema["items"].get("type") == "string":
+        return broken_list_of_names(schema)
     if kind == "array":
         return broken_list_of_objects(schema)
     return broken_string(key, schema)
+
+
+def broken_list_of_names(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """Lists of names the schema refuses: a bad name, one twice, one too many, not text."""
+    return st.one_of(
+        st.sampled_from([["Not A Name"], ["-edge"], ["a" * 64], [1], [{"a": "b"}]]),
+        st.just(["twice", "twice"]),
+        st.just([f"backend-{i}" for i in range(schema.get("maxItems", 8) + 1)]),
+    )
 
 
 def broken_list_of_objects(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
@@ -362,6 +381,8 @@ CROSS_FIELD_BREAKS: list[tuple[dict[str, Any], str]] = [
     ({**MINIMAL_ANSWERS, "cpu_request": "0"}, "cpu_request"),
     ({**MINIMAL_ANSWERS, "autoscaling_max_replicas": 2}, "prometheus_query_url"),
     ({**MINIMAL_ANSWERS, "envoy_ai_gateway": True}, "envoy_ai_gateway"),
+    ({**MINIMAL_ANSWERS, "routing": True, "envoy_ai_gateway": True}, "failover_backends"),
+    ({**MINIMAL_ANSWERS, "inference_gateway_release": "epp-x"}, "inference_gateway_release"),
     ({**MINIMAL_ANSWERS, "rate_limit_per_minute": 10}, "rate_limit_per_minute"),
     ({**MINIMAL_ANSWERS, "namespace": "off"}, "namespace"),
 ]

@@ -61,8 +61,8 @@ class Combination:
             values.append(f"helmTest.image.digest={DIGEST}")
         if self.features:
             values += [
-                "routing.enabled=true", "routing.litellm.enabled=true",
-                "routing.litellm.namespace=litellm", "routing.envoyAIGateway.enabled=true",
+                "routing.enabled=true", "networkPolicy.litellmNamespace=litellm",
+                "routing.envoyAIGateway.enabled=true",
                 "routing.rateLimit.enabled=true", "autoscaling.enabled=true",
                 "autoscaling.prometheus.serverAddress=http://prometheus.monitoring.svc:9090",
                 "modelCache.enabled=true", "podDisruptionBudget.enabled=true",

@@ -11,7 +11,6 @@ from chart_render import (
     engine_container,
     env_entries,
     generated,
-    litellm_model_list,
     render,
     render_error,
     render_list,
@@ -21,6 +20,7 @@ from inference_scaffolder.answers import validate_answers
 from inference_scaffolder.checks.routing import check_routing
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.generation.generate import GenerationResult
+from inference_scaffolder.service.registration_facts import registration_facts
 
 ENVIRONMENTS = ["dev", "syst", "uat", "prod"]
 BASE = {
@@ -33,6 +33,7 @@ BASE = {
     "quantization": "awq",
     "routing": True,
     "envoy_ai_gateway": True,
+    "failover_backends": ["shared-mistral"],
 }
 ENGINE_FACTS = {
     # port, startup/readiness path, liveness path, LiteLLM provider
@@ -59,8 +60,9 @@ def test_every_environment_renders_and_validates(engine_repo: GenerationResult) 
     assert [e.environment for e in report.environments] == ENVIRONMENTS
     for environment in report.environments:
         kinds = {o.kind for o in environment.objects}
-        assert {"Deployment", "Service", "ConfigMap", "AIGatewayRoute", "AIServiceBackend",
-                "Backend"} <= kinds
+        assert {"Deployment", "Service"} <= kinds
+        # The platform's routers own the entries: nothing of LiteLLM's or the gateway's here.
+        assert not kinds & {"ConfigMap", "AIGatewayRoute", "AIServiceBackend", "Backend"}
         assert check_routing(render_list(engine_repo.output, environment.environment)) == []
 
 
@@ -124,12 +126,10 @@ def test_served_model_name_reaches_the_routers(engine_repo: GenerationResult) ->
     name = engine_repo.answers["service_name"]
     deployment = objects[f"Deployment/{name}"]
     assert deployment["metadata"]["annotations"]["platform/served-model-name"] == "mistral-7b"
-    [entry] = litellm_model_list(objects)
-    assert entry["model_name"] == "mistral-7b"
-    assert entry["litellm_params"]["model"] == f"{provider}/mistral-7b"
-    route = objects[f"AIGatewayRoute/{name}"]["spec"]["rules"][0]
-    assert route["matches"][0]["headers"][0] == {
-        "type": "Exact", "name": "x-ai-eg-model", "value": "mistral-7b"}
+    facts = registration_facts(engine_repo.output, "uat")
+    assert facts.served_model_name == "mistral-7b"
+    assert facts.litellm_model == f"{provider}/mistral-7b"
+    assert facts.failover_backends == ("shared-mistral",)
 
 
 def test_tensor_parallel_pods_get_a_memory_backed_shm(engine_repo: GenerationResult) -> None:

@@ -82,8 +82,8 @@ def test_a_malformed_digest_is_refused_by_the_schema() -> None:
 
 def test_network_policy_admits_own_router_and_monitoring_namespaces() -> None:
     objects = render(
-        "networkPolicy.enabled=true", "routing.enabled=true", "routing.litellm.enabled=true",
-        "routing.litellm.namespace=litellm", "routing.envoyAIGateway.enabled=true",
+        "networkPolicy.enabled=true", "routing.enabled=true",
+        "networkPolicy.litellmNamespace=litellm", "routing.envoyAIGateway.enabled=true",
         "networkPolicy.extraNamespaces[0]=batch",
     )
     policy = objects["NetworkPolicy/lint-check"]["spec"]
@@ -93,7 +93,7 @@ def test_network_policy_admits_own_router_and_monitoring_namespaces() -> None:
     (selector,) = rule["from"]
     (expression,) = selector["namespaceSelector"]["matchExpressions"]
     assert expression["key"] == "kubernetes.io/metadata.name"
-    # lint-check also hosts the Envoy AI Gateway (gatewayNamespace empty): listed once.
+    # LiteLLM's namespace and the platform gateways' Envoy proxies call the engine.
     assert expression["values"] == [
         "lint-check", "litellm", "envoy-gateway-system", "monitoring", "batch",
     ]

@@ -32,6 +32,10 @@ DERIVED_NAMES = {
     "NetworkPolicy": lambda name: [name],
     "Pod": lambda name: [name],
 }
+# Names an object refers to that must be DNS labels: the platform's picker Service.
+REFERENCED_NAMES = {
+    "InferencePool": lambda spec: [spec["endpointPickerRef"]["name"]],
+}
 EVERY_OPTION: dict[str, Any] = {
     "engine": "vllm",
     "serviceCatalog": "c" * 63,
@@ -44,9 +48,10 @@ EVERY_OPTION: dict[str, Any] = {
     "podDisruptionBudget": {"enabled": True},
     "networkPolicy": {"enabled": True},
     "imagePullSecret": {"enabled": True, "vaultPath": "/secret/ghcr"},
-    "routing": {"enabled": True, "litellm": {"enabled": True},
-                "envoyAIGateway": {"enabled": True}, "rateLimit": {"enabled": True},
-                "inferencePool": {"enabled": True}},
+    "routing": {"enabled": True, "envoyAIGateway": {"enabled": True},
+                "rateLimit": {"enabled": True},
+                # The longest release the schema allows: the picker's Service name is 63.
+                "inferencePool": {"enabled": True, "gatewayRelease": "r" * 41}},
 }
 
 
@@ -87,6 +92,9 @@ def too_long(name: str, tmp_path: Path) -> list[str]:
         for derived in DERIVED_NAMES.get(kind, lambda _: [])(document["metadata"]["name"]):
             if len(derived) > DNS_LABEL:
                 problems.append(f"{kind} derives {derived}")
+        for referred in REFERENCED_NAMES.get(kind, lambda _: [])(document["spec"]):
+            if len(referred) > DNS_LABEL:
+                problems.append(f"{kind} refers to {referred}")
     return problems
 
 

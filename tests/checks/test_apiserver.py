@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from platform_routing import platform_routing_objects
 
 from inference_scaffolder import cli
 from inference_scaffolder.chart import base_values, chart_source_dir
@@ -43,7 +44,8 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Objects:
-    """The base chart with every option on: each kind it can render, valid."""
+    """The base chart with every option on: each kind it can render, valid; with the
+    routing objects the platform renders for its model (its gateway's and LiteLLM's)."""
     values = _merge(_every_option_on(base_values()), {
         "engine": "vllm",
         "container": {"secrets": [{"name": "VLLM_API_KEY", "secretKey": "vllm-api-key",
@@ -57,7 +59,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Objects:
     done = run_helm(["template", "every-option", str(chart_source_dir()), "-f", str(CI_VALUES),
                      "-f", str(values_file), "--namespace", "lint-check"])
     assert done.ok, done.stderr
-    return [doc for doc, _ in parse_rendered(done.stdout)]
+    rendered = [doc for doc, _ in parse_rendered(done.stdout)]
+    return rendered + platform_routing_objects("lint-check", "lint-check", 80, "tinyllama")
 
 
 def check_manifests(objects: Objects, tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -84,16 +87,25 @@ def _set_service_name(objects: Objects, name: str) -> None:
     service = one(objects, "Service")
     old = service["metadata"]["name"]
     service["metadata"]["name"] = name
-    for ref in one(objects, "HTTPRoute")["spec"]["rules"][0]["backendRefs"]:
+    for ref in one(objects, "HTTPRoute", PUBLIC_ROUTE)["spec"]["rules"][0]["backendRefs"]:
         if ref["name"] == old:
             ref["name"] = name
 
 
+def _public_backend(objects: Objects) -> dict[str, Any]:
+    return one(objects, "HTTPRoute", PUBLIC_ROUTE)["spec"]["rules"][0]["backendRefs"][0]
+
+
+def _rename_public_route(objects: Objects, name: str) -> None:
+    one(objects, "HTTPRoute", PUBLIC_ROUTE)["metadata"]["name"] = name
+
+
 def _rename_gateway(objects: Objects, name: str) -> None:
     one(objects, "Gateway")["metadata"]["name"] = name
-    one(objects, "HTTPRoute")["spec"]["parentRefs"][0]["name"] = name
+    one(objects, "HTTPRoute", PUBLIC_ROUTE)["spec"]["parentRefs"][0]["name"] = name
 
 
+PUBLIC_ROUTE = "lint-check-http-route"
 Mutation = Callable[[Objects], None]
 # (what breaks, the change, the object refused, the field path, the rule's words)
 MUTATIONS: list[tuple[str, Mutation, str, str, str]] = [
@@ -192,21 +204,25 @@ MUTATIONS: list[tuple[str, Mutation, str, str, str]] = [
      lambda o: one(o, "InferencePool")["spec"]["endpointPickerRef"].update(name="9-epp"),
      "InferencePool", "spec.endpointPickerRef.name", "the endpoint picker's Service cannot"),
     ("a rendered HTTPRoute named like an AIGatewayRoute",
-     lambda o: one(o, "HTTPRoute")["metadata"].update(name="lint-check"),
+     lambda o: _rename_public_route(o, "lint-check-model"),
      "AIGatewayRoute", "metadata.name", "Envoy AI Gateway generates an HTTPRoute of this name"),
     # Same-namespace references
     ("route backend Service not rendered",
-     lambda o: one(o, "HTTPRoute")["spec"]["rules"][0]["backendRefs"][0].update(name="other"),
+     lambda o: _public_backend(o).update(name="other"),
      "HTTPRoute", "spec.rules[0].backendRefs[0].name", "no Service of that name is rendered"),
     ("route backend port the Service lacks",
-     lambda o: one(o, "HTTPRoute")["spec"]["rules"][0]["backendRefs"][0].update(port=8080),
+     lambda o: _public_backend(o).update(port=8080),
      "HTTPRoute", "spec.rules[0].backendRefs[0].port", "Not found: 8080"),
     ("route parent listener the Gateway lacks",
-     lambda o: one(o, "HTTPRoute")["spec"]["parentRefs"][0].update(sectionName="http"),
+     lambda o: one(o, "HTTPRoute", PUBLIC_ROUTE)["spec"]["parentRefs"][0].update(
+         sectionName="http"),
      "HTTPRoute", "spec.parentRefs[0].sectionName", "no listener of that name"),
     ("policy target not rendered",
      lambda o: one(o, "BackendSecurityPolicy")["spec"]["targetRefs"][0].update(name="pool"),
      "BackendSecurityPolicy", "spec.targetRefs[0].name", "the policy would apply to nothing"),
+    ("rate limit on a route nothing renders (the AIGatewayRoute's HTTPRoute does count)",
+     lambda o: one(o, "RateLimitPolicy")["spec"]["targetRef"].update(name="nothing"),
+     "RateLimitPolicy", "spec.targetRef.name", "the policy would apply to nothing"),
     ("KEDA target not rendered",
      lambda o: one(o, "ScaledObject")["spec"]["scaleTargetRef"].update(name="other"),
      "ScaledObject", "spec.scaleTargetRef.name", "KEDA would scale nothing"),
@@ -218,7 +234,7 @@ MUTATIONS: list[tuple[str, Mutation, str, str, str]] = [
      "Deployment", "spec.template.spec.containers[0].env[1].valueFrom.secretKeyRef.key",
      'Not found: "api-key": Secret lint-check-secrets is written with the keys'),
     ("two writers of one Secret",
-     lambda o: one(o, "ExternalSecret", "lint-check-lint-check-litellm-key")["spec"]["target"]
+     lambda o: one(o, "ExternalSecret", "litellm-engine-keys")["spec"]["target"]
      .update(name="lint-check-tls-cert"),
      "ExternalSecret", "spec.target.name", "is also written by Certificate/lint-check-tls-cert"),
 ]
@@ -305,7 +321,7 @@ def test_platform_gateways_and_other_namespaces_are_not_followed(corpus: Objects
     """A route to the platform's shared Gateway, or a backend in another namespace, is the
     platform's: no finding for what the set does not render."""
     mutated = copy.deepcopy(corpus)
-    route = one(mutated, "HTTPRoute")
+    route = one(mutated, "HTTPRoute", PUBLIC_ROUTE)
     route["spec"]["parentRefs"][0].update(name="shared-gateway", sectionName="https-any")
     route["spec"]["rules"][0]["backendRefs"][0].update(namespace="elsewhere", name="other")
     assert reference_findings(mutated) == []
@@ -325,6 +341,8 @@ def test_the_longest_service_name_renders_with_no_problem(tmp_path: Path) -> Non
     name = "s" * MAX_SERVICE_NAME_LENGTH
     values = _merge(_every_option_on(base_values()), {
         "serviceName": name, "engine": "vllm",
+        # The longest inference-gateway release: the picker's Service name is exactly 63.
+        "routing": {"inferencePool": {"gatewayRelease": "r" * 41}},
         "container": {"secrets": [{"name": "VLLM_API_KEY", "secretKey": "vllm-api-key",
                                    "vaultPath": "/secret/ci/vllm-key"}]},
         "imagePullSecret": {"vaultPath": "/secret/ci/ghcr"},

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from platform_routing import AI_GATEWAY_VERSIONS, platform_routing_objects
 
 from inference_scaffolder.chart import base_values, chart_source_dir, values_schema
 from inference_scaffolder.checks.manifests import (
@@ -59,7 +60,7 @@ def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 def rendered_kinds(tmp_path: Path, api_versions: dict[str, str]) -> set[tuple[str, str]]:
     values = deep_merge(every_option_on(base_values()), {
         "engine": "vllm",  # the InferencePool option needs vLLM
-        # The engine's own key: routers in front of it get it (BackendSecurityPolicy, ...).
+        # The engine's own key (probes and the Secret it is read from change with it).
         "container": {"secrets": [{"name": "VLLM_API_KEY", "secretKey": "vllm-api-key",
                                    "vaultPath": "/secret/ci/vllm-key"}]},
         "imagePullSecret": {"vaultPath": "/secret/ci/ghcr"},
@@ -92,9 +93,25 @@ def test_every_option_renders_custom_resources() -> None:
         assert option in overrides, option
 
 
-def test_the_sweep_renders_the_gateway_key_policy(tmp_path: Path) -> None:
-    kinds = {k for _, k in rendered_kinds(tmp_path, {})}
-    assert "BackendSecurityPolicy" in kinds
+def test_the_sweep_renders_the_inference_pool_and_its_route(tmp_path: Path) -> None:
+    kinds = rendered_kinds(tmp_path, {})
+    assert {k for _, k in kinds} >= {"InferencePool", "HTTPRoute", "ScaledObject"}
+
+
+@pytest.mark.parametrize("ai_gateway", AI_GATEWAY_VERSIONS)
+def test_the_platforms_routing_objects_have_bundled_schemas_and_pass_them(
+    ai_gateway: str
+) -> None:
+    """The platform's gateway objects (its models chart) are checked by the same bundled
+    schemas and CEL rules, in both API versions Envoy AI Gateway serves."""
+    objects = platform_routing_objects("llm-serving", "llama", 80, "llama-3.1-8b", ai_gateway)
+    custom = {(o["apiVersion"], o["kind"]) for o in objects
+              if not _is_core(o["apiVersion"], o["kind"])}
+    assert {k for _, k in custom} >= {"AIGatewayRoute", "AIServiceBackend", "Backend",
+                                      "BackendSecurityPolicy", "RateLimitPolicy"}
+    assert sorted(f"{a} {k}" for a, k in custom if not bundled_file(a, k).is_file()) == []
+    results = validate_manifests([(o, "platform") for o in objects], SchemaCatalog("1.33", None))
+    assert [(r.kind, r.errors, r.notes) for r in results if r.errors or r.notes] == []
 
 
 @pytest.mark.parametrize("api_versions", api_version_choices(),
@@ -113,6 +130,7 @@ def test_the_gitops_application_has_a_bundled_schema() -> None:
     assert bundled_file(APPLICATION_API_VERSION, "Application").is_file()
 
 
+@pytest.mark.slow
 def test_bundled_schemas_are_valid_json_schemas_with_provenance() -> None:
     import jsonschema
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+from platform_routing import platform_routing_objects
 from test_bundled_schemas import CI_VALUES, api_version_choices, deep_merge, every_option_on
 
 from inference_scaffolder.chart import base_values, chart_source_dir
@@ -177,7 +178,8 @@ def test_a_hostile_list_cannot_make_evaluation_run_away() -> None:
     assert cel_findings({"l": list(range(20))}, schema) == []
 
 
-# --- the chart's custom resources: valid as rendered, refused when one rule breaks ----------
+# --- custom resources as rendered (the chart's and the platform's routing objects): valid,
+# --- and refused when one rule breaks ----------------------------------------------------------
 
 ROUTING = {
     "engine": "vllm",
@@ -204,13 +206,13 @@ Render = list[dict[str, Any]]
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Render, int]]:
-    """Per custom resource kind the chart renders: the render it is in and its position
-    (with and without the InferencePool, which decides between it and a Backend)."""
+    """Per custom resource kind the chart renders, and the platform renders for its model
+    (its gateway's objects): the set it is in and its position."""
     objects: dict[str, tuple[Render, int]] = {}
-    for extra in ({}, {"routing": {"inferencePool": {"enabled": False}}}):
-        docs = render_every_option(tmp_path_factory.mktemp("cel"), extra)
-        for position, doc in enumerate(docs):
-            objects.setdefault(doc["kind"], (docs, position))
+    docs = render_every_option(tmp_path_factory.mktemp("cel"), {})
+    docs += platform_routing_objects("lint-check", "lint-check", 80, "tinyllama")
+    for position, doc in enumerate(docs):
+        objects.setdefault(doc["kind"], (docs, position))
     return objects
 
 

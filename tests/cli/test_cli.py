@@ -229,22 +229,6 @@ def test_missing_helm_is_reported_clearly(repo_copy: Path, tmp_path: Path) -> No
     assert "INFERENCE_SCAFFOLDER_HELM" in done.stderr and "not an executable" in done.stderr
 
 
-def test_validate_fleet_refuses_one_model_name_on_two_services(tmp_path: Path) -> None:
-    for name in ("router-a", "router-b"):
-        done = run(CLI, "new", "--answers", str(EXAMPLES / "tgi-tinyllama.yaml"), "--no-input",
-                   "--output-dir", str(tmp_path), "--no-git", "--set", f"service_name={name}",
-                   "--set", "routing=true", "--set", "served_model_name=tinyllama",
-                   "--set", "environments=dev", "--set", "ingress_host=")
-        assert done.returncode == 0, done.stderr
-    fleet = run(CLI, "validate", str(tmp_path / "router-a"), str(tmp_path / "router-b"),
-                "--json", "--skip-kustomize-build")
-    assert fleet.returncode == 1
-    payload = json.loads(fleet.stdout)
-    assert all(repo["ok"] for repo in payload["repos"])  # each is fine on its own
-    assert any("model 'tinyllama' is registered by 2 services" in p
-               for p in payload["fleet_problems"]), payload["fleet_problems"]
-
-
 def test_command_table_matches_what_each_module_registers() -> None:
     """`main` imports only the named command's module; the table must say where each is."""
     from importlib import import_module

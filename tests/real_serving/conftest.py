@@ -5,8 +5,7 @@ run. Tests ask for one with ``uses_engine("open")`` / ``uses_engine("keyed")`` (
 session-scoped parametrization): pytest then runs all tests of one configuration together
 and stops that engine before it starts the next, so only one engine holds memory at a time.
 
-Configurations, both generated from ``examples/vllm-llama-8b.yaml`` with ``routing: true``
-and LiteLLM in a namespace of its own (``litellm``), as on the platform:
+Configurations, both generated from ``examples/vllm-llama-8b.yaml`` with ``routing: true``:
 - ``open``: one GPU (``--tensor-parallel-size 1``), no engine API key;
 - ``keyed``: the example as it is: two GPUs (``--tensor-parallel-size 2``) and
   ``VLLM_API_KEY`` from Vault.
@@ -20,20 +19,15 @@ from typing import Any
 
 import pytest
 import yaml
-from chart_render import generated, render_list, set_environment_value
+from chart_render import generated, render_list
 from common import EXAMPLES
 from serving_programs import (
     ENVIRONMENT,
-    LITELLM_NAMESPACE,
     RunningEngine,
-    RunningRouter,
     fake_vault,
     require_real_serving,
     running_engine,
-    running_litellm,
 )
-
-from inference_scaffolder.service.routing import litellm_release_values
 
 CONFIGURATIONS: dict[str, dict[str, Any]] = {
     "open": {"routing": True, "gpu_count": 1, "extra_secrets": [],
@@ -43,13 +37,10 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
 
 
 def generate_service(configuration: str, out: Path) -> Path:
-    """Generate (and validate) the example with the configuration's answers; LiteLLM's
-    namespace is set in the environment, as an operator would."""
+    """Generate (and validate) the example with the configuration's answers."""
     answers = yaml.safe_load((EXAMPLES / "vllm-llama-8b.yaml").read_text(encoding="utf-8"))
     answers.update(CONFIGURATIONS[configuration])
-    repo = generated(answers, out).output
-    set_environment_value(repo, ENVIRONMENT, "routing.litellm.namespace", LITELLM_NAMESPACE)
-    return repo
+    return generated(answers, out).output
 
 
 @pytest.fixture(scope="session")
@@ -63,16 +54,4 @@ def engine(request: pytest.FixtureRequest,
     objects = render_list(repo, ENVIRONMENT)
     with running_engine(configuration, repo, ENVIRONMENT, objects, fake_vault(objects),
                         workdir) as running:
-        yield running
-
-
-@pytest.fixture(scope="session")
-def router(engine: RunningEngine,
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRouter]:
-    """LiteLLM in front of the current engine, configured from the LiteLLM release values
-    that ``litellm_release_values`` computes for the service (stopped with its engine)."""
-    values = litellm_release_values([engine.repo], ENVIRONMENT)
-    workdir = tmp_path_factory.mktemp(f"litellm-{engine.name}")
-    with running_litellm(values, engine.objects, LITELLM_NAMESPACE, engine.url, engine.vault,
-                         workdir) as running:
         yield running

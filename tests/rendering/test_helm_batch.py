@@ -37,8 +37,9 @@ from inference_scaffolder.rendering.helm import (
 from inference_scaffolder.service.layout import list_environments, namespace_of, release_name
 
 KUBE = "1.33.0"
-ROUTED_VLLM = ["routing=true", "envoy_ai_gateway=true", "rate_limit_per_minute=120",
-               "inference_pool=true", "environments=dev,syst,uat,prod"]
+ROUTED_VLLM = ["routing=true", "envoy_ai_gateway=true", "failover_backends=shared-llama",
+               "rate_limit_per_minute=120", "inference_pool=true",
+               "environments=dev,syst,uat,prod"]
 
 
 @pytest.fixture(scope="module")

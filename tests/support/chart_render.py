@@ -103,11 +103,3 @@ def set_environment_value(repo: Path, environment: str, path: str, value: Any) -
         node = node.setdefault(part, {})
     node[leaf] = value
     file.write_text(yaml.safe_dump(values, sort_keys=False), encoding="utf-8")
-
-
-def litellm_model_list(objects: Objects) -> list[dict[str, Any]]:
-    """The model_list of the service's LiteLLM registration file."""
-    config_maps = [o for k, o in objects.items() if k.startswith("ConfigMap/")
-                   and o["metadata"]["labels"].get("platform/litellm-registration") == "true"]
-    assert len(config_maps) == 1
-    return yaml.safe_load(config_maps[0]["data"]["models.yaml"])["model_list"]

@@ -315,56 +315,33 @@ Call with (dict "root" $ "path" <the engine's path>).
 {{- if .Values.routing.enabled -}}true{{- end -}}
 {{- end -}}
 
-{{- define "mil.litellm.namespace" -}}
-{{- .Values.routing.litellm.namespace | default (include "mil.namespace" .) -}}
+{{/*
+"true" unless the model is disabled in this environment (serving.enabled: false): then nothing
+the chart renders serves it to clients.
+*/}}
+{{- define "mil.serving.on" -}}
+{{- if not (eq (toString ((.Values.serving | default dict).enabled)) "false") -}}true{{- end -}}
 {{- end -}}
 
-{{/* Unique per service even when every LiteLLM file lands in one namespace. */}}
-{{- define "mil.litellm.configMapName" -}}
-{{- printf "%s-%s-litellm" (include "mil.namespace" .) (include "mil.name" .) | trunc 253 | trimSuffix "-" -}}
-{{- end -}}
-
-{{/* The LiteLLM model_list file of this service: one entry, or none when routing is off. */}}
-{{- define "mil.litellm.modelList" -}}
-{{- $engine := include "mil.engine" . | fromYaml -}}
-{{- $entries := list -}}
-{{- if include "mil.routing.on" . -}}
-{{- $name := include "mil.servedModelName" . -}}
-{{- $params := dict "model" (printf "%s/%s" $engine.litellmProvider $name) "api_base" (printf "http://%s:%v/v1" (include "mil.serviceFQDN" .) .Values.service.port) -}}
-{{- with include "mil.litellm.apiKeyEnv" . -}}
-{{- $_ := set $params "api_key" (printf "os.environ/%s" .) -}}
-{{- else -}}
-{{- $_ := set $params "api_key" "none" -}}
-{{- end -}}
-{{- $entries = append $entries (dict "model_name" $name "litellm_params" $params) -}}
-{{- end -}}
-{{- toYaml (dict "model_list" $entries) -}}
-{{- end -}}
+{{- define "mil.inferencePool.name" -}}{{ include "mil.name" . }}-pool{{- end -}}
+{{- define "mil.inferencePool.routeName" -}}{{ include "mil.name" . }}-pool-route{{- end -}}
 
 {{/*
-Variable of the LiteLLM pod that holds the engine's API key: routing.litellm.apiKeyEnv, else,
-when the engine has a key, ENGINE_KEY_<NAMESPACE>_<SERVICE> (unique per service, because the
-LiteLLM pod loads every service's key Secret into one environment); empty: no key.
+The platform's inference-gateway release for this pool (one per model): the value, else
+epp-<serviceName>, the name the platform's guide gives a model's release. Its chart names the
+endpoint picker <release>-inference-gateway-epp and the internal Gateway
+<release>-inference-gateway.
 */}}
-{{- define "mil.litellm.apiKeyEnv" -}}
-{{- if .Values.routing.litellm.apiKeyEnv -}}
-{{- .Values.routing.litellm.apiKeyEnv -}}
-{{- else if include "mil.apiKeySecret" . -}}
-{{- printf "ENGINE_KEY_%s_%s" (include "mil.namespace" .) (include "mil.name" .) | upper | replace "-" "_" -}}
-{{- end -}}
+{{- define "mil.inferenceGateway.release" -}}
+{{- .Values.routing.inferencePool.gatewayRelease | default (printf "epp-%s" (include "mil.name" .)) -}}
 {{- end -}}
 
-{{/* The Secret in LiteLLM's namespace that carries the engine's key to the LiteLLM pod. */}}
-{{- define "mil.litellm.keySecretName" -}}
-{{- printf "%s-%s-litellm-key" (include "mil.namespace" .) (include "mil.name" .) | trunc 253 | trimSuffix "-" -}}
+{{- define "mil.inferenceGateway.name" -}}
+{{- printf "%s-inference-gateway" (include "mil.inferenceGateway.release" .) -}}
 {{- end -}}
-
-{{- define "mil.aiGateway.backendName" -}}{{ include "mil.name" . }}-backend{{- end -}}
-{{- define "mil.aiGateway.keySecretName" -}}{{ include "mil.name" . }}-ai-gateway-key{{- end -}}
-{{- define "mil.inferencePool.name" -}}{{ include "mil.name" . }}-pool{{- end -}}
 
 {{- define "mil.inferencePool.eppService" -}}
-{{- .Values.routing.inferencePool.endpointPicker.serviceName | default (printf "%s-epp" (include "mil.name" .)) -}}
+{{- printf "%s-inference-gateway-epp" (include "mil.inferenceGateway.release" .) -}}
 {{- end -}}
 
 {{/*
@@ -378,7 +355,13 @@ values.schema.json checks single values; these rules span several.
 {{- fail (printf "routing.inferencePool.enabled: an InferencePool needs an engine the endpoint picker can schedule on, and %s does not export the model-server metrics it reads (queue length and KV-cache utilisation in the vLLM format); use engine vllm or turn the InferencePool off" .Values.engine) -}}
 {{- end -}}
 {{- if and $routing.rateLimit.enabled (not $routing.envoyAIGateway.enabled) -}}
-{{- fail "routing.rateLimit.enabled: the rate limit applies to the Envoy AI Gateway route; turn on routing.envoyAIGateway.enabled as well" -}}
+{{- fail "routing.rateLimit.enabled: the rate limit applies to the model's route on the platform's Envoy AI Gateway; turn on routing.envoyAIGateway.enabled as well" -}}
+{{- end -}}
+{{- if $routing.inferencePool.enabled -}}
+{{- $picker := include "mil.inferencePool.eppService" . -}}
+{{- if gt (len $picker) 63 -}}
+{{- fail (printf "routing.inferencePool.gatewayRelease: the endpoint picker's Service name %s (the inference-gateway release %s plus -inference-gateway-epp) is longer than 63 characters; name a release of at most 41 characters" $picker (include "mil.inferenceGateway.release" .)) -}}
+{{- end -}}
 {{- end -}}
 {{- $strategy := .Values.strategy -}}
 {{- $surge := toString ($strategy.maxSurge | default 0) -}}
@@ -405,19 +388,17 @@ values.schema.json checks single values; these rules span several.
 
 {{/*
 Namespaces whose pods the NetworkPolicy lets reach the engine, one per line: this service's
-own (its Gateway's pods, the `helm test` pod, an endpoint picker), the routers' when routing
-is on, monitoring, and any extra ones.
+own (its Gateway's pods, the `helm test` pod, the endpoint picker), the platform's routers'
+when routing is on (LiteLLM's, and the Envoy proxies' for the AI gateway or the internal
+gateway), monitoring, and any extra ones.
 */}}
 {{- define "mil.networkPolicy.namespaces" -}}
 {{- $policy := .Values.networkPolicy -}}
 {{- $routing := .Values.routing -}}
 {{- $names := list (include "mil.namespace" .) -}}
 {{- if $routing.enabled -}}
-{{- if $routing.litellm.enabled -}}
-{{- $names = append $names (include "mil.litellm.namespace" .) -}}
-{{- end -}}
-{{- if $routing.envoyAIGateway.enabled -}}
-{{- $names = append $names ($routing.envoyAIGateway.gatewayNamespace | default (include "mil.namespace" .)) -}}
+{{- with $policy.litellmNamespace }}{{ $names = append $names . }}{{ end -}}
+{{- if or $routing.envoyAIGateway.enabled $routing.inferencePool.enabled -}}
 {{- with $policy.envoyProxyNamespace }}{{ $names = append $names . }}{{ end -}}
 {{- end -}}
 {{- end -}}

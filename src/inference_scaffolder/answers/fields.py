@@ -42,6 +42,10 @@ MAX_ANSWER_LENGTH = 4096
 # both 14 characters longer and bound to 63 (label value, DNS label).
 LONGEST_NAME_SUFFIX = len("-gateway-istio")
 MAX_SERVICE_NAME_LENGTH = 63 - LONGEST_NAME_SUFFIX
+# The platform's inference-gateway release for a model's pool: `epp-<service>` unless named.
+# Its chart names the picker `<release>-inference-gateway-epp`, a Service name (63 at most).
+DEFAULT_GATEWAY_RELEASE_PREFIX = "epp-"
+MAX_GATEWAY_RELEASE_LENGTH = 63 - len("-inference-gateway-epp")
 # Answers the chart writes unquoted as Kubernetes names (as charts do), with the env names.
 PLAIN_NAME_ANSWERS = ("service_name", "service_catalog", "namespace", "secret_store")
 # Far above any valid answers file (128 variables of 4096 characters, JSON-escaped), far
@@ -481,20 +485,33 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
     # --- Routing -------------------------------------------------------------------------
     AnswerField(
         "routing", "Register for routing", "Routing",
-        "Register the served model name with the LiteLLM front door in every environment "
-        "(switch it per environment in environments/<env>/values.yaml).",
+        "Ask the platform's LiteLLM front door to route the served model name to this service "
+        "in every environment (`inference-scaffolder register` proposes the entry to the "
+        "platform's routing repository; switch it per environment in "
+        "environments/<env>/values.yaml).",
         default=False, values_path="routing/properties/enabled",
         rule="must be true or false",
     ),
     AnswerField(
-        "envoy_ai_gateway", "Envoy AI Gateway route", "Routing",
-        "Also route the model name through Envoy AI Gateway (AIGatewayRoute and backends).",
+        "envoy_ai_gateway", "Envoy AI Gateway backend", "Routing",
+        "Also ask to be the primary backend of the served name on the platform's Envoy AI "
+        "Gateway (its models chart), with the failover backends below.",
         default=False, values_path="routing/properties/envoyAIGateway/properties/enabled",
         rule="must be true or false",
     ),
     AnswerField(
+        "failover_backends", "Failover backends", "Routing",
+        "Backends the platform's models chart already defines (backends.<name>) that take the "
+        "served name when this service fails, in priority order. The models chart wants at "
+        "least two enabled backends per model, so the gateway needs at least one here.",
+        default=[],
+        values_path="routing/properties/envoyAIGateway/properties/failoverBackends",
+        rule="must be a list of at most 8 backend names of the platform's models chart "
+             "(DNS-1123 labels), each once",
+    ),
+    AnswerField(
         "rate_limit_per_minute", "Rate limit (requests/minute)", "Routing",
-        "Kuadrant rate limit for this model on the Envoy AI Gateway route; 0 means none.",
+        "Rate limit for this model on the platform's Envoy AI Gateway route; 0 means none.",
         default=0,
         values_path="routing/properties/rateLimit/properties/requestsPerMinute",
         schema={"minimum": 0},
@@ -502,10 +519,22 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
     ),
     AnswerField(
         "inference_pool", "InferencePool (endpoint picker)", "Routing",
-        "Render an InferencePool so the gateway's endpoint picker chooses pods by load "
-        "(vLLM only).",
+        "Render an InferencePool so the endpoint picker of the platform's inference-gateway "
+        "release chooses pods by load; LiteLLM then routes through that release's internal "
+        "gateway (vLLM only).",
         default=False, values_path="routing/properties/inferencePool/properties/enabled",
         rule="must be true or false",
+    ),
+    AnswerField(
+        "inference_gateway_release", "Inference gateway release", "Routing",
+        "Release of the platform's inference-gateway chart for this model's pool, in the "
+        "service's namespace: its endpoint picker is <release>-inference-gateway-epp (port "
+        "9002) and its internal Gateway <release>-inference-gateway. Empty: epp-<service "
+        "name>, the platform's name for a model's release. Used with inference_pool.",
+        default="",
+        values_path="routing/properties/inferencePool/properties/gatewayRelease",
+        rule="must be empty or a release name: lowercase letters, digits and '-', starting "
+             "with a letter, at most 41 characters (the picker's name must fit in 63)",
     ),
 )
 

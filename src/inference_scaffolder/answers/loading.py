@@ -298,6 +298,7 @@ _NORMALISERS = {
     "routing": _as_bool,
     "envoy_ai_gateway": _as_bool,
     "inference_pool": _as_bool,
+    "failover_backends": _as_list,
     "rate_limit_per_minute": _as_int,
     "autoscaling_max_replicas": _as_int,
     "environment_variables": _as_env_list,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, cast
@@ -16,14 +17,17 @@ from inference_scaffolder.answers.fields import (
     ANSWER_FIELDS,
     CHART_REPOSITORY_VARIABLE,
     CREDENTIAL_ENV_NAMES,
+    DEFAULT_GATEWAY_RELEASE_PREFIX,
     FIELDS_BY_KEY,
     MAX_ANSWER_LENGTH,
+    MAX_GATEWAY_RELEASE_LENGTH,
     RESERVED_ENV_NAMES,
     SCAFFOLDER_SOURCE_VARIABLE,
     TEMPLATE_DELIMITERS,
     UNCARRIED_CHARACTER,
     UNCONFIGURED_CHART_REPOSITORY,
     YAML_NON_STRING_RULE,
+    AnswerField,
     Answers,
     unknown_answer_rule,
 )
@@ -146,60 +150,105 @@ def _plain_rule(error: jsonschema.ValidationError) -> str:
     return texts.get(v, error.message)
 
 
-def _check_lower_than_rules(answers: Answers) -> None:
-    """Answers declared ``lower_than`` another (the Backstage form checks the same)."""
-    for answer in ANSWER_FIELDS:
-        if answer.lower_than and answers[answer.key] >= answers[answer.lower_than]:
+# --- rules between answers ------------------------------------------------------------------
+# Each rule is checked with the answers it names only (RuleBetweenAnswers.keys), so interactive
+# `new` can check it as soon as the last of them is given, and ask that one again.
+
+
+def _lower_than(answer: AnswerField) -> Callable[[Answers], None]:
+    """The rule of an answer declared ``lower_than`` another (the Backstage form checks the
+    same)."""
+    def check(answers: Answers) -> None:
+        if answers[answer.key] >= answers[answer.lower_than]:
             raise UserError(answer.key, answer.lower_than_rule.format(
                 value=answers[answer.key], limit=answers[answer.lower_than]))
+    return check
 
 
-def _check_cross_field_rules(answers: Answers) -> None:
-    _check_lower_than_rules(answers)
-    seen: dict[str, str] = {}
-    if answers["hf_token_vault_path"]:
-        from inference_scaffolder.chart import engine_defaults
+def _reserved_name(key: str, position: int, name: str) -> None:
+    if name in RESERVED_ENV_NAMES:
+        raise UserError(f"{key}[{position}].name",
+                        f"{name} is set by the chart from the model and gpu answers; "
+                        "change those answers instead")
 
-        defaults = engine_defaults(answers["engine"])
-        for name in [defaults["hfTokenEnv"], *defaults.get("hfTokenAliases", [])]:
-            seen[name] = "hf_token_vault_path"
-    entries = [("environment_variables", e) for e in answers["environment_variables"]]
-    entries += [("extra_secrets", s) for s in answers["extra_secrets"]]
-    for index, (key, entry) in enumerate(entries):
+
+def _hf_token_variables(answers: Answers) -> dict[str, str]:
+    """The variables the engine reads the Hugging Face token from, when one is given."""
+    if not answers["hf_token_vault_path"]:
+        return {}
+    from inference_scaffolder.chart import engine_defaults
+
+    defaults = engine_defaults(answers["engine"])
+    return {name: "hf_token_vault_path"
+            for name in [defaults["hfTokenEnv"], *defaults.get("hfTokenAliases", [])]}
+
+
+def _check_variable_names(answers: Answers) -> None:
+    """Plain variables: none the chart sets, none that carries a credential, each once."""
+    seen: set[str] = set()
+    for position, entry in enumerate(answers["environment_variables"]):
         name = entry["name"]
-        position = index if key == "environment_variables" else index - len(
-            answers["environment_variables"])
-        if name in RESERVED_ENV_NAMES:
-            raise UserError(
-                f"{key}[{position}].name",
-                f"{name} is set by the chart from the model and gpu answers; "
-                "change those answers instead",
-            )
-        if key == "environment_variables" and name in CREDENTIAL_ENV_NAMES:
-            raise UserError(f"{key}[{position}].name",
+        _reserved_name("environment_variables", position, name)
+        if name in CREDENTIAL_ENV_NAMES:
+            raise UserError(f"environment_variables[{position}].name",
                             f"{name} holds a credential: give its Vault path in extra_secrets, "
                             "never a plain value")
         if name in seen:
-            raise UserError(f"{key}[{position}].name",
-                            f"{name} is defined twice (also in {seen[name]})")
-        if key == "environment_variables" and name == "QUANTIZE" and answers["quantization"]:
-            raise UserError(f"{key}[{position}].name",
+            raise UserError(f"environment_variables[{position}].name",
+                            f"{name} is defined twice (also in environment_variables)")
+        seen.add(name)
+
+
+def _check_quantize_once(answers: Answers) -> None:
+    if not answers["quantization"]:
+        return
+    for position, entry in enumerate(answers["environment_variables"]):
+        if entry["name"] == "QUANTIZE":
+            raise UserError(f"environment_variables[{position}].name",
                             "QUANTIZE is set from the quantization answer; give only one")
-        seen[name] = key
+
+
+def _check_variables_beside_token(answers: Answers) -> None:
+    token = _hf_token_variables(answers)
+    for position, entry in enumerate(answers["environment_variables"]):
+        if entry["name"] in token:
+            raise UserError(f"environment_variables[{position}].name",
+                            f"{entry['name']} is defined twice (also in hf_token_vault_path)")
+
+
+def _check_extra_secrets(answers: Answers) -> None:
+    """Secret variables: none the chart sets, no name or secret key used twice."""
+    seen = {**_hf_token_variables(answers),
+            **{e["name"]: "environment_variables" for e in answers["environment_variables"]}}
+    for position, secret in enumerate(answers["extra_secrets"]):
+        name = secret["name"]
+        _reserved_name("extra_secrets", position, name)
+        if name in seen:
+            raise UserError(f"extra_secrets[{position}].name",
+                            f"{name} is defined twice (also in {seen[name]})")
+        seen[name] = "extra_secrets"
     secret_keys: set[str] = {"hf-token"} if answers["hf_token_vault_path"] else set()
     for index, secret in enumerate(answers["extra_secrets"]):
         if secret["secretKey"] in secret_keys:
             raise UserError(f"extra_secrets[{index}].secretKey",
                             f"{secret['secretKey']} is used twice")
         secret_keys.add(secret["secretKey"])
+
+
+def _check_pull_secret_path(answers: Answers) -> None:
     if answers["image_pull_secret"] and not answers["image_pull_secret_vault_path"]:
         raise UserError("image_pull_secret_vault_path",
                         "is required when image_pull_secret is true")
+
+
+def _check_ingress_host_length(answers: Answers) -> None:
     if answers["ingress_host"] and len(answers["ingress_host"]) + len("uat.") > 253:
         raise UserError("ingress_host", "is too long to prefix with an environment name")
-    _check_routing_rules(answers)
-    _check_resource_rules(answers)
-    _check_serving_rules(answers)
+
+
+def _check_cross_field_rules(answers: Answers) -> None:
+    for rule in RULES_BETWEEN_ANSWERS:
+        rule.apply(answers)
 
 
 _QUANTITY = re.compile(r"([0-9]+(?:\.[0-9]+)?)(m|k|Ki|M|Mi|G|Gi|T|Ti|E|Ei)?")
@@ -223,15 +272,24 @@ def effective_memory_request(answers: Answers) -> str:
     return answers["memory_request"] or answers["memory_limit"]
 
 
-def _check_resource_rules(answers: Answers) -> None:
-    """Requests the API server accepts (request <= limit) and that an engine can start with."""
+# Requests the API server accepts (request <= limit) and that an engine can start with.
+
+
+def _check_cpu_request(answers: Answers) -> None:
     if quantity(answers["cpu_request"]) < Fraction(1, 2):
         raise UserError("cpu_request", f"must be at least 500m (got {answers['cpu_request']!r}): "
                                        "tokenisation and the HTTP server need half a core")
-    for key in ("memory_request", "memory_limit"):
+
+
+def _at_least_one_gib(key: str) -> Callable[[Answers], None]:
+    def check(answers: Answers) -> None:
         if answers[key] and quantity(answers[key]) < GIB:
             raise UserError(key, f"must be at least 1Gi (got {answers[key]!r}): the engine "
                                  "stages the model in host memory")
+    return check
+
+
+def _check_memory_request_within_limit(answers: Answers) -> None:
     request = effective_memory_request(answers)
     if quantity(request) > quantity(answers["memory_limit"]):
         raise UserError("memory_request",
@@ -239,38 +297,150 @@ def _check_resource_rules(answers: Answers) -> None:
                         "the API server refuses a pod whose request is above its limit")
 
 
-def _check_serving_rules(answers: Answers) -> None:
-    """Autoscaling that can read its signal; a ReadWriteOnce cache only where one pod runs."""
+def _check_autoscaling_signal(answers: Answers) -> None:
+    """Autoscaling that can read its signal."""
     if answers["autoscaling_max_replicas"] and not answers["prometheus_query_url"]:
         raise UserError("prometheus_query_url",
                         "is required with autoscaling_max_replicas: KEDA needs a Prometheus "
                         "query endpoint (an agent-mode Prometheus cannot be queried)")
-    if answers["model_cache_storage_class"] and answers["model_cache_access_mode"] == (
-            "ReadWriteOnce"):
-        several = [env for env in answers["environments"]
-                   if env not in answers["allow_downtime"]]
-        if several or answers["autoscaling_max_replicas"]:
-            where = f"{', '.join(several)} keep" if several else "autoscaling keeps"
-            raise UserError("model_cache_access_mode",
-                            f"ReadWriteOnce attaches the cache to one node, but {where} more "
-                            "than one pod at a time (surge, two replicas or autoscaling); use "
-                            "ReadWriteMany with a class that offers it")
 
 
-def _check_routing_rules(answers: Answers) -> None:
-    """Routing options that depend on each other or on the engine (the chart refuses the same)."""
+def _single_node_cache(answers: Answers) -> bool:
+    return bool(answers["model_cache_storage_class"]) and (
+        answers["model_cache_access_mode"] == "ReadWriteOnce")
+
+
+def _refuse_single_node_cache(where: str) -> None:
+    raise UserError("model_cache_access_mode",
+                    f"ReadWriteOnce attaches the cache to one node, but {where} more than one "
+                    "pod at a time (surge, two replicas or autoscaling); use ReadWriteMany "
+                    "with a class that offers it")
+
+
+def _check_cache_where_one_pod_runs(answers: Answers) -> None:
+    """A ReadWriteOnce cache only where every environment allows downtime (one pod)."""
+    several = [env for env in answers["environments"] if env not in answers["allow_downtime"]]
+    if _single_node_cache(answers) and several:
+        _refuse_single_node_cache(f"{', '.join(several)} keep")
+
+
+def _check_cache_without_autoscaling(answers: Answers) -> None:
+    if _single_node_cache(answers) and answers["autoscaling_max_replicas"]:
+        _refuse_single_node_cache("autoscaling keeps")
+
+
+# Routing options that depend on each other or on the engine (the chart refuses the same).
+
+
+def _check_pool_engine(answers: Answers) -> None:
     if answers["inference_pool"] and answers["engine"] == "tgi":
         raise UserError(
             "inference_pool",
             "needs engine vllm: the InferencePool's endpoint picker schedules on the model "
             "server's queue and KV-cache metrics, which TGI does not export",
         )
-    for key in ("envoy_ai_gateway", "inference_pool"):
+
+
+def _needs_routing(key: str) -> Callable[[Answers], None]:
+    def check(answers: Answers) -> None:
         if answers[key] and not answers["routing"]:
             raise UserError(key, "needs routing: true (it registers the model for routing)")
+    return check
+
+
+def _check_rate_limit_route(answers: Answers) -> None:
     if answers["rate_limit_per_minute"] and not answers["envoy_ai_gateway"]:
         raise UserError("rate_limit_per_minute",
                         "needs envoy_ai_gateway: true (the limit applies to the gateway route)")
+
+
+def _check_gateway_backends(answers: Answers) -> None:
+    """The platform's models chart refuses a model with fewer than two enabled backends: this
+    service is one, the failover backends must give the other."""
+    if answers["failover_backends"] and not answers["envoy_ai_gateway"]:
+        raise UserError("failover_backends",
+                        "needs envoy_ai_gateway: true (they back this service on the gateway)")
+    if answers["envoy_ai_gateway"] and not answers["failover_backends"]:
+        raise UserError("failover_backends",
+                        "needs at least one backend with envoy_ai_gateway: true: the "
+                        "platform's models chart requires two enabled backends per model "
+                        "(this service and a failover it already defines)")
+
+
+def _check_inference_gateway_release(answers: Answers) -> None:
+    """The release names the picker's Service (``<release>-inference-gateway-epp``), which
+    must fit in a DNS label of 63 characters."""
+    release = answers["inference_gateway_release"]
+    if release and not answers["inference_pool"]:
+        raise UserError("inference_gateway_release",
+                        "needs inference_pool: true (it names the pool's endpoint picker)")
+    default = f"{DEFAULT_GATEWAY_RELEASE_PREFIX}{answers['service_name']}"
+    if answers["inference_pool"] and not release and len(default) > MAX_GATEWAY_RELEASE_LENGTH:
+        raise UserError("inference_gateway_release",
+                        f"is required for this service name: the default {default} is longer "
+                        f"than {MAX_GATEWAY_RELEASE_LENGTH} characters, so the endpoint "
+                        "picker's name would not fit in 63; name the platform's release")
+
+
+@dataclass(frozen=True)
+class RuleBetweenAnswers:
+    """A rule between answers (or on one, beyond its schema), checked with the answers in
+    ``keys`` only: interactive ``new`` checks it once all of them are given and asks the
+    last one again (the form asks them in ``keys``' form order, and that answer can always
+    set the rule right)."""
+
+    keys: tuple[str, ...]
+    check: Callable[[Answers], None]
+
+    def apply(self, answers: Mapping[str, Any]) -> None:
+        """Check the rule; a rule reading an answer it does not name fails loudly."""
+        self.check({key: answers[key] for key in self.keys})
+
+
+RULES_BETWEEN_ANSWERS: tuple[RuleBetweenAnswers, ...] = (
+    *(RuleBetweenAnswers((a.key, a.lower_than), _lower_than(a))
+      for a in ANSWER_FIELDS if a.lower_than),
+    RuleBetweenAnswers(("environment_variables",), _check_variable_names),
+    RuleBetweenAnswers(("environment_variables", "quantization"), _check_quantize_once),
+    RuleBetweenAnswers(("engine", "environment_variables", "hf_token_vault_path"),
+                       _check_variables_beside_token),
+    RuleBetweenAnswers(("engine", "environment_variables", "hf_token_vault_path",
+                        "extra_secrets"), _check_extra_secrets),
+    RuleBetweenAnswers(("image_pull_secret", "image_pull_secret_vault_path"),
+                       _check_pull_secret_path),
+    RuleBetweenAnswers(("ingress_host",), _check_ingress_host_length),
+    RuleBetweenAnswers(("engine", "inference_pool"), _check_pool_engine),
+    RuleBetweenAnswers(("routing", "envoy_ai_gateway"), _needs_routing("envoy_ai_gateway")),
+    RuleBetweenAnswers(("routing", "inference_pool"), _needs_routing("inference_pool")),
+    RuleBetweenAnswers(("envoy_ai_gateway", "rate_limit_per_minute"), _check_rate_limit_route),
+    RuleBetweenAnswers(("envoy_ai_gateway", "failover_backends"), _check_gateway_backends),
+    RuleBetweenAnswers(("service_name", "inference_pool", "inference_gateway_release"),
+                       _check_inference_gateway_release),
+    RuleBetweenAnswers(("cpu_request",), _check_cpu_request),
+    RuleBetweenAnswers(("memory_request",), _at_least_one_gib("memory_request")),
+    RuleBetweenAnswers(("memory_limit",), _at_least_one_gib("memory_limit")),
+    RuleBetweenAnswers(("memory_request", "memory_limit"), _check_memory_request_within_limit),
+    RuleBetweenAnswers(("autoscaling_max_replicas", "prometheus_query_url"),
+                       _check_autoscaling_signal),
+    RuleBetweenAnswers(("environments", "allow_downtime", "model_cache_storage_class",
+                        "model_cache_access_mode"), _check_cache_where_one_pod_runs),
+    RuleBetweenAnswers(("model_cache_storage_class", "model_cache_access_mode",
+                        "autoscaling_max_replicas"), _check_cache_without_autoscaling),
+)
+
+
+def check_rules_between(
+    known: Mapping[str, Any], latest: str | None = None,
+    rules: Iterable[RuleBetweenAnswers] = RULES_BETWEEN_ANSWERS,
+) -> None:
+    """The ``rules`` whose answers are all in ``known`` (values as :func:`check_answer`
+    returns them); with ``latest``, only the rules that answer completes.
+
+    Interactive ``new`` calls this after each answer, so a rule is refused at its last answer
+    instead of after every question."""
+    for rule in rules:
+        if set(rule.keys) <= known.keys() and (latest is None or latest in rule.keys):
+            rule.apply(known)
 
 
 def _property_schema(key: str) -> Mapping[str, Any]:
@@ -342,11 +512,11 @@ def _error_order(error: jsonschema.ValidationError) -> tuple[int, str]:
     return (keys.index(key) if key in keys else -1, str(error.message))
 
 
-def collect_answers(
+def gather_answers(
     answers_file: Path | None, overrides: Iterable[str] = (),
     platform: Mapping[str, str] | None = None,
 ) -> Answers:
-    """Defaults, then the answers file, then ``--set`` overrides; validated.
+    """The answers given: the answers file, then ``--set`` overrides; not yet validated.
 
     ``platform``: the platform settings given as CLI options (``--chart-repository``...),
     checked (a bad one names its option), used for the platform answers the file and
@@ -360,7 +530,16 @@ def collect_answers(
         check_platform_setting(key, value, f"--{key.replace('_', '-')}")
         if value and not raw.get(key):
             raw[key] = value
-    return validate_answers(raw)
+    return raw
+
+
+def collect_answers(
+    answers_file: Path | None, overrides: Iterable[str] = (),
+    platform: Mapping[str, str] | None = None,
+) -> Answers:
+    """Defaults, then the answers file, then ``--set`` overrides; validated (see
+    :func:`gather_answers`)."""
+    return validate_answers(gather_answers(answers_file, overrides, platform))
 
 
 
@@ -393,7 +572,7 @@ def answer_warnings(answers: Answers) -> list[str]:
 
 def check_answer(key: str, raw: Any) -> Any:
     """One answer on its own, normalised, as an interactive prompt checks it before asking
-    the next (the cross-field rules run once every answer is in)."""
+    the next (its rules with other answers: :func:`check_rules_between`)."""
     if key not in FIELDS_BY_KEY:
         raise UserError(key, unknown_answer_rule(key))
     reject_template_source({key: raw})

@@ -19,8 +19,8 @@ environment's render, or every input of ``check-manifests``):
   set that writes none relies on Secrets the platform provides). References to Gateways
   (the platform's shared gateways) and across namespaces are not followed.
 
-The routing chains the platform's routers need (LiteLLM, AIGatewayRoute to engine, rate
-limits) are :mod:`.routing`'s; this module does not repeat them.
+A service's own routing chain (an InferencePool, its picker and its route on the internal
+gateway) is :mod:`.routing`'s; this module does not repeat it.
 """
 
 from __future__ import annotations
@@ -55,8 +55,6 @@ _LOCAL_KINDS = {
     (_CORE, "Service"), (_INFERENCE, "InferencePool"), (_ENVOY_GATEWAY, "Backend"),
     (_AI_GATEWAY, "AIServiceBackend"), (_GATEWAY_API, "HTTPRoute"), (_GATEWAY_API, "GRPCRoute"),
 }
-# Policies whose targets checks.routing already follows.
-_FOLLOWED_ELSEWHERE = {"RateLimitPolicy"}
 # Keys cert-manager writes into a Certificate's Secret.
 _CERTIFICATE_KEYS = {"tls.crt", "tls.key", "ca.crt"}
 _POD_TEMPLATE = {"Deployment": ("spec", "template", "spec"),
@@ -259,8 +257,6 @@ def _target_refs(spec: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, An
 
 def _policy_findings(obj: Manifest, index: _Index) -> list[Finding]:
     """A policy's targetRefs (always in its own namespace) name a rendered object."""
-    if obj.get("kind") in _FOLLOWED_ELSEWHERE:
-        return []
     findings = []
     for path, ref in _target_refs(_map(obj.get("spec"))):
         target = _ref_target(ref, "")

@@ -63,6 +63,7 @@ from inference_scaffolder.service.layout import (
     release_name,
     values_file,
 )
+from inference_scaffolder.service.routing import pool_expectations
 from inference_scaffolder.tools import find_kubectl
 
 __all__ = ["DEFAULT_KUBE_VERSION", "KustomizeMode", "ValidationReport", "validate_repo",
@@ -81,6 +82,9 @@ class EnvironmentResult:
     objects: list[ObjectResult] = field(default_factory=list)
     # Checks that could not run, and why (shown, never counted as passed or failed).
     notes: list[str] = field(default_factory=list)
+    # What the environment expects the platform to run (the inference-gateway release's
+    # endpoint picker and internal Gateway for an InferencePool): facts, not problems.
+    expects: list[str] = field(default_factory=list)
     # What helm rendered, kept for checks across repositories (not part of the report).
     rendered: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
@@ -124,6 +128,7 @@ class ValidationReport:
                     "render_error": e.render_error or None,
                     "problems": e.problems(),
                     "notes": e.notes,
+                    "expects": e.expects,
                     "objects": [{**asdict(o), "ok": o.ok} for o in e.objects],
                 }
                 for e in self.environments
@@ -178,6 +183,7 @@ def check_rendered(
                                      helm_output=rendered.stdout, started=started)
     result.objects += capacity_results(repo, environment, result.rendered, result.notes)
     result.notes += [note for obj in result.objects for note in obj.notes]
+    result.expects = [e.describe() for e in pool_expectations(result.rendered)]
     return result
 
 

@@ -17,7 +17,6 @@ from inference_scaffolder.answers import (
     check_answer,
     collect_answers,
 )
-from inference_scaffolder.checks.routing import fleet_routing_problems
 from inference_scaffolder.checks.validate import (
     ValidationReport,
     validate_repos,
@@ -120,6 +119,8 @@ def _print_report(report: ValidationReport) -> None:
             _err.print(_labelled(name, "red", problem), highlight=False)
         for note in env.notes:
             _err.print(_labelled("note", "yellow", name, note), highlight=False)
+        for expected in env.expects:
+            _err.print(_labelled("expects", "cyan", name, expected), highlight=False)
 
 
 def new(
@@ -180,22 +181,20 @@ def validate(
 ) -> None:
     """helm lint + helm template + schema checks for every environment of each repository.
 
-    With several repositories, model names registered twice in one environment also fail.
+    Each environment with an InferencePool also names the endpoint picker and internal
+    Gateway it expects the platform to run.
     """
     mode = "never" if skip_kustomize_build else kustomize_build
     reports = validate_repos(directories, kube_version=kube_version, crd_schemas=crd_schemas,
                              kustomize=mode)  # type: ignore[arg-type]  # checked inside
-    fleet = fleet_routing_problems(reports) if len(reports) > 1 else []
-    ok = all(r.ok for r in reports) and not fleet
+    ok = all(r.ok for r in reports)
     if as_json:
         payload = (reports[0].to_json() if len(reports) == 1 else
-                   {"ok": ok, "fleet_problems": fleet, "repos": [r.to_json() for r in reports]})
+                   {"ok": ok, "repos": [r.to_json() for r in reports]})
         typer.echo(json.dumps(payload, indent=2))
     else:
         for report in reports:
             _print_report(report)
-        for problem in fleet:
-            _err.print(_labelled("fleet", "red", problem), highlight=False)
     if not ok:
         raise typer.Exit(1)
 

@@ -53,7 +53,7 @@ def _cookiecutter_default(key: str, default: Any) -> Any:
     if key in _CHOICE_FIELDS:
         options = answers_json_schema()["properties"][key]["enum"]
         return [default, *[o for o in options if o != default]]
-    if key in {"environments", "allow_downtime"}:
+    if key in {"environments", "allow_downtime", "failover_backends"}:
         return ",".join(default)
     if key in {"environment_variables", "extra_secrets"}:
         return {}
@@ -81,7 +81,7 @@ def cookiecutter_json() -> dict[str, Any]:
 
 
 def _to_cookiecutter_value(key: str, value: Any) -> Any:
-    if key in {"environments", "allow_downtime"}:
+    if key in {"environments", "allow_downtime", "failover_backends"}:
         return ",".join(value)
     if key == "environment_variables":
         return {e["name"]: e["value"] for e in value}

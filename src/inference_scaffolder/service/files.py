@@ -110,11 +110,14 @@ def _serving_option_values(answers: Answers) -> dict[str, Any]:
     if answers["routing"]:
         values["routing"] = {
             "enabled": True,
-            "litellm": {"enabled": True},
-            "envoyAIGateway": {"enabled": answers["envoy_ai_gateway"]},
+            "envoyAIGateway": {"enabled": answers["envoy_ai_gateway"],
+                               **({"failoverBackends": list(answers["failover_backends"])}
+                                  if answers["failover_backends"] else {})},
             "rateLimit": {"enabled": bool(answers["rate_limit_per_minute"]),
                           "requestsPerMinute": answers["rate_limit_per_minute"] or 60},
-            "inferencePool": {"enabled": answers["inference_pool"]},
+            "inferencePool": {"enabled": answers["inference_pool"],
+                              **({"gatewayRelease": answers["inference_gateway_release"]}
+                                 if answers["inference_gateway_release"] else {})},
         }
     return values
 
