@@ -374,3 +374,22 @@ def test_served_names_that_are_not_resource_names_get_a_stable_key(bare: Path) -
     (key,) = set(models(bare, BRANCH)["models"]) - {"gpt-4"}
     assert key == facts.model_key and key.startswith("tinyllama-tinyllama-1-1b-chat-v1-0-")
     assert models(bare, BRANCH)["models"][key]["modelMatch"] == facts.served_model_name
+
+
+def test_a_layout_the_round_trip_cannot_keep_is_said_in_a_warning(
+        bare: Path, tmp_path: Path) -> None:
+    odd = LITELLM_VALUES.format(env="dev").replace("  enabled: true\n  className",
+                                                   "  enabled:    true\n  className")
+    commit_files(bare, tmp_path, {LITELLM: odd}, "odd spacing")
+    result = register(bare, service(envoy_ai_gateway=False, failover_backends=()))
+    assert [w for w in result.warnings if w.startswith(f"{LITELLM}: its layout is not kept")]
+
+
+def test_values_written_in_yaml_1_1_forms_are_read_as_helm_reads_them(
+        bare: Path, tmp_path: Path) -> None:
+    """``enabled: yes`` is a boolean to helm: not a problem, before or after the edit."""
+    text = MODELS_VALUES.replace("    enabled: true\n    modelMatch", "    enabled: yes\n"
+                                 "    modelMatch")
+    commit_files(bare, tmp_path, {MODELS: text}, "yes")
+    result = register(bare, service())
+    assert result.status == "opened" and result.warnings == []

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import itertools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,14 @@ class ValuesDocument:
     mapping_indent: int
     sequence_indent: int
     sequence_offset: int
+    original: Any = None  # the plain data as read (the bounded safe loader's)
+    untouched: str = ""  # the round trip of the unedited document
+
+    @property
+    def layout_kept(self) -> bool:
+        """Whether the round trip reproduces the file: if not, an edit also changes lines
+        outside the service's entries."""
+        return self.untouched == self.text
 
     def dump(self) -> str:
         """The document as text, in the file's own indentation."""
@@ -45,9 +54,22 @@ class ValuesDocument:
         ruamel.dump(self.data, out)
         return out.getvalue()
 
-    def plain(self) -> Any:
-        """The current document as plain data, exactly as a YAML reader (helm) sees it."""
-        return load_bounded(self.dump(), self.path)
+
+def to_plain(value: Any) -> Any:
+    """ruamel's containers and scalars as plain Python data."""
+    if isinstance(value, Mapping):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_plain(v) for v in value]
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    return value
 
 
 def load_bounded(text: str, shown: str) -> Any:
@@ -75,7 +97,7 @@ def read_document(tree: ConfinedTree, path: str) -> ValuesDocument | None:
     text = tree.read_text(path)
     if text is None:
         return None
-    load_bounded(text, path)  # before ruamel sees it: aliases, depth, size
+    original = load_bounded(text, path)  # before ruamel sees it: aliases, depth, size
     ruamel = yamlio.round_trip_yaml()
     try:
         data = ruamel.load(text)
@@ -89,7 +111,10 @@ def read_document(tree: ConfinedTree, path: str) -> ValuesDocument | None:
 
         data = CommentedMap()
     sequence_indent, offset = _sequence_indent(text)
-    return ValuesDocument(path, text, data, _mapping_indent(text), sequence_indent, offset)
+    document = ValuesDocument(path, text, data, _mapping_indent(text), sequence_indent, offset,
+                              original)
+    document.untouched = document.dump()
+    return document
 
 
 def _content_lines(text: str) -> list[str]:

@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from inference_scaffolder.errors import UserError, inert
-from inference_scaffolder.registration.documents import ValuesDocument
+from inference_scaffolder.registration.documents import ValuesDocument, to_plain
 from inference_scaffolder.registration.facts import ServiceFacts
 
 OWNER_KEY = "platform_service"
@@ -46,17 +46,7 @@ _MISSING = object()
 
 def plain(value: Any) -> Any:
     """ruamel's containers and scalars as plain Python data."""
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, str):
-        return str(value)
-    return value
+    return to_plain(value)
 
 
 def _same(old: Any, new: Any) -> bool:

@@ -35,7 +35,11 @@ from inference_scaffolder.publish import (
     remote_heads,
     run_git,
 )
-from inference_scaffolder.registration.documents import ValuesDocument, read_document
+from inference_scaffolder.registration.documents import (
+    ValuesDocument,
+    load_bounded,
+    read_document,
+)
 from inference_scaffolder.registration.entries import (
     Action,
     edit_litellm,
@@ -344,23 +348,23 @@ def edit_environment(tree: ConfinedTree, facts: ServiceFacts,
                         f"{layout.models_path(environment)}: the Envoy AI Gateway route "
                         f"needs the models values of {inert(environment)!r} (or set "
                         "--models-values)")
-    before_litellm, before_models = litellm.plain(), models.plain() if models else None
+    before_litellm, before_models = litellm.original, models.original if models else None
     if options.action is Action.register:
         _refuse_taken_name(facts, litellm, before_litellm, models, before_models)
     before = problems_of((litellm.path, before_litellm),
                          (models.path, before_models) if models else None)
     edit_litellm(litellm, facts, options.action)
     notes = edit_models(models, facts, options.action) if models else []
-    after = problems_of((litellm.path, litellm.plain()),
-                        (models.path, models.plain()) if models else None)
+    texts = {d.path: d.dump() for d in (litellm, models) if d is not None}
+    # Checked as a reader of the files (helm) will read them: the text, by the safe loader.
+    after = problems_of((litellm.path, load_bounded(texts[litellm.path], litellm.path)),
+                        (models.path, load_bounded(texts[models.path], models.path))
+                        if models else None)
     warnings = compare(before, after)
     files = {}
     for document in (litellm, models):
-        if document is None:
-            continue
-        text = document.dump()
-        if text != document.text:
-            files[document.path] = text
+        if document is not None and texts[document.path] != document.text:
+            files[document.path] = texts[document.path]
             warnings += _layout_warning(document)
     return _Edited(files, warnings, notes, layout)
 
@@ -377,19 +381,7 @@ def _refuse_taken_name(facts: ServiceFacts, litellm: ValuesDocument, litellm_dat
 def _layout_warning(document: ValuesDocument) -> list[str]:
     """A file whose own text the YAML round trip does not reproduce (unusual indentation,
     odd spacing) gets lines changed beyond this service's entries: say so."""
-    untouched = read_again(document)
-    if untouched == document.text:
+    if document.layout_kept:
         return []
     return [f"{document.path}: its layout is not kept exactly by the YAML round trip; the "
             "diff changes some lines outside this service's entries"]
-
-
-def read_again(document: ValuesDocument) -> str:
-    """The file's original text through the round trip, without any edit."""
-    from inference_scaffolder import yamlio
-
-    fresh = ValuesDocument(document.path, document.text,
-                           yamlio.round_trip_yaml().load(document.text),
-                           document.mapping_indent, document.sequence_indent,
-                           document.sequence_offset)
-    return fresh.dump() if fresh.data is not None else document.text
