@@ -86,6 +86,9 @@ def test_register_proposes_the_services_own_facts(
     (route,) = [r for r in routes.values() if r["modelMatch"] == "llama-3.1-8b-instruct"]
     assert [(b["ref"], b["priority"]) for b in route["backends"].values()] == [
         (f"llm-serving-{SERVICE}", 0), ("shared-vllm", 1)]
+    # The platform is told which variable LiteLLM needs, and from where (never a value).
+    assert ("`ENGINE_KEY_LLM_SERVING_LLAMA31_8B_INSTRUCT`: the engine key, read from the "
+            "engine's Vault path `/secret/ml-inference/llama31-8b/api-key`") in result["body"]
     assert result["service_change"]["changed"] is False
     again = json.loads(run(capsys, service, routing, "--json")[1])
     assert again["status"] == "unchanged"

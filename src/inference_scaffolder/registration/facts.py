@@ -46,6 +46,7 @@ class ServiceFacts:
     envoy_ai_gateway: bool
     failover_backends: tuple[str, ...] = ()
     rate_limit_per_minute: int | None = None
+    api_key_vault_path: str = ""  # where the engine key lives (a path, never the key)
     routing_enabled: bool = True  # the environment asks for a registration (routing.enabled)
     public_serving: bool = True  # serving.enabled: false is the disabled state
 
@@ -135,6 +136,13 @@ def _failovers(values: Any) -> tuple[str, ...]:
     return refs
 
 
+def _vault_path(value: Any) -> str:
+    text = str(value or "")
+    if text and (not re.match(r"^/?[A-Za-z0-9_./-]+$", text) or len(text) > 512):
+        raise UserError("api_key_vault_path", f"{inert(text, 80)!r} is not a Vault path")
+    return text
+
+
 def checked_facts(**fields: Any) -> ServiceFacts:
     """:class:`ServiceFacts` from untrusted values, each checked (one line per problem)."""
     engine = str(fields.get("engine") or "")
@@ -162,6 +170,7 @@ def checked_facts(**fields: Any) -> ServiceFacts:
         envoy_ai_gateway=bool(fields.get("envoy_ai_gateway")),
         failover_backends=_failovers(fields.get("failover_backends")),
         rate_limit_per_minute=limit or None,
+        api_key_vault_path=_vault_path(fields.get("api_key_vault_path")),
         routing_enabled=bool(fields.get("routing_enabled", True)),
         public_serving=bool(fields.get("public_serving", True)),
     )
@@ -183,6 +192,7 @@ def service_facts(service_dir: Path, environment: str) -> ServiceFacts:
         envoy_ai_gateway=found.envoy_ai_gateway,
         failover_backends=found.failover_backends,
         rate_limit_per_minute=found.rate_limit_per_minute,
+        api_key_vault_path=found.api_key_vault_path,
         routing_enabled=found.routing_enabled,
         public_serving=found.public_serving,
     )

@@ -140,9 +140,16 @@ def pull_request_text(facts: ServiceFacts, options: RegisterOptions, layout: Rou
                   f"- `{models_path}`: this service's model routes and backend removed, "
                   "if any"]
     change += [f"- note: {n}" for n in notes]
-    key_line = (f"- LiteLLM's pod has `{facts.api_key_env}`: the engine key, from the "
-                "engine's Vault path through an ExternalSecret in LiteLLM's namespace\n"
-                if facts.api_key_env and options.action is Action.register else "")
+    vault = f" `{facts.api_key_vault_path}`" if facts.api_key_vault_path else ""
+    key_line = ""
+    if facts.api_key_env and options.action is Action.register:
+        key_line = (f"- LiteLLM's pod has the variable `{facts.api_key_env}`: the engine key, "
+                    f"read from the engine's Vault path{vault} by an ExternalSecret in "
+                    "LiteLLM's namespace\n")
+        if facts.envoy_ai_gateway:
+            key_line += (f"- the models release's namespace has the Secret "
+                         f"`{facts.engine_key_secret}` (key `apiKey`), from the same Vault "
+                         "path\n")
     body = f"""\
 {_VERBS[options.action]}s the model `{facts.served_model_name}` of `{facts.owner}` \
 ({facts.engine}) with the platform's routers in `{env}`.
