@@ -154,8 +154,6 @@ def fix_cross_field_rules(answers: dict[str, Any]) -> dict[str, Any]:
     if not answers["envoy_ai_gateway"]:
         answers["rate_limit_per_minute"] = 0
         answers["failover_backends"] = []
-    elif not answers["failover_backends"]:  # the platform's models chart wants two backends
-        answers["failover_backends"] = ["shared-fallback"]
     if not answers["inference_pool"]:
         answers["inference_gateway_release"] = ""
     elif len(f"epp-{answers['service_name']}") > MAX_GATEWAY_RELEASE_LENGTH:
@@ -381,7 +379,7 @@ CROSS_FIELD_BREAKS: list[tuple[dict[str, Any], str]] = [
     ({**MINIMAL_ANSWERS, "cpu_request": "0"}, "cpu_request"),
     ({**MINIMAL_ANSWERS, "autoscaling_max_replicas": 2}, "prometheus_query_url"),
     ({**MINIMAL_ANSWERS, "envoy_ai_gateway": True}, "envoy_ai_gateway"),
-    ({**MINIMAL_ANSWERS, "routing": True, "envoy_ai_gateway": True}, "failover_backends"),
+    ({**MINIMAL_ANSWERS, "failover_backends": ["shared"]}, "failover_backends"),
     ({**MINIMAL_ANSWERS, "inference_gateway_release": "epp-x"}, "inference_gateway_release"),
     ({**MINIMAL_ANSWERS, "rate_limit_per_minute": 10}, "rate_limit_per_minute"),
     ({**MINIMAL_ANSWERS, "namespace": "off"}, "namespace"),

@@ -149,8 +149,6 @@ def test_inference_pool_with_tgi_is_refused(tgi_repo: GenerationResult) -> None:
         ({"routing": False, "rate_limit_per_minute": 0}, "envoy_ai_gateway"),
         ({"envoy_ai_gateway": False, "failover_backends": []}, "rate_limit_per_minute"),
         ({"envoy_ai_gateway": False, "rate_limit_per_minute": 0}, "failover_backends"),
-        # The models chart wants two enabled backends per model: this service and a failover.
-        ({"failover_backends": []}, "failover_backends"),
         ({"inference_gateway_release": "epp-tiny"}, "inference_gateway_release"),
     ],
 )

@@ -503,7 +503,8 @@ ANSWER_FIELDS: tuple[AnswerField, ...] = (
         "failover_backends", "Failover backends", "Routing",
         "Backends the platform's models chart already defines (backends.<name>) that take the "
         "served name when this service fails, in priority order. The models chart wants at "
-        "least two enabled backends per model, so the gateway needs at least one here.",
+        "least two enabled backends per model: this service and one named here or already in "
+        "the platform's entry for the name (register refuses otherwise).",
         default=[],
         values_path="routing/properties/envoyAIGateway/properties/failoverBackends",
         rule="must be a list of at most 8 backend names of the platform's models chart "

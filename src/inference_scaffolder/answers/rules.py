@@ -355,16 +355,13 @@ def _check_rate_limit_route(answers: Answers) -> None:
 
 
 def _check_gateway_backends(answers: Answers) -> None:
-    """The platform's models chart refuses a model with fewer than two enabled backends: this
-    service is one, the failover backends must give the other."""
+    """Failover backends back this service on the gateway, so they need it. Whether the
+    model then has the two enabled backends the platform's models chart requires depends on
+    the platform's entry for the name too (it may have backends already): ``register``
+    checks that against the routing repository."""
     if answers["failover_backends"] and not answers["envoy_ai_gateway"]:
         raise UserError("failover_backends",
                         "needs envoy_ai_gateway: true (they back this service on the gateway)")
-    if answers["envoy_ai_gateway"] and not answers["failover_backends"]:
-        raise UserError("failover_backends",
-                        "needs at least one backend with envoy_ai_gateway: true: the "
-                        "platform's models chart requires two enabled backends per model "
-                        "(this service and a failover it already defines)")
 
 
 def _check_inference_gateway_release(answers: Answers) -> None:

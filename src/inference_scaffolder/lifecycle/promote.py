@@ -43,6 +43,7 @@ from inference_scaffolder.checks.validate import (
     validate_repo,
 )
 from inference_scaffolder.errors import UserError
+from inference_scaffolder.lifecycle.routing_values import migrate_environment
 from inference_scaffolder.publish import (
     PullRequestDraft,
     PushRejected,
@@ -60,6 +61,7 @@ from inference_scaffolder.service.layout import (
     release_name,
     values_file,
 )
+from inference_scaffolder.service.serving_state import chart_routes_through_platform
 from inference_scaffolder.vcs import (
     commit_files,
     create_branch,
@@ -466,6 +468,11 @@ def _edit_target(tree: Path, source: str | None, target: str,
         if updated != current:
             target_kustomization.write_text(updated, encoding="utf-8")
             edited[f"environments/{target}/kustomization.yaml"] = target_kustomization
+    if identity.chart_version is not None and chart_routes_through_platform(
+            identity.chart_version) and migrate_environment(tree, target):
+        # The chart the pin moves to refuses the values of the routing objects it no longer
+        # renders (lifecycle.routing_values).
+        edited[f"environments/{target}/values.yaml"] = values_file(tree, target)
     return edited
 
 

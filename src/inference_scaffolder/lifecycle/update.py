@@ -45,6 +45,7 @@ from inference_scaffolder.confine import trusted_child_env
 from inference_scaffolder.errors import UserError, inert
 from inference_scaffolder.generation.generate import generate, run_template
 from inference_scaffolder.lifecycle.migrate import migrate_to_leaf, plan_migration
+from inference_scaffolder.lifecycle.routing_values import migrate_routing_values
 from inference_scaffolder.paths import source_checkout_root, template_dir
 from inference_scaffolder.safe_fs import refuse_links
 from inference_scaffolder.service.files import read_answers_record
@@ -315,7 +316,9 @@ def update_repository(directory: Path, base: TemplateSource, target: TemplateSou
                       platform: Mapping[str, str] | None = None) -> UpdateResult:
     """Apply the change from ``base`` to ``target`` template onto the repository in
     ``directory`` as a three-way merge; see the module docstring. A repository with its own
-    ``chart/`` copy moves to the leaf layout on the way (:mod:`.migrate`).
+    ``chart/`` copy moves to the leaf layout on the way (:mod:`.migrate`), and environments
+    on base chart 0.2.0 or later lose the values of routing objects the chart no longer
+    renders (:mod:`.routing_values`).
 
     ``platform``: the platform answers (``chart_repository``...) for a record that has none,
     before their variables."""
@@ -369,6 +372,10 @@ def update_repository(directory: Path, base: TemplateSource, target: TemplateSou
             f"moved to the leaf layout: every environment now inflates {moved.chart.describe()}"
             f" (chart/ removed: {len(moved.removed)} files); check with "
             "`inference-scaffolder validate .`")
+    routing_values = migrate_routing_values(directory, skip=result.conflicts)
+    if routing_values.written:
+        repo.git.add("--", *routing_values.written)
+        result.warnings += routing_values.notes
     if recorded != target.version and record_template_version(directory, target.version):
         repo.git.add("--", str(ANSWERS_RECORD))
     staged = [p for p in repo.git.diff("--cached", "--name-only").splitlines() if p]

@@ -94,7 +94,7 @@ def _load_round_trip(service_dir: Path, environment: str) -> tuple[Any, str]:
     return document, text
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
     """Replace ``path`` in one step (a reader never sees half a file), keeping its mode."""
     mode = path.stat().st_mode & 0o777
     fd, temp = tempfile.mkstemp(prefix=".values-", dir=path.parent)
@@ -176,5 +176,5 @@ def set_public_serving(service_dir: Path, environment: str, enabled: bool) -> bo
     new_text = out.getvalue() if not enabled else _without_marker(out.getvalue())
     if new_text == text:
         return False
-    _write_atomically(values_file(service_dir, environment), new_text)
+    write_atomically(values_file(service_dir, environment), new_text)
     return True
