@@ -47,7 +47,7 @@ def routing(tmp_path: Path) -> Path:
     return make_routing_repo(tmp_path / "platform")
 
 
-def run(capsys: pytest.CaptureFixture[str], service: Path, routing: Path, *extra: str,
+def run(capsys: pytest.CaptureFixture[str], service: Path, routing: Path | str, *extra: str,
         env: str = "dev") -> tuple[int, str, str]:
     code = main(["register", str(service), "--env", env, "--routing-repo", str(routing),
                  *extra])
@@ -180,3 +180,9 @@ def test_an_environment_that_does_not_ask_for_routing_is_one_line(
     one_line_error(code, err, "environments/dev/values.yaml", "routing.enabled is false")
     code, _, err = run(capsys, service, routing, "--disable", "--remove")
     one_line_error(code, err, "--disable", "exclude each other")
+
+
+def test_an_unreachable_routing_repository_is_named_by_its_option(
+        capsys: pytest.CaptureFixture[str], service: Path, tmp_path: Path) -> None:
+    code, _, err = run(capsys, service, f"file://{tmp_path}/missing.git")
+    one_line_error(code, err, "--routing-repo", "missing.git")

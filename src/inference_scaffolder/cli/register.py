@@ -40,6 +40,15 @@ def _routing_repo(value: str) -> str:
         raise UserError("--routing-repo", exc.rule) from None
 
 
+def _as_routing_repo(exc: UserError) -> UserError:
+    """The shared git and lock plumbing names the repository ``--repo``, as schema-pr's
+    option is called; here it is ``--routing-repo``."""
+    if exc.field != "--repo":
+        return exc
+    rule = exc.rule.replace("another schema-pr run", "another register run")
+    return UserError("--routing-repo", rule)
+
+
 def _print_human(result: RegisterResult) -> None:
     if result.dry_run:
         if result.diff:
@@ -132,7 +141,10 @@ def register(app: typer.Typer) -> None:
             environment=env, action=action, base=base, branch=branch, dry_run=dry_run,
             labels=tuple(label), draft=draft, litellm_values=litellm_values,
             models_values=models_values)
-        result = run_register(facts, options, chosen)
+        try:
+            result = run_register(facts, options, chosen)
+        except UserError as exc:
+            raise _as_routing_repo(exc) from None
         change = apply_public_serving(directory, env, facts, action, dry_run=dry_run)
         result.service_change = {**change.as_json(), "line": change.line()}
         if json_output:

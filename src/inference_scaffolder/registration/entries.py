@@ -15,7 +15,7 @@ already says the right thing keeps its text (and a re-run its bytes).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -76,7 +76,7 @@ def assign(mapping: Any, key: str, value: Any) -> None:
     """``mapping[key] = value`` changing only what differs: a nested mapping is updated key
     by key (keys ``value`` lacks are removed), an equal value is left as written."""
     old = mapping.get(key, _MISSING)
-    if isinstance(old, Mapping) and isinstance(value, Mapping):
+    if isinstance(old, MutableMapping) and isinstance(value, Mapping):
         for stale in [k for k in old if k not in value]:
             del old[stale]
         for inner, item in value.items():
@@ -159,11 +159,12 @@ def edit_litellm(document: ValuesDocument, facts: ServiceFacts, action: Action) 
     if items is None:
         return
     owned = [i for i, item in enumerate(items) if item_owner(item) == facts.owner]
-    keep = None
+    keep: int | None = None
     if action is Action.register:
         named = [i for i in owned
                  if plain(items[i]).get("model_name") == facts.served_model_name]
-        keep = (named or owned or [None])[0]
+        candidates = named or owned
+        keep = candidates[0] if candidates else None
     for index in reversed(owned):
         if index != keep:
             del items[index]

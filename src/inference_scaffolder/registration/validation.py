@@ -91,18 +91,22 @@ def schema_problems(data: Any, schema: str, path: str) -> list[Problem]:
                   for e in validator.iter_errors(data))
 
 
+def _mapping(value: Any) -> Mapping[Any, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def routing_rules(data: Any, path: str) -> list[Problem]:
     """The models chart's rules beside its schema: two enabled backends per enabled model,
     and refs that name defined backends (``enabled`` counts only when written ``true``)."""
     if not isinstance(data, Mapping):
         return []
-    backends = data.get("backends") if isinstance(data.get("backends"), Mapping) else {}
-    models = data.get("models") if isinstance(data.get("models"), Mapping) else {}
+    backends = _mapping(data.get("backends"))
+    models = _mapping(data.get("models"))
     problems = []
     for key, entry in models.items():
         if not isinstance(entry, Mapping) or entry.get("enabled") is not True:
             continue
-        routes = entry.get("backends") if isinstance(entry.get("backends"), Mapping) else {}
+        routes = _mapping(entry.get("backends"))
         enabled = [b for b in routes.values() if isinstance(b, Mapping)
                    and b.get("enabled") is True]
         where = f"models.{inert(key, 80)}"
