@@ -103,6 +103,15 @@ def test_network_policy_admits_own_router_and_monitoring_namespaces() -> None:
                            "policyTypes": ["Ingress"]}
 
 
+def test_network_policy_admits_the_internal_gateways_proxies_with_a_pool() -> None:
+    """With an InferencePool the engine is called by the internal gateway's Envoy proxies."""
+    objects = render("networkPolicy.enabled=true", "engine=vllm", "routing.enabled=true",
+                     "routing.inferencePool.enabled=true")
+    rule = objects["NetworkPolicy/lint-check"]["spec"]["ingress"][0]
+    values = rule["from"][0]["namespaceSelector"]["matchExpressions"][0]["values"]
+    assert values == ["lint-check", "envoy-gateway-system", "monitoring"]
+
+
 def test_network_policy_without_routing_admits_own_namespace_and_monitoring() -> None:
     objects = render("networkPolicy.enabled=true", "engine=vllm")
     rule = objects["NetworkPolicy/lint-check"]["spec"]["ingress"][0]
