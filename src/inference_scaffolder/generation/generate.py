@@ -35,8 +35,9 @@ from inference_scaffolder.checks.validate import (
     validate_repo,
 )
 from inference_scaffolder.errors import UserError, ValidationFailed
-from inference_scaffolder.generation.hooks import first_commit, post_generate, pre_generate
+from inference_scaffolder.generation.hooks import first_commit
 from inference_scaffolder.paths import template_dir
+from inference_scaffolder.service.files import write_service_files
 
 _CHOICE_FIELDS = {"engine", "lifecycle", "gpu_type"}
 
@@ -72,7 +73,8 @@ def cookiecutter_json() -> dict[str, Any]:
             "_git_init": True,
             "_template_version": TEMPLATE_VERSION,
             # Cookiecutter renders only the folder name; every file is copied as-is and
-            # finished by the post-generation hook, so no answer is ever template source.
+            # finished by the post-generation hook (in `new`, by the same code in-process),
+            # so no answer is ever template source.
             "_copy_without_render": ["*"],
             "_extensions": ["answers_guard.AnswersAreData"],
         }
@@ -90,11 +92,10 @@ def _to_cookiecutter_value(key: str, value: Any) -> Any:
     return value
 
 
-def cookiecutter_extra_context(answers: Answers, *, validate: bool, git_init: bool) -> dict:
-    """Validated answers as cookiecutter overrides, plus the whole set in ``_answers``."""
-    context = {key: _to_cookiecutter_value(key, value) for key, value in answers.items()}
-    context.update({"_answers": answers, "_validate": validate, "_git_init": git_init})
-    return context
+def cookiecutter_extra_context(answers: Answers) -> dict:
+    """Validated answers as cookiecutter overrides: cookiecutter renders only the project
+    folder's name from them; the files are written from ``answers`` themselves."""
+    return {key: _to_cookiecutter_value(key, value) for key, value in answers.items()}
 
 
 # --- generation ----------------------------------------------------------------------------
@@ -182,27 +183,24 @@ def isolated_cookiecutter_config(workdir: Path) -> Path:
 
 
 def run_template(answers: Answers, workdir: Path, template: Path | None = None) -> Path:
-    """Copy the template (default: this package's) with cookiecutter, then finish it here.
+    """Copy the template (default: this package's) with cookiecutter, then write the
+    answer-dependent files here, as the template's post-generation hook does.
 
-    The hook scripts are thin wrappers around :mod:`.hooks`; running those same
-    functions here instead of in two extra Python processes halves the cost of ``new``.
+    ``answers`` are validated answers (:func:`~inference_scaffolder.answers.validate_answers`)
+    and are not checked again: the hook scripts, which validate what cookiecutter's context
+    holds, are for a plain ``cookiecutter`` run, where nothing has validated the answers yet.
     """
-    context = cookiecutter_extra_context(answers, validate=False, git_init=False)
-    try:
-        produced = Path(
-            cookiecutter(
-                str(template or template_dir()),
-                no_input=True,
-                extra_context=context,
-                output_dir=str(workdir / "out"),
-                config_file=str(isolated_cookiecutter_config(workdir)),
-                accept_hooks=False,
-            )
+    produced = Path(
+        cookiecutter(
+            str(template or template_dir()),
+            no_input=True,
+            extra_context=cookiecutter_extra_context(answers),
+            output_dir=str(workdir / "out"),
+            config_file=str(isolated_cookiecutter_config(workdir)),
+            accept_hooks=False,
         )
-    except FailedHookException as exc:
-        raise ValidationFailed(f"template hook failed: {exc}") from None
-    if pre_generate(context) != 0 or post_generate(context, produced) != 0:
-        raise ValidationFailed("the template's hooks refused the answers (see above)")
+    )
+    write_service_files(produced, answers)
     return produced
 
 
@@ -240,7 +238,8 @@ def generate(
     crd_schemas: Path | None = None,
 ) -> GenerationResult:
     """Render, validate and commit a service repo; it appears at ``output_dir/<name>`` only
-    when every step succeeded."""
+    when every step succeeded. ``answers`` are validated answers (``validate_answers`` or
+    ``collect_answers``): they are not checked again."""
     output_dir = output_dir.absolute()
     target = output_dir / answers["service_name"]
     _check_target(target, force)

@@ -1,8 +1,11 @@
-"""What the template's pre- and post-generation hooks do.
+"""What the template's pre- and post-generation hooks do in a plain ``cookiecutter`` run.
 
 The hook scripts in ``templates/ml-inference-load/hooks`` only decode cookiecutter's context
-and call these functions, so the Backstage action, a local ``cookiecutter`` run and the CLI
-all execute the same validation and generation code.
+and call these functions. Cookiecutter hands a hook nothing but that context, which whoever
+runs it controls (``cookiecutter.json``, ``key=value`` arguments, a config file), so both
+hooks validate the answers from it themselves. ``new`` does not run the hook scripts: it
+validates the answers once and writes the same files in-process
+(:func:`inference_scaffolder.generation.generate.run_template`).
 """
 
 from __future__ import annotations
@@ -22,14 +25,7 @@ _PRIVATE_PREFIX = "_"
 
 
 def answers_from_context(context: dict[str, Any]) -> Answers:
-    """The validated answers from a cookiecutter context.
-
-    The CLI passes its already-normalised answers whole in ``_answers`` (private keys are
-    never rendered by cookiecutter); a plain ``cookiecutter`` run only has the public keys.
-    """
-    passed = context.get("_answers")
-    if isinstance(passed, dict) and passed:
-        return validate_answers(passed)
+    """The answers in a cookiecutter context (its public keys), validated."""
     public = {k: v for k, v in context.items() if not k.startswith(_PRIVATE_PREFIX)}
     return validate_answers(public)
 
@@ -41,7 +37,9 @@ def _report(exc: Exception) -> int:
 
 
 def pre_generate(context: dict[str, Any]) -> int:
-    """Refuse invalid answers before cookiecutter writes the project."""
+    """Refuse invalid answers before any file of the template is copied. Cookiecutter runs
+    this hook once it has rendered the answers and created the (empty) project folder, and
+    removes that folder when the hook refuses."""
     try:
         answers_from_context(context)
     except UserError as exc:
@@ -50,15 +48,15 @@ def pre_generate(context: dict[str, Any]) -> int:
 
 
 def post_generate(context: dict[str, Any], project_dir: Path) -> int:
-    """Write the answer-dependent files; validate and commit unless the CLI will."""
+    """Write the answer-dependent files, then validate the repository and commit it (unless
+    ``_validate`` / ``_git_init`` are false). The answers are validated again: this hook runs
+    in a process of its own and cannot know what the pre-generation hook checked."""
     try:
         answers = answers_from_context(context)
-        if not context.get("_answers"):  # plain cookiecutter: the CLI warns on its own
-            for warning in answer_warnings(answers):
-                print(f"warning: {warning}", file=sys.stderr)
+        for warning in answer_warnings(answers):
+            print(f"warning: {warning}", file=sys.stderr)
         write_service_files(project_dir, answers)
         if _enabled(context.get("_validate", True)):
-            # Only a plain cookiecutter run validates here (the CLI validates itself).
             from inference_scaffolder.checks.validate import validate_repo
 
             report = validate_repo(project_dir)

@@ -1,4 +1,8 @@
-"""Validate every answer before cookiecutter writes anything; the library decides."""
+"""Validate every answer before the template's files are copied; the library decides.
+
+Cookiecutter runs this hook after it has rendered the answers (answers_guard.py refuses
+template syntax in them first) and created the empty project folder; on a refusal it
+removes that folder again."""
 
 import json
 import sys
