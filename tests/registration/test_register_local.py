@@ -393,3 +393,31 @@ def test_values_written_in_yaml_1_1_forms_are_read_as_helm_reads_them(
     commit_files(bare, tmp_path, {MODELS: text}, "yes")
     result = register(bare, service())
     assert result.status == "opened" and result.warnings == []
+
+
+def test_a_push_between_look_and_push_makes_the_run_start_over(
+        bare: Path, tmp_path: Path) -> None:
+    """Compare-and-swap: the branch moved after the run looked at it; the push is refused,
+    the run rebuilds on what is there now, and nothing of the other push rides along."""
+    register(bare, service())
+    intruder = tmp_path / "intruder"
+    git(tmp_path, "clone", "-q", "-b", BRANCH, str(bare), str(intruder))
+    publisher = LocalPublisher(str(bare))
+    original = publisher.publish
+    calls: list[str | None] = []
+
+    def publish_after_someone_else(repo, branch, base, commit, expected, pr):  # type: ignore[no-untyped-def]
+        calls.append(expected)
+        if len(calls) == 1:
+            (intruder / "late.txt").write_text("pushed meanwhile\n")
+            git(intruder, "add", "-A")
+            git(intruder, "commit", "-q", "-m", "meanwhile")
+            git(intruder, "push", "-q", "origin", BRANCH)
+        return original(repo, branch, base, commit, expected, pr)
+
+    publisher.publish = publish_after_someone_else  # type: ignore[method-assign]
+    result = run_register(service(served_model_name="tiny-chat-v2"), RegisterOptions("dev"),
+                          publisher)
+    assert result.status == "updated" and len(calls) == 2 and calls[0] != calls[1]
+    assert "late.txt" not in _tree(bare, BRANCH)
+    assert names(bare, BRANCH)[-1] == "tiny-chat-v2"
