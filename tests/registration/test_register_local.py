@@ -94,7 +94,8 @@ def test_register_adds_one_litellm_item_and_a_failover_route(bare: Path) -> None
     assert route["backends"] == {
         "llm-serving-tinyllama": {"enabled": True, "ref": "llm-serving-tinyllama",
                                   "priority": 0, "weight": 100},
-        "failover-1": {"enabled": True, "ref": "shared-vllm", "priority": 1}}
+        "llm-serving-tinyllama-failover-1": {"enabled": True, "ref": "shared-vllm",
+                                             "priority": 1}}
     # One commit on main; main itself is untouched until a reviewer merges.
     assert commit_count(bare, BRANCH) == 2
     assert names(bare, "main") == ["gpt-4o", OTHER_MODEL]
@@ -143,7 +144,7 @@ def test_update_rewrites_the_entry_in_place_and_drops_the_old_name(
         "http://epp-tinyllama-inference-gateway.")
     routes = models(bare, BRANCH)["models"]
     assert set(routes) == {"gpt-4", "tiny-chat-v2"}
-    assert routes["tiny-chat-v2"]["backends"]["failover-2"] == {
+    assert routes["tiny-chat-v2"]["backends"]["llm-serving-tinyllama-failover-2"] == {
         "enabled": True, "ref": "openai-primary", "priority": 2}
 
 
@@ -421,3 +422,47 @@ def test_a_push_between_look_and_push_makes_the_run_start_over(
     assert result.status == "updated" and len(calls) == 2 and calls[0] != calls[1]
     assert "late.txt" not in _tree(bare, BRANCH)
     assert names(bare, BRANCH)[-1] == "tiny-chat-v2"
+
+
+PREPARED = MODELS_VALUES + """\
+  tiny-chat:
+    enabled: false
+    modelMatch: tiny-chat
+    backends:
+      fallback:
+        enabled: true
+        ref: openai-primary
+        modelNameOverride: gpt-4o-mini
+        priority: 1
+"""
+
+
+def test_a_route_the_platform_prepared_is_joined_as_its_primary(
+        bare: Path, tmp_path: Path) -> None:
+    """The platform may prepare the name's route with its own failover backend: the
+    service becomes its priority-0 backend (no failover of its own needed), the platform's
+    backend stays, and leaving the route gives it back to the platform, disabled."""
+    commit_files(bare, tmp_path, {MODELS: PREPARED}, "a route waiting for its primary")
+    result = register(bare, service(failover_backends=()))
+    assert result.status == "opened"
+    route = models(bare, BRANCH)["models"]["tiny-chat"]
+    assert route["enabled"] is True
+    assert route["backends"] == {
+        "fallback": {"enabled": True, "ref": "openai-primary",
+                     "modelNameOverride": "gpt-4o-mini", "priority": 1},
+        "llm-serving-tinyllama": {"enabled": True, "ref": "llm-serving-tinyllama",
+                                  "priority": 0, "weight": 100}}
+    merge(bare, BRANCH, tmp_path)
+    register(bare, service(failover_backends=()), Action.remove)
+    route = models(bare, BRANCH)["models"]["tiny-chat"]
+    assert route["enabled"] is False and list(route["backends"]) == ["fallback"]
+    assert "llm-serving-tinyllama" not in models(bare, BRANCH)["backends"]
+
+
+def test_a_route_with_another_primary_is_not_joined(bare: Path, tmp_path: Path) -> None:
+    taken = PREPARED.replace("    enabled: false\n    modelMatch: tiny-chat",
+                             "    enabled: true\n    modelMatch: tiny-chat").replace(
+        "gpt-4o-mini\n        priority: 1", "gpt-4o-mini\n        priority: 0")
+    assert taken.count("priority: 0") == 2
+    commit_files(bare, tmp_path, {MODELS: taken}, "the platform routes tiny-chat itself")
+    assert_refused(bare, service(), "served_model_name", "the route to openai-primary")

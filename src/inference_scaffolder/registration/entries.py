@@ -7,7 +7,10 @@ Which entries are this service's:
   ``<namespace>/<service>`` (LiteLLM keeps ``model_info`` as metadata of the deployment);
 - models: the ``backends.<namespace>-<service>`` definition, and every ``models.<key>``
   entry that routes at priority 0 to a backend of that same name, under that name, in its own
-  ``backends`` (a route the platform wrote by hand names its backends otherwise).
+  ``backends`` (a route the platform wrote by hand names its backends otherwise); in such a
+  route, the service's backends are that one and ``<namespace>-<service>-failover-<n>``.
+  A route the platform prepared for the served name without a primary backend is joined:
+  the service becomes its priority-0 backend, and the platform's backends stay.
 
 Nothing else in either file is touched. Values are assigned key by key, so an entry that
 already says the right thing keeps its text (and a re-run its bytes).
@@ -199,54 +202,92 @@ def backend_entry(facts: ServiceFacts) -> dict[str, Any]:
     return entry
 
 
-def model_entry(facts: ServiceFacts, *, enabled: bool) -> dict[str, Any]:
-    """``models.<key>``: the service at priority 0, each failover backend one priority
-    further, in the order the service names them."""
+def route_backends(facts: ServiceFacts, skip_refs: Iterable[str] = ()) -> dict[str, Any]:
+    """The service's backends of its model route: itself at priority 0, each failover
+    backend one priority further in the order the service names them (a ref the route
+    already has from the platform is not added twice)."""
+    skipped = set(skip_refs)
     backends: dict[str, Any] = {
         facts.backend_key: {"enabled": True, "ref": facts.backend_key, "priority": 0,
                             "weight": 100},
     }
     for number, ref in enumerate(facts.failover_backends, start=1):
-        backends[f"failover-{number}"] = {"enabled": True, "ref": ref, "priority": number}
+        if ref not in skipped:
+            backends[f"{facts.backend_key}-failover-{number}"] = {
+                "enabled": True, "ref": ref, "priority": number}
+    return backends
+
+
+def rate_limit(facts: ServiceFacts) -> dict[str, Any]:
+    return {"limits": {RATE_LIMIT_NAME: {"rates": [
+        {"limit": facts.rate_limit_per_minute, "window": "1m"}]}}}
+
+
+def model_entry(facts: ServiceFacts, *, enabled: bool) -> dict[str, Any]:
+    """A new ``models.<key>``: the route of the served name to :func:`route_backends`."""
     entry: dict[str, Any] = {
         "enabled": enabled,
         "modelMatch": facts.served_model_name,
-        "backends": backends,
+        "backends": route_backends(facts),
     }
     if facts.rate_limit_per_minute:
-        entry["rateLimit"] = {"limits": {RATE_LIMIT_NAME: {"rates": [
-            {"limit": facts.rate_limit_per_minute, "window": "1m"}]}}}
+        entry["rateLimit"] = rate_limit(facts)
     return entry
+
+
+def _is_own_key(key: Any, facts: ServiceFacts) -> bool:
+    return key == facts.backend_key or str(key).startswith(f"{facts.backend_key}-failover-")
+
+
+def _primary(backend: Any) -> bool:
+    return isinstance(backend, Mapping) and backend.get("priority", 0) == 0
 
 
 def owns_model(entry: Any, backend_key: str) -> bool:
     """Whether a ``models`` entry is the service's (see the module docstring)."""
     backends = entry.get("backends") if isinstance(entry, Mapping) else None
     own = backends.get(backend_key) if isinstance(backends, Mapping) else None
-    return (isinstance(own, Mapping) and own.get("ref") == backend_key
-            and own.get("priority", 0) == 0)
+    return _primary(own) and isinstance(own, Mapping) and own.get("ref") == backend_key
 
 
-def _references(models: Any, backend_key: str, skip: Iterable[str]) -> list[str]:
-    """Model entries (other than ``skip``) that route to ``backend_key``."""
-    skipped = set(skip)
+def joinable(entry: Any, facts: ServiceFacts) -> bool:
+    """A route the platform prepared for the served name and left without a primary: no
+    enabled backend at priority 0 (it may hold the failover backends). The service joins
+    it as its priority-0 backend; the platform's backends stay."""
+    if not isinstance(entry, Mapping) or owns_model(entry, facts.backend_key):
+        return False
+    if entry.get("modelMatch", facts.served_model_name) != facts.served_model_name:
+        return False
+    backends = entry.get("backends")
+    if backends is not None and not isinstance(backends, Mapping):
+        return False
+    return not any(_primary(b) and b.get("enabled") is True
+                   for b in (backends or {}).values())
+
+
+def _references(models: Any, backend_key: str) -> list[str]:
+    """Model entries that route to ``backend_key`` from a backend the service did not
+    write (a platform route failing over to it)."""
     found = []
     for key, entry in (models or {}).items():
         backends = entry.get("backends") if isinstance(entry, Mapping) else None
-        if key in skipped or not isinstance(backends, Mapping):
+        if not isinstance(backends, Mapping):
             continue
-        if any(isinstance(b, Mapping) and b.get("ref") == backend_key
-               for b in backends.values()):
+        if any(isinstance(b, Mapping) and b.get("ref") == backend_key and name != backend_key
+               for name, b in backends.items()):
             found.append(str(key))
     return found
 
 
-def check_failover(document: ValuesDocument, facts: ServiceFacts) -> None:
-    """Seed rule of the models chart: an enabled model needs two enabled backends. The
-    failover backends must be ones the platform defines in this environment."""
+def _defined_backends(document: ValuesDocument, facts: ServiceFacts) -> list[str]:
     backends = document.data.get("backends")
     defined = sorted(str(k) for k in backends) if isinstance(backends, Mapping) else []
-    defined = [name for name in defined if name != facts.backend_key]
+    return [name for name in defined if name != facts.backend_key]
+
+
+def check_failover_refs(document: ValuesDocument, facts: ServiceFacts) -> None:
+    """The failover backends must be ones the platform defines in this environment."""
+    defined = _defined_backends(document, facts)
     shown = ", ".join(inert(n, 60) for n in defined[:12]) or "none"
     for ref in facts.failover_backends:
         if ref == facts.backend_key:
@@ -255,20 +296,69 @@ def check_failover(document: ValuesDocument, facts: ServiceFacts) -> None:
         if ref not in defined:
             raise UserError("failover_backends", f"backend {ref!r} is not defined in "
                             f"{document.path} (backends there: {shown})")
-    if 1 + len(facts.failover_backends) < 2:
-        raise UserError("failover_backends", "the models chart routes a model only with at "
-                        "least two enabled backends: name a failover backend defined in "
-                        f"{document.path} (backends there: {shown})")
+
+
+def check_two_backends(document: ValuesDocument, facts: ServiceFacts, route: Any) -> None:
+    """Seed rule of the models chart: an enabled model needs two enabled backends."""
+    enabled = [b for b in (route.get("backends") or {}).values()
+               if isinstance(b, Mapping) and b.get("enabled") is True]
+    if len(enabled) >= 2:
+        return
+    shown = ", ".join(inert(n, 60) for n in _defined_backends(document, facts)[:12]) or "none"
+    raise UserError("failover_backends", "the models chart routes a model only with at least "
+                    "two enabled backends: name a failover backend defined in "
+                    f"{document.path} (backends there: {shown})")
+
+
+def _join(models: Any, facts: ServiceFacts) -> Any:
+    """Add or update the service's route, keeping backends the platform put there."""
+    entry = models.get(facts.model_key)
+    if entry is None:
+        models[facts.model_key] = _fresh(model_entry(facts, enabled=True))
+        return models[facts.model_key]
+    if not isinstance(entry.get("backends"), Mapping):
+        entry["backends"] = _fresh({})
+    route = entry["backends"]
+    created_by_service = all(_is_own_key(k, facts) for k in route)
+    foreign_refs = [str(b.get("ref")) for k, b in route.items()
+                    if not _is_own_key(k, facts) and isinstance(b, Mapping)
+                    and b.get("enabled") is True]
+    wanted = route_backends(facts, skip_refs=foreign_refs)
+    for stale in [k for k in route if _is_own_key(k, facts) and k not in wanted]:
+        del route[stale]
+    for key, value in wanted.items():
+        assign(route, key, value)
+    assign(entry, "enabled", True)
+    assign(entry, "modelMatch", facts.served_model_name)
+    if facts.rate_limit_per_minute:
+        assign(entry, "rateLimit", rate_limit(facts))
+    elif created_by_service and "rateLimit" in entry:
+        del entry["rateLimit"]
+    return entry
+
+
+def _leave(models: Any, key: str, facts: ServiceFacts) -> None:
+    """Take the service out of a route: the route goes when only the service's backends
+    were in it; a route the platform prepared keeps its backends, disabled."""
+    entry = models[key]
+    route = entry.get("backends")
+    if isinstance(route, MutableMapping):
+        for own in [k for k in route if _is_own_key(k, facts)]:
+            del route[own]
+    if not route:
+        del models[key]
+    else:
+        assign(entry, "enabled", False)
 
 
 def edit_models(document: ValuesDocument, facts: ServiceFacts, action: Action) -> list[str]:
     """Register with the gateway on: the backend and the model route (any other route of
     the service goes). Disable: the service's routes stay, ``enabled: false``. Remove, or
-    register with the gateway off: the routes go, and the backend unless another model
-    still routes to it. Returns notes for the pull request."""
+    register with the gateway off: the service leaves its routes, and its backend goes
+    unless a platform route still fails over to it. Returns notes for the pull request."""
     routing = action is Action.register and facts.envoy_ai_gateway
     if routing:
-        check_failover(document, facts)
+        check_failover_refs(document, facts)
     models = _mapping_at(document, document.data, ("models",), create=routing)
     owned = [str(k) for k, entry in (models or {}).items() if owns_model(entry, facts.backend_key)]
     notes: list[str] = []
@@ -277,18 +367,18 @@ def edit_models(document: ValuesDocument, facts: ServiceFacts, action: Action) -
         assign(backends, facts.backend_key, backend_entry(facts))
         for key in owned:
             if key != facts.model_key:
-                del models[key]
-        assign(models, facts.model_key, model_entry(facts, enabled=True))
+                _leave(models, key, facts)
+        check_two_backends(document, facts, _join(models, facts))
         return notes
     if action is Action.disable:
         for key in owned:
             assign(models[key], "enabled", False)
         return notes
     for key in owned:
-        del models[key]
+        _leave(models, key, facts)
     backends = _mapping_at(document, document.data, ("backends",), create=False)
     if backends is not None and facts.backend_key in backends:
-        users = _references(models, facts.backend_key, ())
+        users = _references(models, facts.backend_key)
         if users:
             notes.append(f"backends.{facts.backend_key} is kept: "
                          f"{', '.join('models.' + u for u in users)} still route to it")
@@ -339,6 +429,8 @@ def models_claims(data: Any, path: str, facts: ServiceFacts) -> list[Claim]:
     claims = []
     for key, entry in (models.items() if isinstance(models, Mapping) else []):
         if not isinstance(entry, Mapping) or owns_model(entry, facts.backend_key):
+            continue
+        if key == facts.model_key and joinable(entry, facts):
             continue
         match = entry.get("modelMatch", key)
         if match != facts.served_model_name and key != facts.model_key:
