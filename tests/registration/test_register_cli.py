@@ -173,11 +173,25 @@ def test_the_failover_rule_is_one_line(
     one_line_error(code, err, "failover_backends", "at least two enabled backends")
 
 
-def test_an_environment_that_does_not_ask_for_routing_is_one_line(
-        capsys: pytest.CaptureFixture[str], service: Path, routing: Path) -> None:
+def test_an_environment_that_no_longer_asks_for_routing_leaves_the_routers(
+        capsys: pytest.CaptureFixture[str], service: Path, routing: Path,
+        tmp_path: Path) -> None:
+    assert run(capsys, service, routing)[0] == 0
+    merge(routing, BRANCH, tmp_path)
     set_environment_value(service, "dev", "routing.enabled", False)
-    code, _, err = run(capsys, service, routing)
-    one_line_error(code, err, "environments/dev/values.yaml", "routing.enabled is false")
+    values_before = (service / "environments/dev/values.yaml").read_text()
+    code, out, err = run(capsys, service, routing, "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["status"] == "updated" and result["title"].startswith("Remove ")
+    assert result["warnings"][0].endswith("this service's router entries are removed")
+    assert "llama-3.1-8b-instruct" not in [i["model_name"] for i in model_list(routing, BRANCH)]
+    assert result["service_change"] is None
+    assert (service / "environments/dev/values.yaml").read_text() == values_before
+
+
+def test_disable_and_remove_together_is_one_line(
+        capsys: pytest.CaptureFixture[str], service: Path, routing: Path) -> None:
     code, _, err = run(capsys, service, routing, "--disable", "--remove")
     one_line_error(code, err, "--disable", "exclude each other")
 

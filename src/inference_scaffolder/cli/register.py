@@ -128,25 +128,28 @@ def register(app: typer.Typer) -> None:
         also turn the environment's own public serving off in DIR (written, not committed)."""
         action = _action(disable, remove)
         facts = service_facts(directory, env)
-        if action is Action.register and not facts.routing_enabled:
-            raise UserError(f"environments/{env}/values.yaml",
-                            "routing.enabled is false: this environment does not ask for a "
-                            "registration (set it to true, or deregister with --disable or "
-                            "--remove)")
+        # register converges on what the environment asks for: with routing.enabled false,
+        # the router entries go (the service's own serving is left as it is).
+        unrouted = action is Action.register and not facts.routing_enabled
+        routing_action = Action.remove if unrouted else action
         repo_url = _routing_repo(routing_repo)
         settings = GitHubSettings(api_url=github_api_url, token_env=github_token_env,
                                   repository=github_repo)
         chosen = make_publisher(publisher.value, repo_url, settings)
         options = RegisterOptions(
-            environment=env, action=action, base=base, branch=branch, dry_run=dry_run,
+            environment=env, action=routing_action, base=base, branch=branch, dry_run=dry_run,
             labels=tuple(label), draft=draft, litellm_values=litellm_values,
             models_values=models_values)
         try:
             result = run_register(facts, options, chosen)
         except UserError as exc:
             raise _as_routing_repo(exc) from None
-        change = apply_public_serving(directory, env, facts, action, dry_run=dry_run)
-        result.service_change = {**change.as_json(), "line": change.line()}
+        if unrouted:
+            result.warnings.insert(0, f"environments/{env}/values.yaml has routing.enabled: "
+                                   "false: this service's router entries are removed")
+        else:
+            change = apply_public_serving(directory, env, facts, action, dry_run=dry_run)
+            result.service_change = {**change.as_json(), "line": change.line()}
         if json_output:
             typer.echo(json.dumps(result.as_json(), indent=2, sort_keys=True))
         else:
