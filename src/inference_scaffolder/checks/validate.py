@@ -12,6 +12,9 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+import threading
+from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -71,6 +74,14 @@ __all__ = ["DEFAULT_KUBE_VERSION", "KustomizeMode", "ValidationReport", "validat
 
 # The most environments one `helm lint` process takes.
 LINT_BATCH_LIMIT = 64
+
+# How far a run is: (step, done, total), called from worker threads too (the CLI shows it).
+ProgressCallback = Callable[[str, int, int], None]
+CHECKING_STEP = "rendering, linting and checking environments"
+
+
+def _no_progress(step: str, done: int, total: int) -> None:
+    """The progress callback of a caller that shows none."""
 
 
 @dataclass
@@ -310,6 +321,31 @@ def _kustomize_modes(jobs: list[Job], mode: KustomizeMode) -> dict[tuple[Path, s
     return modes
 
 
+class _EnvironmentsDone:
+    """Counts the environments whose check and lint have both finished, for the progress
+    callback (futures finish on worker threads)."""
+
+    PARTS = 2  # the check and the lint
+
+    def __init__(self, total: int, progress: ProgressCallback) -> None:
+        self.total, self.progress = total, progress
+        self.parts: Counter[tuple[Path, str]] = Counter()
+        self.done = 0
+        self.lock = threading.Lock()
+
+    def watch(self, future: Future, keys: list[tuple[Path, str]]) -> None:
+        """Count ``keys`` one part further when ``future`` finishes."""
+        future.add_done_callback(lambda _: self._finished(keys))
+
+    def _finished(self, keys: list[tuple[Path, str]]) -> None:
+        with self.lock:
+            for key in keys:
+                self.parts[key] += 1
+                self.done += self.parts[key] == self.PARTS
+            done = self.done
+        self.progress(CHECKING_STEP, done, self.total)
+
+
 class _FleetRun:
     """One validation run: renders, lints and checks on a shared pool of workers.
 
@@ -320,8 +356,9 @@ class _FleetRun:
 
     def __init__(self, pool: ThreadPoolExecutor, catalog: SchemaCatalog,
                  modes: dict[tuple[Path, str], KustomizeMode], workdir: Path,
-                 lint_batch: int) -> None:
+                 lint_batch: int, done: _EnvironmentsDone) -> None:
         self.pool, self.catalog, self.modes, self.workdir = pool, catalog, modes, workdir
+        self.done = done
         self.kube = f"{catalog.kube_version}.0"
         self.lint_batch = lint_batch
         self.checks: dict[tuple[Path, str], Future[EnvironmentResult]] = {}
@@ -360,6 +397,7 @@ class _FleetRun:
                 self.checks[(repo, env)] = self.pool.submit(
                     check_rendered, repo, env, self.catalog, rendered,
                     kustomize=self.modes[(repo, env)], started=self.builds.get((repo, env)))
+                self.done.watch(self.checks[(repo, env)], [(repo, env)])
                 self.pending_lint.append(((repo, env), rendered.lint_chart))
                 self.shown[rendered.lint_chart] = group.shown
                 if len(self.pending_lint) >= self.lint_batch:
@@ -382,6 +420,8 @@ class _FleetRun:
             self.checks[(repo, env)] = self.pool.submit(
                 check_environment, repo, env, group.chart, self.catalog, group.release,
                 kustomize=self.modes[(repo, env)], started=self.builds.get((repo, env)))
+            self.done.watch(self.lints[(repo, env)], [(repo, env)])
+            self.done.watch(self.checks[(repo, env)], [(repo, env)])
 
     def _flush_lints(self) -> None:
         if not self.pending_lint:
@@ -389,8 +429,9 @@ class _FleetRun:
         keys = [key for key, _ in self.pending_lint]
         charts = [chart for _, chart in self.pending_lint]
         shown = {chart: self.shown[chart] for _, chart in self.pending_lint}
-        self.lint_chunks.append((keys, self.pool.submit(lint_charts, charts, self.kube, shown,
-                                                        values_validated=True)))
+        chunk = self.pool.submit(lint_charts, charts, self.kube, shown, values_validated=True)
+        self.lint_chunks.append((keys, chunk))
+        self.done.watch(chunk, keys)
         self.pending_lint = []
 
     def results(self, jobs: list[Job]) -> list[EnvironmentResult]:
@@ -438,35 +479,46 @@ def validate_repos(
     crd_schemas: Path | None = None,
     environments: list[str] | None = None,
     kustomize: KustomizeMode = "auto",
+    progress: ProgressCallback | None = None,
 ) -> list[ValidationReport]:
     """Validate every environment of several repositories.
 
     One pool runs the helm processes for the whole fleet, and one schema catalog compiles
-    each validator once.
+    each validator once. ``progress`` hears each step and how far it is.
     """
-    checked = [_checked_repo(r) for r in repos]
+    progress = progress or _no_progress
+    checked: list[Path] = []
+    for repo in repos:
+        checked.append(_checked_repo(repo))
+        progress("reading the repositories", len(checked), len(repos))
     crd_dir = crd_schema_dir(crd_schemas)
     if kustomize not in KUSTOMIZE_MODES:
         raise UserError("--kustomize-build", f"must be one of {', '.join(KUSTOMIZE_MODES)}")
     catalog = SchemaCatalog(kube_version, crd_dir)
-    jobs: list[Job] = []
+    planned: list[tuple[Path, str]] = []
     for repo in checked:
         names = environments if environments is not None else list_environments(repo)
         if not names:
             raise UserError("DIR", f"{repo} has no environments/<env>/values.yaml")
-        for name in names:
-            # The pinned base chart: carried by this release, cached, or fetched; else one
-            # line naming the repository and version.
-            shown = f"environments/{name}/kustomization.yaml"
-            jobs.append((repo, name, release_name(repo, name),
-                         resolve_chart(chart_ref(repo, name), field=shown)))
+        planned.extend((repo, name) for name in names)
+    jobs: list[Job] = []
+    for repo, name in planned:
+        # The pinned base chart: carried by this release, cached, or fetched; else one
+        # line naming the repository and version.
+        shown = f"environments/{name}/kustomization.yaml"
+        jobs.append((repo, name, release_name(repo, name),
+                     resolve_chart(chart_ref(repo, name), field=shown)))
+        progress("finding the base chart each environment pins", len(jobs), len(planned))
     # Threads mostly wait for helm and kubectl; even one environment has three processes.
     workers = max(4, 2 * (os.cpu_count() or 1))
     # Enough lint processes to keep every core busy, each taking as many charts as it can.
     lint_batch = max(1, min(LINT_BATCH_LIMIT, math.ceil(len(jobs) / (os.cpu_count() or 1))))
     with (tempfile.TemporaryDirectory(prefix="inference-scaffolder-validate-") as tmp,
           ThreadPoolExecutor(max_workers=workers) as pool):
-        run = _FleetRun(pool, catalog, _kustomize_modes(jobs, kustomize), Path(tmp), lint_batch)
+        done = _EnvironmentsDone(len(jobs), progress)
+        progress(CHECKING_STEP, 0, len(jobs))
+        run = _FleetRun(pool, catalog, _kustomize_modes(jobs, kustomize), Path(tmp), lint_batch,
+                        done)
         run.run(_groups(jobs))
         results = run.results(jobs)
     reports = []

@@ -28,6 +28,7 @@ from inference_scaffolder.cli.options import (
     KubeVersion,
     ScaffolderSource,
 )
+from inference_scaffolder.cli.progress import progress_wanted, step_progress
 from inference_scaffolder.errors import UserError, ValidationFailed, inert, inert_lines
 from inference_scaffolder.generation.generate import generate
 from inference_scaffolder.service.gitops_files import place_pinned_charts
@@ -185,8 +186,11 @@ def validate(
     Gateway it expects the platform to run.
     """
     mode = "never" if skip_kustomize_build else kustomize_build
-    reports = validate_repos(directories, kube_version=kube_version, crd_schemas=crd_schemas,
-                             kustomize=mode)  # type: ignore[arg-type]  # checked inside
+    with step_progress(progress_wanted(as_json)) as shown:
+        reports = validate_repos(directories, kube_version=kube_version,
+                                 crd_schemas=crd_schemas,
+                                 kustomize=mode,  # type: ignore[arg-type]  # checked inside
+                                 progress=shown.count if shown else None)
     ok = all(r.ok for r in reports)
     if as_json:
         payload = (reports[0].to_json() if len(reports) == 1 else

@@ -6,6 +6,7 @@ import json
 
 import typer
 
+from inference_scaffolder.cli.progress import progress_wanted, step_progress
 from inference_scaffolder.platform_pr.node_tools import install_node_tools
 from inference_scaffolder.platform_pr.pull_request import (
     DEFAULT_BASE,
@@ -136,7 +137,8 @@ def register(app: typer.Typer) -> None:
             draft=draft,
             update_existing=update_existing,
         )
-        result = run_schema_pr(options, chosen)
+        with step_progress(progress_wanted(json_output)) as shown:
+            result = run_schema_pr(options, chosen, on_step=shown.step if shown else None)
         if json_output:
             typer.echo(json.dumps(result.as_json(), indent=2, sort_keys=True))
         else:

@@ -77,6 +77,12 @@ LOCK_TIMEOUT_SECONDS = 900.0
 FALLBACK_AUTHOR = ("inference-scaffolder", "inference-scaffolder@users.noreply.localhost")
 
 ChartWriter = Callable[[Path], None]
+# Told each step as it begins (the CLI shows them on a terminal).
+StepCallback = Callable[[str], None]
+
+
+def _no_steps(step: str) -> None:
+    """The step callback of a caller that shows none."""
 
 
 @dataclass(frozen=True)
@@ -379,8 +385,11 @@ def run_schema_pr(
     chart_writer: ChartWriter | None = None,
     render_required: tuple[str, ...] | None = None,
     wt: WorkloadType = ML_INFERENCE_LOAD,
+    on_step: StepCallback | None = None,
 ) -> SchemaPrResult:
-    """Prepare, check and publish the change; see the module docstring."""
+    """Prepare, check and publish the change; see the module docstring. ``on_step`` is told
+    each step as it begins."""
+    step = on_step or _no_steps
     if chart_writer is None:
         chart_writer, default_required = default_chart_writer()
         render_required = default_required if render_required is None else render_required
@@ -393,15 +402,19 @@ def run_schema_pr(
         chart_dir = tmp / "chart"
         chart_writer(chart_dir)
         if not options.dry_run:
+            step("checking access to the repository")
             publisher.preflight()
-        run = _Run(options, publisher, chart_dir, tuple(render_required or ()), wt, tmp)
+        run = _Run(options, publisher, chart_dir, tuple(render_required or ()), wt, tmp, step)
         if options.dry_run:
             return run.attempt(0)
+        step("waiting for other schema-pr runs on this branch")
         with repo_lock(f"{publisher.remote.display}\n{options.branch}") as unserialised:
             for attempt in range(MAX_ATTEMPTS):
                 try:
                     result = run.attempt(attempt)
                 except PushRejected:
+                    step(f"the branch moved on the remote: starting over "
+                         f"(attempt {attempt + 2} of {MAX_ATTEMPTS})")
                     continue
                 result.warnings.extend([unserialised] if unserialised else [])
                 return result
@@ -446,6 +459,7 @@ class _Run:
     render_required: tuple[str, ...]
     wt: WorkloadType
     tmp: Path
+    step: StepCallback = _no_steps
 
     @property
     def remote(self) -> GitRemote:
@@ -455,11 +469,13 @@ class _Run:
         """One try: the change rebuilt on the base branch, whatever the branch holds now."""
         workdir = self.tmp / f"attempt-{number}"
         workdir.mkdir()
+        self.step("reading the remote's branches")
         heads = remote_heads(self.remote, workdir, self.options.base, self.options.branch)
         if self.options.base not in heads:
             raise UserError(
                 "--base", f"branch {self.options.base!r} does not exist in {self.remote.display}"
             )
+        self.step(f"cloning {self.options.base}")
         repo = clone_branch(self.remote, self.options.base, workdir / "repo")
         base_tip = repo.head.commit.hexsha
         # Only looked at, never built on: anyone who can push to the repository can push
@@ -477,6 +493,7 @@ class _Run:
         # Every chart helm or the values check reads: no schema $ref out, no YAML bomb.
         refuse_unsafe_chart_inputs(tree)
         base_view = confined(tree)
+        self.step("generating the interface and locating the edits (Node)")
         changes = plan_change_set(
             tree,
             self.chart_dir,
@@ -484,6 +501,7 @@ class _Run:
             render_required=self.render_required,
             existing_interface=base_view.read_text(self.wt.module_path),
         )
+        self.step(f"comparing with what {self.options.base} already has")
         differences = compare_existing(
             base_view,
             self.options.base,
@@ -606,8 +624,10 @@ class _Run:
                 warnings=prepared.warnings,
                 differences=prepared.differences,
             )
+        self.step("committing")
         commit = self._commit(repo, prepared.title)
         fault_point("after-branch-created")
+        self.step(f"publishing {self.options.branch}")
         draft = PullRequestDraft(prepared.title, prepared.body, self.options.labels,
                                  self.options.draft)
         publication = self.publisher.publish(
@@ -647,8 +667,12 @@ class _Run:
             # The compiler is the longest check and needs nothing of the others: it runs
             # beside them. Errors still come in a fixed order: values, lint, types.
             typed = pool.submit(type_check, tree, baseline, tsc_warnings, tsconfig_scope)
+            self.step("checking every chart's values against its schema (ajv), "
+                      "tsc --noEmit beside")
             check_chart_values(tree, self.wt, warnings)
+            self.step(f"helm lint {self.wt.chart_path}")
             helm_lint(chart, self.wt.chart_path)
+            self.step("type check (tsc --noEmit)")
             typed.result()
         warnings.extend(tsc_warnings)
 
