@@ -182,7 +182,7 @@ def facts_from_values(values: dict[str, Any], environment: str, chart_version: s
     rate = _mapping(routing, "rateLimit")
     return RegistrationFacts(
         service_name=service, namespace=namespace, environment=environment,
-        served_model_name=served, engine=engine,  # type: ignore[arg-type]  # checked above
+        served_model_name=served, engine=engine,
         litellm_provider=str(engine_facts.get("litellmProvider") or "openai"),
         base_url=f"http://{host}:{port}/v1", backend_hostname=host, backend_port=port,
         api_key_env=override or (api_key_env_name(namespace, service) if vault_path else ""),

@@ -56,7 +56,9 @@ def check_environment(service_dir: Path, environment: str) -> None:
 def chart_routes_through_platform(version: str) -> bool:
     """Whether a base chart version leaves routing to the platform (0.2.0 and later)."""
     found = _VERSION.match(version)
-    return bool(found) and tuple(int(n) for n in found.groups()) >= PLATFORM_ROUTING_CHART
+    if found is None:
+        return False
+    return tuple(int(n) for n in found.groups()) >= PLATFORM_ROUTING_CHART
 
 
 def require_platform_routing_chart(service_dir: Path, environment: str) -> str:
@@ -111,7 +113,8 @@ def write_atomically(path: Path, text: str) -> None:
 def serving_enabled(values: Any) -> bool:
     """``serving.enabled`` of a values mapping: true unless it is set to false."""
     serving = values.get(SERVING_KEY) if hasattr(values, "get") else None
-    return not (hasattr(serving, "get") and serving.get("enabled") is False)
+    return not (serving is not None and hasattr(serving, "get")
+                and serving.get("enabled") is False)
 
 
 def public_serving(service_dir: Path, environment: str) -> bool:
