@@ -384,6 +384,11 @@ def test_a_layout_the_round_trip_cannot_keep_is_said_in_a_warning(
     commit_files(bare, tmp_path, {LITELLM: odd}, "odd spacing")
     result = register(bare, service(envoy_ai_gateway=False, failover_backends=()))
     assert [w for w in result.warnings if w.startswith(f"{LITELLM}: its layout is not kept")]
+    # A file the run does not edit is left as it is, however it is spaced.
+    odd_models = MODELS_VALUES.replace("  name: ai-gateway", "  name:    ai-gateway")
+    commit_files(bare, tmp_path, {MODELS: odd_models}, "odd spacing in models")
+    result = register(bare, service(envoy_ai_gateway=False, failover_backends=()))
+    assert result.files == [LITELLM] and show(bare, BRANCH, MODELS) == odd_models
 
 
 def test_values_written_in_yaml_1_1_forms_are_read_as_helm_reads_them(

@@ -370,7 +370,8 @@ def edit_environment(tree: ConfinedTree, facts: ServiceFacts,
     warnings = compare(before, after)
     files = {}
     for document in (litellm, models):
-        if document is not None and texts[document.path] != document.text:
+        # Unedited, a file stays as it is, even where the round trip would respace it.
+        if document is not None and texts[document.path] != document.untouched:
             files[document.path] = texts[document.path]
             warnings += _layout_warning(document)
     return _Edited(files, warnings, notes, layout)
