@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 
 from inference_scaffolder import TEMPLATE_VERSION
@@ -68,7 +67,6 @@ def cookiecutter_json() -> dict[str, Any]:
     }
     context.update(
         {
-            "_answers": {},
             "_validate": True,
             "_git_init": True,
             "_template_version": TEMPLATE_VERSION,
