@@ -38,10 +38,13 @@ from inference_scaffolder.answers.fields import (
 )
 from inference_scaffolder.answers.loading import load_answers_file, parse_set_overrides
 from inference_scaffolder.answers.rules import (
+    RuleBetweenAnswers,
     answer_warnings,
     check_answer,
     check_platform_setting,
+    check_rules_between,
     collect_answers,
+    gather_answers,
     reject_template_source,
     validate_answers,
 )
@@ -66,14 +69,17 @@ __all__ = [
     "YAML_NON_STRING_RULE",
     "AnswerField",
     "Answers",
+    "RuleBetweenAnswers",
     "answer_fields",
     "answer_warnings",
     "answers_json_schema",
     "check_answer",
     "check_platform_setting",
+    "check_rules_between",
     "collect_answers",
     "default_answers",
     "environment_host",
+    "gather_answers",
     "load_answers_file",
     "owner_name",
     "parse_set_overrides",

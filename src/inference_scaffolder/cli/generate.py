@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
@@ -11,16 +12,16 @@ from rich.table import Table
 from rich.text import Text
 
 from inference_scaffolder.answers import (
-    AnswerField,
-    answer_fields,
+    Answers,
     answers_json_schema,
-    check_answer,
-    collect_answers,
+    gather_answers,
+    validate_answers,
 )
 from inference_scaffolder.checks.validate import (
     ValidationReport,
     validate_repos,
 )
+from inference_scaffolder.cli.interactive import PROGRAM, Interview, kept_on_exit, resolve_path
 from inference_scaffolder.cli.options import (
     DEFAULT_KUBE_VERSION,
     ChartRepository,
@@ -51,55 +52,19 @@ def _labelled(label: str, style: str, *parts: str) -> Text:
     return text
 
 
-def _shown_default(value: object) -> str:
-    """An answer's default written the way it is typed (as with --set)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value)
-    return "" if value is None else str(value)
-
-
-def _ask(answer: AnswerField) -> str:
-    """Ask one answer until it passes its own rule; say why a refused one was refused."""
-    _err.print(f"[bold]{answer.title}[/] ({answer.key})", highlight=False)
-    _err.print(f"  {answer.help}", style="dim", markup=False, highlight=False)
-    default = _shown_default(answer.default)
-    while True:
-        raw = typer.prompt(f"  {answer.key}", default=default, show_default=bool(default),
-                           err=True)
-        try:
-            check_answer(answer.key, raw)
-        except UserError as exc:
-            _err.print(_labelled("  refused", "red", exc.rule), highlight=False)
-            continue
-        return str(raw)
-
-
-def _prompt_answers(overrides: list[str]) -> list[str]:
-    """Interactive ``new``: every answer not given with --set, page by page, with the title,
-    help and default the Backstage form shows; each checked as soon as it is typed."""
-    given = {o.partition("=")[0].strip() for o in overrides}
-    asked = []
-    page = ""
-    for answer in answer_fields():
-        if answer.key in given or not answer.in_form:
-            continue
-        if answer.page != page:
-            page = answer.page
-            _err.print(f"\n[bold underline]{page}[/]", highlight=False)
-        asked.append(f"{answer.key}={_ask(answer)}")
-    return asked
-
-
-def _resolve_model_config(collected: dict, answers_file: Path | None) -> None:
+def _resolve_model_config(raw: Answers, answers_file: Path | None) -> None:
     """A relative model_config is read next to the answers file (else the working dir) and
-    recorded absolute, so ``validate`` can rerun the capacity check later."""
-    path = collected.get("model_config")
-    if not path or Path(path).is_absolute():
-        return
-    base = answers_file.parent if answers_file and (answers_file.parent / path).exists() else None
-    collected["model_config"] = str(((base or Path.cwd()) / path).resolve())
+    recorded absolute, so ``validate`` can rerun the capacity check later. Done before the
+    answers are validated: the absolute path is what the rules see."""
+    path = raw.get("model_config")
+    if not isinstance(path, str) or not path or "\x00" in path:
+        return  # the answer's own rule refuses it
+    beside = answers_file.parent if answers_file else None
+    try:
+        found_beside = beside is not None and (beside / path).exists()
+    except OSError:  # a name too long for the file system: not there
+        found_beside = False
+    raw["model_config"] = resolve_path(path, beside if beside and found_beside else Path.cwd())
 
 
 def _print_report(report: ValidationReport) -> None:
@@ -137,13 +102,52 @@ def new(
     scaffolder_source: ScaffolderSource = "",
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
 ) -> None:
-    """Generate a service repository from the answers, validated for every environment."""
-    overrides = list(set_)
-    if not no_input and answers is None:
-        overrides += _prompt_answers(overrides)
-    collected = collect_answers(answers, overrides, platform={
+    """Generate a service repository from the answers, validated for every environment.
+
+    Without --no-input, asks every answer of the form that --answers and --set do not give;
+    if it stops after an answer, it keeps the answers in a file --answers resumes from."""
+    raw = gather_answers(answers, set_, platform={
         "chart_repository": chart_repository, "scaffolder_source": scaffolder_source})
-    _resolve_model_config(collected, answers)
+    _resolve_model_config(raw, answers)
+    options = _NewOptions(output_dir, force, no_git, kube_version, crd_schemas, as_json)
+    if no_input:
+        _generate(validate_answers(raw), options)
+        return
+    interview = Interview(raw)
+    with kept_on_exit(interview, options.resume_command):
+        interview.ask_remaining()
+        _generate(validate_answers(interview.answers()), options)
+
+
+@dataclass(frozen=True)
+class _NewOptions:
+    """The options of ``new`` that are not answers."""
+
+    output_dir: Path
+    force: bool
+    no_git: bool
+    kube_version: str
+    crd_schemas: Path | None
+    as_json: bool
+
+    def resume_command(self, answers_file: Path) -> list[str]:
+        """``new`` again with these options, its answers from ``answers_file``."""
+        command = [PROGRAM, "new", "--answers", str(answers_file)]
+        if self.output_dir != Path("."):
+            command += ["--output-dir", str(self.output_dir)]
+        if self.kube_version != DEFAULT_KUBE_VERSION:
+            command += ["--kube-version", self.kube_version]
+        if self.crd_schemas is not None:
+            command += ["--crd-schemas", str(self.crd_schemas)]
+        flags = {"--force": self.force, "--no-git": self.no_git, "--json": self.as_json}
+        return command + [flag for flag, given in flags.items() if given]
+
+
+def _generate(collected: Answers, options: _NewOptions) -> None:
+    """Generate from validated answers and report (a summary, or JSON on stdout)."""
+    output_dir, as_json = options.output_dir, options.as_json
+    force, no_git = options.force, options.no_git
+    kube_version, crd_schemas = options.kube_version, options.crd_schemas
     try:
         result = generate(
             collected, output_dir, force=force, git_init=not no_git,
