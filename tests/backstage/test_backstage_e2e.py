@@ -1,9 +1,11 @@
 """template.yaml run by the real Backstage scaffolder, offline.
 
 A real backend (catalog + scaffolder + our module, SQLite in memory, static token, loopback)
-is installed from backstage/package-lock.json by scripts/install-backstage.sh and started
-once for this module. The repository's catalog-info.yaml is registered as a file location,
-so the template reaches the catalog the way a platform team would register it. Tasks run
+is installed from backstage/package-lock.json by scripts/install-backstage.sh, which also
+builds and packs our module; the backend installs the module from that tarball, as an
+adopter does, and is started once for this module. The repository's catalog-info.yaml is
+registered as a file location, so the template reaches the catalog the way a platform team
+would register it. Tasks run
 template.yaml with only GitHub swapped for local stand-ins (see ``offline_template``).
 """
 
@@ -20,6 +22,7 @@ import pytest
 import yaml
 from backstage_harness import (
     CLI,
+    MODULE_NAME,
     REPO_ROOT,
     BackstageBackend,
     clone,
@@ -132,6 +135,17 @@ def backend(
         running.wait_for_entity("template", TEMPLATE_NAME)
         running.wait_for_entity("template", OFFLINE_NAME)
         yield running
+
+
+def test_the_backend_runs_the_module_from_its_packed_tarball(backend: BackstageBackend):
+    module = backend.app_dir / "node_modules" / MODULE_NAME
+    manifest = json.loads((module / "package.json").read_text(encoding="utf-8"))
+    # what `npm pack` publishes: the built CommonJS entry and its type declarations
+    assert (manifest["main"], manifest["types"]) == ("dist/index.cjs.js", "dist/index.d.ts")
+    assert (module / "dist" / "index.d.ts").is_file()
+    assert not (module / "src").exists()
+    assert manifest["backstage"]["role"] == "backend-plugin-module"
+    assert {"inference:scaffold", "inference:schema-pr"} <= set(backend.actions())
 
 
 def test_catalog_info_registers_the_template_and_the_scaffolder(backend: BackstageBackend):

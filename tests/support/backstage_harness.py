@@ -15,8 +15,10 @@ import json
 import os
 import re
 import secrets
+import shutil
 import socket
 import subprocess
+import tarfile
 import threading
 import time
 from collections.abc import Iterator
@@ -37,6 +39,8 @@ BACKSTAGE_DIR = REPO_ROOT / "backstage"
 INSTALL_SCRIPT = REPO_ROOT / "scripts" / "install-backstage.sh"
 SCHEMA_SCRIPT = REPO_ROOT / "scripts" / "backstage-schemas.js"
 MODULE_DIR = BACKSTAGE_DIR / "plugins" / "scaffolder-backend-module-inference"
+MODULE_NAME = "@inference-scaffolder/backstage-plugin-scaffolder-backend-module-inference"
+PACK_DIR = BACKSTAGE_DIR / "node_modules" / ".inference-scaffolder-pack"
 CLI = REPO_ROOT / ".venv" / "bin" / "inference-scaffolder"
 INSTALL_TIMEOUT_SECONDS = 900
 READY_TIMEOUT_SECONDS = 120
@@ -340,6 +344,11 @@ class BackstageBackend:
     serve_root: Path
     client: httpx.Client = field(init=False)
 
+    @property
+    def app_dir(self) -> Path:
+        """The adopter backend folder the backend runs from (see ``adopter_backend``)."""
+        return self.log_path.parent / "adopter"
+
     def __post_init__(self) -> None:
         self.client = httpx.Client(
             base_url=self.base_url,
@@ -511,12 +520,51 @@ def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def packed_module() -> Path:
+    """The module's tarball, as `npm pack` made it in scripts/install-backstage.sh."""
+    install_backstage()
+    tarballs = sorted(PACK_DIR.glob("*.tgz"))
+    if len(tarballs) != 1:
+        raise RuntimeError(f"expected one packed module in {PACK_DIR}, found {tarballs}")
+    return tarballs[0]
+
+
+def adopter_backend(base: Path) -> Path:
+    """A backend folder as an adopter has it after installing the module's tarball.
+
+    The backend's own files are this repository's ``backstage/backend``; its Backstage
+    packages are the pinned install in ``backstage/node_modules`` (one link to the
+    ``@backstage`` scope, so every package keeps a single copy); the module is unpacked
+    from its tarball, as the package manager unpacks a ``file:`` tarball whose dependencies
+    are already installed. Nothing of the module's source folder is reachable from here.
+    """
+    tarball = packed_module()
+    app = base / "adopter"
+    shutil.copytree(BACKSTAGE_DIR / "backend", app / "backend")
+    manifest = {"name": "adopter-backend", "private": True,
+                "dependencies": {MODULE_NAME: f"file:{tarball}"}}
+    (app / "package.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    modules = app / "node_modules"
+    modules.mkdir()
+    (modules / "@backstage").symlink_to(BACKSTAGE_DIR / "node_modules" / "@backstage")
+    target = modules.joinpath(*MODULE_NAME.split("/"))
+    target.mkdir(parents=True)
+    with tarfile.open(tarball) as packed:
+        for member in packed.getmembers():
+            if not member.name.startswith("package/"):
+                raise RuntimeError(f"{tarball.name}: unexpected entry {member.name}")
+            member.name = member.name.removeprefix("package/")
+        packed.extractall(target, filter="data")
+    return app
+
+
 @contextmanager
 def running_backend(
     base: Path, locations: list[Path], extra_config: dict[str, Any] | None = None
 ) -> Iterator[BackstageBackend]:
-    """Start ``backstage/backend/e2e.js`` under ``base``; stop it (by its PID) afterwards."""
-    install_backstage()
+    """Start ``backend/e2e.js`` of an adopter backend (``adopter_backend``) under ``base``;
+    stop it (by its PID) afterwards."""
+    app = adopter_backend(base)
     folders = {name: base / name for name in ("work", "tmp", "home", "git", "serve")}
     for folder in folders.values():
         folder.mkdir(parents=True, exist_ok=True)
@@ -544,7 +592,7 @@ def running_backend(
                     "--config",
                     str(overlay),
                 ],
-                cwd=BACKSTAGE_DIR,
+                cwd=app,
                 env=_backend_environment(folders),
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -1,27 +1,31 @@
-'use strict';
 /**
  * `inference:scaffold`: generate a service repository with the project's own CLI, so the
  * cookiecutter hooks (validation, injection guard, rendering checks) run exactly as they
  * do on a laptop. Generation has no side effects outside the workspace, so the action
  * supports dry-run: the template editor shows the generated files.
  */
-const fs = require('node:fs/promises');
-const path = require('node:path');
-const { resolveSafeChildPath } = require('@backstage/backend-plugin-api');
-const { runCli, failureMessage } = require('./cli');
-const { scaffoldInputSchema, scaffoldOutputSchema } = require('./schemas');
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { resolveSafeChildPath } from '@backstage/backend-plugin-api';
+import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
+import type { JsonObject } from '@backstage/types';
+import { CliSettings, failureMessage, runCli, stderrLines } from '../cli';
+import { withAnswersSchema } from './answersSchema';
 
-const ACTION_ID = 'inference:scaffold';
+export const SCAFFOLD_ACTION_ID = 'inference:scaffold';
+const SAFE_RELATIVE_PATH = /^(?!\/)(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._/-]*$/;
+
+interface Summary extends JsonObject {}
 
 /** Move the generated tree into the workspace; refuses to overwrite files already there. */
-async function copyIntoWorkspace(generated, target) {
+async function copyIntoWorkspace(generated: string, target: string): Promise<void> {
   await fs.mkdir(target, { recursive: true });
   await fs.cp(generated, target, { recursive: true, force: false, errorOnExist: true });
 }
 
 /** Parse the CLI's `--json` summary and make sure its output folder is where we asked. */
-function readSummary(stdout, outputParent) {
-  let summary;
+function readSummary(stdout: string, outputParent: string): { summary: Summary; output: string } {
+  let summary: Summary;
   try {
     summary = JSON.parse(stdout);
   } catch {
@@ -34,9 +38,14 @@ function readSummary(stdout, outputParent) {
   return { summary, output };
 }
 
-function createInferenceScaffoldAction(settings) {
-  return {
-    id: ACTION_ID,
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.map(String) : [];
+}
+
+/** The `inference:scaffold` action, running the CLI as `settings` say. */
+export function createInferenceScaffoldAction(settings: CliSettings) {
+  const action = createTemplateAction({
+    id: SCAFFOLD_ACTION_ID,
     description:
       'Generates an ML inference service repository (Helm chart per environment, catalog-info.yaml) ' +
       'by running `inference-scaffolder new` with the answers; the CLI re-validates them.',
@@ -56,7 +65,29 @@ function createInferenceScaffoldAction(settings) {
       },
     ],
     supportsDryRun: true,
-    schema: { input: scaffoldInputSchema(), output: scaffoldOutputSchema() },
+    schema: {
+      input: {
+        targetPath: z =>
+          z
+            .string()
+            .max(255)
+            .regex(SAFE_RELATIVE_PATH)
+            .describe('Folder inside the workspace to generate into (default: the workspace root).')
+            .optional(),
+        values: z =>
+          z
+            .record(z.unknown())
+            .describe('The answers, as in an answers file; the CLI re-validates them.'),
+      },
+      output: {
+        path: z => z.string().describe('Where the service was generated, relative to the workspace'),
+        serviceName: z => z.string().describe('Service name'),
+        environments: z => z.array(z.string()).describe('Environments generated'),
+        files: z => z.array(z.string()).describe('Generated files'),
+        summary: z =>
+          z.record(z.unknown()).describe("The CLI's JSON summary (incl. the validation report)"),
+      },
+    },
     async handler(ctx) {
       const targetPath = ctx.input.targetPath ?? '.';
       const target = resolveSafeChildPath(ctx.workspacePath, targetPath);
@@ -72,7 +103,7 @@ function createInferenceScaffoldAction(settings) {
         ['new', '--answers', answersFile, '--no-input', '--output-dir', outputParent, '--no-git', '--json'],
         { cwd: scratch, signal: ctx.signal },
       );
-      for (const line of result.stderr.split(/\r?\n/).filter(Boolean)) {
+      for (const line of stderrLines(result)) {
         ctx.logger.info(`inference-scaffolder: ${line}`);
       }
       if (result.code !== 0 || result.timedOut) {
@@ -81,8 +112,8 @@ function createInferenceScaffoldAction(settings) {
       const { summary, output } = readSummary(result.stdout, outputParent);
       await copyIntoWorkspace(output, target);
 
-      const files = Array.isArray(summary.files) ? summary.files : [];
-      const environments = Array.isArray(summary.environments) ? summary.environments : [];
+      const files = stringList(summary.files);
+      const environments = stringList(summary.environments);
       ctx.logger.info(
         `Generated ${summary.service_name} (${files.length} files) for ${environments.join(', ')} into ${targetPath}`,
       );
@@ -92,7 +123,6 @@ function createInferenceScaffoldAction(settings) {
       ctx.output('files', files);
       ctx.output('summary', summary);
     },
-  };
+  });
+  return withAnswersSchema(action);
 }
-
-module.exports = { createInferenceScaffoldAction, ACTION_ID };

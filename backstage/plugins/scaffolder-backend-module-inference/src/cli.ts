@@ -1,18 +1,18 @@
-'use strict';
 /**
  * Running the inference-scaffolder CLI as a subprocess: where to find it, which
  * environment it sees, how long it may take, and how its one-line errors are read.
- * Only Node built-ins here, so this file can be tested without a Backstage install.
  */
-const path = require('node:path');
-const { spawn } = require('node:child_process');
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import type { Config } from '@backstage/config';
 
-const DEFAULT_COMMAND = 'inference-scaffolder';
+export const DEFAULT_COMMAND = 'inference-scaffolder';
 const DEFAULT_TIMEOUT_SECONDS = 300;
 const KILL_GRACE_MS = 5000;
 const MAX_CAPTURE_BYTES = 8 * 1024 * 1024;
+
 /** app-config keys under `inferenceScaffolder` -> the CLI's variables for them. */
-const PLATFORM_SETTINGS = {
+export const PLATFORM_SETTINGS: Record<string, string> = {
   chartRepository: 'INFERENCE_SCAFFOLDER_CHART_REPOSITORY',
   scaffolderSource: 'INFERENCE_SCAFFOLDER_SOURCE',
 };
@@ -28,28 +28,48 @@ const PASSED_VARIABLES = [
 ];
 const PASSED_PREFIXES = ['INFERENCE_SCAFFOLDER_', 'HELM_', 'XDG_', 'PYTHON'];
 
+/** How the actions run the CLI, read once from app-config (`inferenceScaffolder.*`). */
+export interface CliSettings {
+  command: string;
+  args: string[];
+  timeoutSeconds: number;
+  env: Record<string, string>;
+  schemaPr: { repoUrl?: string; gitUrl?: string; baseBranch?: string };
+}
+
+/** What one CLI run left behind; a non-zero exit is data, not an exception. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  extraEnv?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
 /**
  * A bare name is looked up on PATH; a relative path is taken from the backend's working
  * directory (each run gets its own scratch folder as cwd, so it must be made absolute).
  */
-function commandPath(command) {
+function commandPath(command: string): string {
   return command.includes('/') ? path.resolve(command) : command;
 }
 
-/**
- * The CLI settings from app-config (`inferenceScaffolder.*`), with defaults.
- * Accepts a Backstage Config or nothing.
- */
-function readSettings(config) {
-  const section = config ? config.getOptionalConfig('inferenceScaffolder') : undefined;
+/** The CLI settings from app-config, with defaults; accepts a Backstage Config or nothing. */
+export function readSettings(config?: Config): CliSettings {
+  const section = config?.getOptionalConfig('inferenceScaffolder');
   const timeoutSeconds = section?.getOptionalNumber('timeoutSeconds') ?? DEFAULT_TIMEOUT_SECONDS;
   if (!(timeoutSeconds > 0)) {
     throw new Error('inferenceScaffolder.timeoutSeconds must be a positive number');
   }
   const envSection = section?.getOptionalConfig('env');
-  const env = {};
+  const env: Record<string, string> = {};
   for (const key of envSection?.keys() ?? []) {
-    env[key] = envSection.getString(key);
+    env[key] = envSection!.getString(key);
   }
   // The platform's settings: where services pull the base chart from, and where their CI
   // installs the scaffolder from. The CLI reads them as its platform defaults.
@@ -73,10 +93,16 @@ function readSettings(config) {
 }
 
 /** The child's environment: the pass-through list, the configured extras, then `extra`. */
-function childEnvironment(settings, extra = {}, parentEnv = process.env) {
-  const env = {};
+export function childEnvironment(
+  settings: CliSettings,
+  extra: Record<string, string> = {},
+  parentEnv: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(parentEnv)) {
-    if (PASSED_VARIABLES.includes(key) || PASSED_PREFIXES.some(p => key.startsWith(p))) {
+    const passed =
+      PASSED_VARIABLES.includes(key) || PASSED_PREFIXES.some(p => key.startsWith(p));
+    if (passed && value !== undefined) {
       env[key] = value;
     }
   }
@@ -88,19 +114,24 @@ function childEnvironment(settings, extra = {}, parentEnv = process.env) {
 }
 
 /** Kill the whole process group: the CLI runs helm and git as children of its own. */
-function killGroup(child, signal) {
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
   try {
-    process.kill(-child.pid, signal);
+    process.kill(-pid, signal);
   } catch {
     // already gone
   }
 }
 
 /**
- * Run the CLI with `args`; resolves with `{code, stdout, stderr, timedOut}` and never
- * rejects for a non-zero exit (the caller decides). Rejects when the command cannot start.
+ * Run the CLI with `args`; resolves for any exit code (the caller decides) and rejects
+ * only when the command cannot start.
  */
-function runCli(settings, args, options = {}) {
+export function runCli(
+  settings: CliSettings,
+  args: string[],
+  options: RunOptions = {},
+): Promise<CliResult> {
   const { cwd, extraEnv, signal } = options;
   return new Promise((resolve, reject) => {
     const child = spawn(settings.command, [...settings.args, ...args], {
@@ -109,11 +140,11 @@ function runCli(settings, args, options = {}) {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    const out = [];
-    const err = [];
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
     let captured = 0;
     let timedOut = false;
-    const collect = sink => chunk => {
+    const collect = (sink: Buffer[]) => (chunk: Buffer) => {
       if (captured < MAX_CAPTURE_BYTES) {
         sink.push(chunk);
         captured += chunk.length;
@@ -121,23 +152,22 @@ function runCli(settings, args, options = {}) {
     };
     child.stdout.on('data', collect(out));
     child.stderr.on('data', collect(err));
-    let graceTimer;
+    let graceTimer: NodeJS.Timeout | undefined;
     const stop = () => {
-      killGroup(child, 'SIGTERM');
-      graceTimer = setTimeout(() => killGroup(child, 'SIGKILL'), KILL_GRACE_MS);
+      killGroup(child.pid, 'SIGTERM');
+      graceTimer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
     };
     const timer = setTimeout(() => {
       timedOut = true;
       stop();
     }, settings.timeoutSeconds * 1000);
-    const onAbort = () => stop();
-    signal?.addEventListener('abort', onAbort);
+    signal?.addEventListener('abort', stop);
     const cleanUp = () => {
       clearTimeout(timer);
       clearTimeout(graceTimer);
-      signal?.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', stop);
     };
-    child.on('error', error => {
+    child.on('error', (error: NodeJS.ErrnoException) => {
       cleanUp();
       if (error.code === 'ENOENT') {
         reject(
@@ -162,11 +192,16 @@ function runCli(settings, args, options = {}) {
   });
 }
 
+/** The CLI's stderr lines, for the step log. */
+export function stderrLines(result: CliResult): string[] {
+  return result.stderr.split(/\r?\n/).filter(Boolean);
+}
+
 /**
  * The message a failed run is reported with: the CLI's own `error: <field>: <rule>` line
  * (without the `error: ` prefix), else its last stderr line, else the exit code.
  */
-function failureMessage(result, settings) {
+export function failureMessage(result: CliResult, settings: CliSettings): string {
   if (result.timedOut) {
     return `inference-scaffolder timed out after ${settings.timeoutSeconds}s (inferenceScaffolder.timeoutSeconds)`;
   }
@@ -180,7 +215,3 @@ function failureMessage(result, settings) {
   }
   return `inference-scaffolder exited with code ${result.code}`;
 }
-
-module.exports = {
-  readSettings, childEnvironment, runCli, failureMessage, DEFAULT_COMMAND, PLATFORM_SETTINGS,
-};
