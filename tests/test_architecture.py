@@ -20,7 +20,8 @@ ARCHITECTURE_DOC = PROJECT_ROOT / "docs" / "architecture.md"
 
 # Low to high. A module may import from its own layer or a lower one, never a higher one.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "faults", "paths", "safe_fs", "yamlio", "go_yaml", "confine", "tools", "chart"),
+    ("errors", "faults", "paths", "safe_fs", "yamlio", "go_yaml", "confine", "tools", "gitcli",
+     "chart"),
     ("answers",),
     ("vcs", "publish", "verify", "rendering"),
     ("service", "backstage"),

@@ -6,7 +6,8 @@ One rule for every command:
   unmet): a :class:`UserError`, one line naming the field (or option) and the rule;
 - 1: the input was fine, but a check of what it describes failed (it does not validate, does
   not fit the GPUs, does not answer, a merge conflicts): :class:`CheckFailed` (one line) or
-  :class:`ValidationFailed` (with a report);
+  :class:`ValidationFailed` (with a report); or a tool failed for reasons of its own or of
+  the machine: :class:`ToolFailed` (a missing tool is a precondition unmet, 2);
 - 0: done, every check passed.
 
 Anything else is a bug and keeps its traceback.
@@ -40,7 +41,15 @@ class CheckFailed(UserError):
 
 
 class ToolMissingError(UserError):
-    """A required external tool (helm, tsc, git) cannot be found."""
+    """A required external tool (helm, tsc, git) cannot be found: a precondition unmet,
+    exit code 2, with how to install it."""
+
+
+class ToolFailed(UserError):
+    """An external tool (git, npm, a pinned Node tool) failed on input that was fine: the
+    machine or the tool is at fault, not the user's answers. One line, exit code 1."""
+
+    exit_code = 1
 
 
 class ValidationFailed(Exception):

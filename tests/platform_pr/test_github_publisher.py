@@ -87,7 +87,7 @@ def test_opens_one_pull_request_with_checklist_labels_and_draft(
     assert pull.title == result["title"]
     assert "- [x] the repository's `npm test` passes on this branch" in pull.body
     assert "HUGGING_FACE_HUB_TOKEN" in pull.body and "nvidia.com/gpu" in pull.body
-    # the API saw the token (as PyGithub sends it); git got it from the credential helper
+    # the API saw the token in its Authorization header; git got it from the credential helper
     assert set(github.authorizations) == {"token"}
     assert ("POST", f"/git/{SLUG}.git/git-receive-pack") in github.requests
 

@@ -1,5 +1,6 @@
-"""`install-node-tools` when npm cannot install: one line naming the command, exit 2, and no
-half-installed folder left where `schema-pr` would look."""
+"""`install-node-tools` when npm cannot install: one line naming the command, exit 1 (the
+machine, not the input, is at fault), and no half-installed folder left where `schema-pr`
+would look."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def test_a_failed_npm_install_leaves_nothing_behind(
     monkeypatch.setenv("npm_config_cache", str(tmp_path / "empty-npm-cache"))
     code = main(["install-node-tools", "--offline"])
     err = capsys.readouterr().err
-    assert code == 2
+    assert code == 1
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: install-node-tools: npm ci failed"), err
     installs = data / "inference-scaffolder" / "node-tools"

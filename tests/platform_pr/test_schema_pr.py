@@ -24,17 +24,18 @@ from schema_repo_fixture import (
     show,
 )
 
-from inference_scaffolder import chart, publish
+from inference_scaffolder import chart
 from inference_scaffolder.cli import main
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.platform_pr import pull_request as schema_pr
 from inference_scaffolder.platform_pr.pull_request import (
     DEFAULT_BRANCH,
     SchemaPrOptions,
+    pull_request_text,
     run_schema_pr,
 )
 from inference_scaffolder.platform_pr.typescript import run_tsc
-from inference_scaffolder.publish import LocalPublisher
+from inference_scaffolder.publish import LocalPublisher, remote
 from inference_scaffolder.tools import run_helm
 
 pytestmark = pytest.mark.slow
@@ -251,14 +252,19 @@ def test_dry_run_json_reports_what_a_real_run_would_do(
     assert branch_sha(bare, BRANCH) is None
 
 
-def test_human_output_names_status_branch_and_title(
+def test_human_output_names_status_branch_and_the_pull_requests_title_and_body(
     bare: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The local publisher opens no pull request: whoever opens it needs its text."""
     code, out, err = cli(capsys, "--repo", str(bare))
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].startswith(f"opened: {BRANCH} at ")
-    assert lines[1].startswith("pull request title: ")
+    assert lines[1] == f"pull request title: {pull_request_text()[0]}"
+    assert lines[2] == "pull request body:"
+    body = "\n".join(lines[3:])
+    assert "### Checked before the push" in body and "### Acceptance checklist" in body
+    assert "`modelCache`" in body
 
 
 def test_concurrent_runs_end_with_one_branch(bare: Path) -> None:
@@ -292,18 +298,18 @@ def test_a_lost_push_race_rebuilds_on_the_winner_instead_of_overwriting(
 ) -> None:
     """Without the local lock (runs on two machines), the compare-and-swap push decides."""
     monkeypatch.setattr(schema_pr, "repo_lock", lambda key: nullcontext())
-    real_push = publish.push_branch
+    real_push = remote.push_branch
     competitor: dict[str, object] = {}
 
     def push_after_a_competitor(*args, **kwargs):
         if not competitor:
             competitor["result"] = "running"
-            monkeypatch.setattr(publish, "push_branch", real_push)
+            monkeypatch.setattr(remote, "push_branch", real_push)
             competitor["result"] = run_schema_pr(SchemaPrOptions(), LocalPublisher(str(bare)))
-            monkeypatch.setattr(publish, "push_branch", push_after_a_competitor)
+            monkeypatch.setattr(remote, "push_branch", push_after_a_competitor)
         return real_push(*args, **kwargs)
 
-    monkeypatch.setattr(publish, "push_branch", push_after_a_competitor)
+    monkeypatch.setattr(remote, "push_branch", push_after_a_competitor)
     ours = run_schema_pr(SchemaPrOptions(), LocalPublisher(str(bare)))
     theirs = competitor["result"]
     assert theirs.status == "opened"
@@ -522,7 +528,7 @@ def test_a_competitor_pushing_the_identical_commit_is_not_reported_as_ours(
     """Two runs in the same second build byte-identical commits; git then calls the second
     push "up to date" without checking the lease. That run must still report `unchanged`."""
     monkeypatch.setattr(schema_pr, "repo_lock", lambda key: nullcontext())
-    real_push = publish.push_branch
+    real_push = remote.push_branch
     pushed: list[str] = []
 
     def competitor_pushes_the_same_commit_first(repo, remote, branch, commit, expected):
@@ -531,7 +537,7 @@ def test_a_competitor_pushing_the_identical_commit_is_not_reported_as_ours(
             real_push(repo, remote, branch, commit, expected)  # the "other" run
         return real_push(repo, remote, branch, commit, expected)
 
-    monkeypatch.setattr(publish, "push_branch", competitor_pushes_the_same_commit_first)
+    monkeypatch.setattr(remote, "push_branch", competitor_pushes_the_same_commit_first)
     ours = run_schema_pr(SchemaPrOptions(), LocalPublisher(str(bare)))
     assert ours.status == "unchanged"
     assert branch_sha(bare, BRANCH) == pushed[0] == ours.commit

@@ -400,6 +400,67 @@ def test_catalog_sibling_without_chart_path_is_refused() -> None:
         )
 
 
+# A sibling entry as people write them: keys in their own order, comments (one naming the
+# sibling), sequences flush with their key, a quoted title, a folded description and the
+# annotations as a flow mapping.
+COMMENTED_SIBLING = """\
+# Catalog entry of the basic-container-load base chart.
+apiVersion: backstage.io/v1alpha1
+kind: Component
+spec:
+  type: platform-base-chart   # what the scaffolder offers
+  owner: group:platform-team
+  lifecycle: production
+metadata:  # who and what
+  title: "Basic Container Load"
+  # what people read in the catalog
+  description: >-
+    Platform base chart for basic
+    container load workloads.
+  name: basic-container-load
+  annotations: {ANNOTATIONS}
+  tags:
+  - helm
+  - basic-container-load
+""".replace("{ANNOTATIONS}", "{platform.example.com/chart-path: charts/basic-container-load, "
+            "platform.example.com/workload-type: BASIC_CONTAINER_LOAD}")
+
+
+def test_a_commented_reordered_catalog_entry_keeps_its_layout() -> None:
+    text = render_catalog_entry(
+        COMMENTED_SIBLING,
+        WorkloadType("BASIC_CONTAINER_LOAD"),
+        ML_INFERENCE_LOAD,
+        "Serves a model over HTTP.",
+        ".cat/backstage/ml-inference-load.catalog-info.yaml",
+    )
+    entry = yaml.safe_load(text)
+    assert list(entry) == ["apiVersion", "kind", "spec", "metadata"]
+    assert list(entry["metadata"]) == ["title", "description", "name", "annotations", "tags"]
+    assert entry["metadata"]["description"] == "Serves a model over HTTP."
+    assert entry["metadata"]["annotations"] == {
+        "platform.example.com/chart-path": "charts/ml-inference-load",
+        "platform.example.com/workload-type": "ML_INFERENCE_LOAD",
+    }
+    assert "# Catalog entry of the ml-inference-load base chart." in text
+    assert "  type: platform-base-chart   # what the scaffolder offers" in text
+    assert "  # what people read in the catalog" in text
+    assert "metadata:  # who and what" in text
+    assert '  title: "ML Inference Load"' in text
+    assert "  tags:\n  - helm\n  - ml-inference-load\n" in text
+    removed, _ = changed_lines(COMMENTED_SIBLING, text)
+    # the comment naming the chart, title, the two description lines, name, annotations, tag
+    assert len(removed) == 7, removed
+
+
+def test_the_published_version_is_kept_in_a_commented_chart_yaml() -> None:
+    new = ('# The chart\napiVersion: v2\n"version": "0.2.0"   # bumped by CI after merge\n'
+           "name: ml-inference-load\n")
+    existing = "apiVersion: v2\nname: ml-inference-load\nversion: 0.1.3\n"
+    kept = keep_published_version(new, existing, "Chart.yaml")
+    assert kept == new.replace('"0.2.0"', '"0.1.3"')
+
+
 # -- chart version --------------------------------------------------------------------------
 
 

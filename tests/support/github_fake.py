@@ -2,8 +2,9 @@
 
 One HTTP server on 127.0.0.1 serves
 
-- the REST subset PyGithub calls (``GET /repos/{o}/{r}``, ``GET|POST /repos/{o}/{r}/pulls``,
-  ``PATCH /repos/{o}/{r}/pulls/{n}``, ``POST /repos/{o}/{r}/issues/{n}/labels``) under an
+- the REST subset the github publisher calls (``GET /repos/{o}/{r}``,
+  ``GET|POST /repos/{o}/{r}/pulls``, ``PATCH /repos/{o}/{r}/pulls/{n}``,
+  ``POST /repos/{o}/{r}/issues/{n}/labels``) under an
   API prefix (``/api/v3``, as on GitHub Enterprise), with GitHub's error bodies for 401, 404
   and 422 (including "A pull request already exists for ..."), and
 - git's smart HTTP protocol for the same repositories under ``/git/{o}/{r}.git`` through the

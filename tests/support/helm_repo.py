@@ -228,7 +228,7 @@ def _digest(data: bytes) -> str:
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:
     """A certificate for IP 127.0.0.1 (its own CA) and its key, valid for an hour."""
-    from cryptography import x509  # PyGithub's dependency; only this helper needs it
+    from cryptography import x509  # a dev dependency; only this helper needs it
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID

@@ -1,7 +1,8 @@
 """The ``inference-scaffolder`` command line.
 
 One sub-module per command group; each exposes ``register(app)``. This module owns the
-shared behaviour: one-line errors with exit code 2 for bad input, never a traceback for it.
+shared behaviour: every error one line, with exit code 2 for input that cannot be used and 1
+for a check or a tool that failed (:mod:`inference_scaffolder.errors`), never a traceback.
 """
 
 from __future__ import annotations
@@ -68,12 +69,6 @@ def _register_commands(argv: list[str] | None = None) -> None:
         import_module(f"{__name__}.{name}").register(app)
 
 
-def fail(message: str, code: int = 2) -> None:
-    """Print a one-line error and exit; used for every refusal."""
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
-    raise typer.Exit(code)
-
-
 def _click_exception_type() -> type[Exception]:
     """The base of the usage errors the app raises.
 
@@ -84,7 +79,7 @@ def _click_exception_type() -> type[Exception]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point: maps user errors to one line and exit code 2."""
+    """Console-script entry point: maps each error to one line and its exit code."""
     harden_process_path()  # before any program (git, helm, node) is looked up
     _register_commands(argv)
     try:

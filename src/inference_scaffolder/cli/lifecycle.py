@@ -13,6 +13,7 @@ from inference_scaffolder.cli.options import (
     CrdSchemas,
     KubeVersion,
     ScaffolderSource,
+    echo_pull_request_text,
 )
 from inference_scaffolder.errors import UserError, inert
 from inference_scaffolder.lifecycle.history import (
@@ -51,10 +52,10 @@ def _echo_json(data: object) -> None:
 
 
 def _origin_url(directory: Path) -> str:
-    repo = open_repository(directory.resolve())
-    if "origin" not in [r.name for r in repo.remotes]:
+    url = open_repository(directory.resolve()).config_value("remote.origin.url")
+    if not url:
         raise UserError("--publisher", "the repository has no `origin` remote to push to")
-    return repo.remotes.origin.url
+    return url
 
 
 def _print_promotion(result: PromotionResult) -> None:
@@ -74,7 +75,8 @@ def _print_promotion(result: PromotionResult) -> None:
     if result.pull_request:
         typer.echo(f"pull request: {result.pull_request}")
     elif result.pushed:
-        typer.echo(f"pushed {result.branch}; pull request title: {result.title}")
+        typer.echo(f"pushed {result.branch}")
+        echo_pull_request_text(result.title, result.body)
     else:
         typer.echo(f"not pushed: git push origin {result.branch}, then open a pull request "
                    f"into {result.base} (or rerun with --publisher)")

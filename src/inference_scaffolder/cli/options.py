@@ -1,4 +1,5 @@
-"""Options several commands share, declared once so their names and help stay the same."""
+"""Options several commands share, declared once so their names and help stay the same, and
+the output they share."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import typer
 from inference_scaffolder.rendering.helm import DEFAULT_KUBE_VERSION
 
 __all__ = ["DEFAULT_KUBE_VERSION", "ChartRepository", "CrdSchemas", "KubeVersion",
-           "ScaffolderSource"]
+           "ScaffolderSource", "echo_pull_request_text"]
 
 KubeVersion = Annotated[str, typer.Option(
     "--kube-version",
@@ -28,3 +29,11 @@ ScaffolderSource = Annotated[str, typer.Option(
     "--scaffolder-source",
     help="The pip requirement the repository's CI installs the scaffolder from; default "
          "$INFERENCE_SCAFFOLDER_SOURCE.")]
+
+
+def echo_pull_request_text(title: str, body: str) -> None:
+    """The pull request's title and body, for a branch pushed without a forge (``--publisher
+    local``): whoever opens the pull request pastes them."""
+    typer.echo(f"pull request title: {title}")
+    typer.echo("pull request body:")
+    typer.echo(body.rstrip("\n"))

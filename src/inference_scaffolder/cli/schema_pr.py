@@ -6,6 +6,7 @@ import json
 
 import typer
 
+from inference_scaffolder.cli.options import echo_pull_request_text
 from inference_scaffolder.cli.progress import progress_wanted, step_progress
 from inference_scaffolder.platform_pr.node_tools import install_node_tools
 from inference_scaffolder.platform_pr.pull_request import (
@@ -62,7 +63,7 @@ def _print_human(result: SchemaPrResult) -> None:
         if result.pull_request:
             typer.echo(f"pull request: {result.pull_request}")
         elif result.status != "unchanged":
-            typer.echo(f"pull request title: {result.title}")
+            echo_pull_request_text(result.title, result.body)
         _print_differences(result)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)

@@ -4,7 +4,6 @@ first commit, then one rename into place. A failed run leaves nothing behind.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -275,10 +274,3 @@ def generate(
     if report is not None:
         report.repo = str(target)
     return GenerationResult(target, answers, files, report, commit)
-
-
-def write_cookiecutter_json(path: Path | None = None) -> Path:
-    """Regenerate the template's cookiecutter.json from the answer declarations."""
-    path = path or template_dir() / "cookiecutter.json"
-    path.write_text(json.dumps(cookiecutter_json(), indent=2) + "\n", encoding="utf-8")
-    return path

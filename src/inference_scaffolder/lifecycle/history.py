@@ -19,7 +19,6 @@ any repository file.
 from __future__ import annotations
 
 import re
-import subprocess
 import tempfile
 import unicodedata
 from collections.abc import Iterable
@@ -28,9 +27,9 @@ from itertools import pairwise
 from pathlib import Path
 from typing import IO, Any
 
-import git
-
+from inference_scaffolder import gitcli
 from inference_scaffolder.errors import UserError, inert
+from inference_scaffolder.gitcli import Repository
 from inference_scaffolder.lifecycle.promote import (
     PROMOTED_FROM_TRAILER,
     Identity,
@@ -104,12 +103,8 @@ def _check_environment_name(environment: str) -> None:
                         "(no '/', no control characters)")
 
 
-def _git(repo: git.Repo, args: list[str]) -> str:
-    status, out, err = repo.git.execute(["git", *args], with_exceptions=False,
-                                        with_extended_output=True)
-    if status != 0:
-        raise UserError("DIR", f"git {args[0]} failed: {' '.join(str(err).split())[-200:]}")
-    return str(out)
+def _git(repo: Repository, args: list[str]) -> str:
+    return repo.check(*args, field_name="DIR", error=UserError)
 
 
 def _records(out: str, width: int) -> list[_Commit]:
@@ -127,7 +122,7 @@ def _records(out: str, width: int) -> list[_Commit]:
     return records
 
 
-def _log(repo: git.Repo, environment: str, limit: int | None) -> list[_Commit]:
+def _log(repo: Repository, environment: str, limit: int | None) -> list[_Commit]:
     """The environment's entries, newest first: commit, parents, date, author, email,
     subject, promotion trailer."""
     fmt = _FIELD.join(["%H", "%P", "%cI", "%an", "%ae", "%s", _TRAILER_FORMAT]) + _FIELD
@@ -167,7 +162,7 @@ def _walk(start: str, graph: dict[str, _Commit], seen: set[str]) -> list[str]:
     return found
 
 
-def _merged_trailers(repo: git.Repo, merges: list[_Commit]) -> dict[str, str]:
+def _merged_trailers(repo: Repository, merges: list[_Commit]) -> dict[str, str]:
     """For merge commits without a promotion trailer of their own: the trailer of the newest
     commit each brought in. One ``git log`` over the range from the newest merge down to the
     first parent of the oldest (everything older is reachable from every merge's first
@@ -212,22 +207,16 @@ def _read_blob(stream: IO[bytes], spec: str) -> str | None:
         raise UserError(spec, "is not UTF-8") from None
 
 
-def _files_at(repo: git.Repo, specs: Iterable[str]) -> dict[str, str | None]:
+def _files_at(repo: Repository, specs: Iterable[str]) -> dict[str, str | None]:
     """``{"<sha>:<path>": text or None}`` from one ``git cat-file --batch``."""
     wanted = list(dict.fromkeys(specs))
     answers: dict[str, str | None] = {}
     with tempfile.TemporaryFile() as requests:  # a file, not a pipe: no write/read deadlock
         requests.write("".join(f"{spec}\n" for spec in wanted).encode())
         requests.seek(0)
-        with subprocess.Popen(["git", "cat-file", "--batch"], cwd=repo.working_tree_dir,
-                              stdin=requests, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL) as process:
-            assert process.stdout is not None
-            try:
-                for spec in wanted:
-                    answers[spec] = _read_blob(process.stdout, spec)
-            finally:
-                process.kill()
+        with gitcli.streaming(["cat-file", "--batch"], repo.path, requests) as answer:
+            for spec in wanted:
+                answers[spec] = _read_blob(answer, spec)
     return answers
 
 
@@ -264,7 +253,7 @@ def environment_history(directory: Path, environment: str, *,
     ``limit`` of them, each compared with the one before it)."""
     _check_environment_name(environment)
     repo = open_repository(directory.resolve())
-    if not repo.head.is_valid():
+    if not repo.has_commits():
         raise UserError("DIR", f"{directory} has no commits")
     log = _log(repo, environment, limit + 1 if limit else None)
     merges = [c for c in log if len(c.parents) > 1 and not c.fields[4].strip()]

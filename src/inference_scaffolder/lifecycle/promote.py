@@ -31,7 +31,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import git
 from ruamel.yaml import YAML
 
 from inference_scaffolder.answers import ENVIRONMENT_ORDER
@@ -43,6 +42,7 @@ from inference_scaffolder.checks.validate import (
     validate_repo,
 )
 from inference_scaffolder.errors import UserError
+from inference_scaffolder.gitcli import Repository
 from inference_scaffolder.lifecycle.routing_values import migrate_environment
 from inference_scaffolder.publish import (
     PullRequestDraft,
@@ -392,14 +392,14 @@ def promote(
                         "environment; promote it onward with --from, not together")
     directory = directory.resolve()
     repo = open_repository(directory)
-    if not repo.head.is_valid():
+    if not repo.has_commits():
         raise UserError("DIR", f"{directory} has no commits")
     present = list_environments(directory)
     skipped = (plan_route(source, target, present, allow_skip) if source is not None
                else plan_chart_start(target, present, allow_skip))
     require_clean(repo, "promoting")
     base = current_branch(repo)
-    head = repo.head.commit.hexsha
+    head = repo.head()
     with tempfile.TemporaryDirectory(prefix="promote-") as tmp_name:
         tmp = Path(tmp_name)
         tree = tmp / "tree"
@@ -436,7 +436,7 @@ def promote(
     result.branch = f"promote/{target}-{suffix}{head[:7]}"
     result.branch_existed = create_branch(repo, result.branch, result.commit)
     if result.branch_existed:
-        result.commit = repo.git.rev_parse(f"refs/heads/{result.branch}")
+        result.commit = repo.rev_parse(f"refs/heads/{result.branch}")
     if publisher is not None:
         _publish(repo, publisher, result)
     return result
@@ -476,7 +476,7 @@ def _edit_target(tree: Path, source: str | None, target: str,
     return edited
 
 
-def _publish(repo: git.Repo, publisher: Any, result: PromotionResult) -> None:
+def _publish(repo: Repository, publisher: Any, result: PromotionResult) -> None:
     """Push the branch (and open the pull request) through the shared publishers."""
     result.publisher = publisher.name
     publisher.preflight()

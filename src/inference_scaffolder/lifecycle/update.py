@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -37,13 +36,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import git
-
 from inference_scaffolder import TEMPLATE_VERSION
 from inference_scaffolder.answers import Answers, check_platform_setting, validate_answers
 from inference_scaffolder.confine import trusted_child_env
 from inference_scaffolder.errors import UserError, inert
 from inference_scaffolder.generation.generate import generate, run_template
+from inference_scaffolder.gitcli import Repository, failure_reason
 from inference_scaffolder.lifecycle.migrate import migrate_to_leaf, plan_migration
 from inference_scaffolder.lifecycle.routing_values import migrate_routing_values
 from inference_scaffolder.paths import source_checkout_root, template_dir
@@ -147,20 +145,16 @@ class ProjectRevisionTemplate:
         return f"{self.ref} of {self.project}"
 
     def _export(self, dest: Path) -> None:
-        data = io.BytesIO()
-        try:
-            repo = git.Repo(self.project)
-            # From 0.2.0 on the code reads the base chart from charts/ at the root.
-            top = repo.git.ls_tree("--name-only", self.commit).splitlines()
-            paths = ["src", "templates", *(["charts"] if "charts" in top else [])]
-            repo.git.archive(self.commit, *paths, format="tar", output_stream=data)
-        except git.GitCommandError as exc:
-            reason = " ".join(str(exc.stderr).split())[-200:]
-            raise UserError("--template-repo", f"cannot export {self.describe()}: {reason}"
-                            ) from None
-        data.seek(0)
-        with tarfile.open(fileobj=data) as archive:
-            archive.extractall(dest, filter="data")
+        repo = Repository(self.project)
+        # From 0.2.0 on the code reads the base chart from charts/ at the root.
+        top = repo.check("ls-tree", "--name-only", self.commit, field_name="--template-repo",
+                         doing=f"reading {self.describe()}", error=UserError).splitlines()
+        paths = ["src", "templates", *(["charts"] if "charts" in top else [])]
+        with tempfile.TemporaryFile() as data:
+            repo.archive(self.commit, data, *paths, field_name="--template-repo")
+            data.seek(0)
+            with tarfile.open(fileobj=data) as archive:
+                archive.extractall(dest, filter="data")
 
     def render(self, answers: Answers, workdir: Path) -> Path:
         code = workdir / "code"
@@ -194,12 +188,13 @@ def check_release_version(version: str, field: str) -> str:
 def _release_commit(project: Path, version: str) -> str | None:
     """The commit of tag ``v<version>``: the full ref name looked up exactly (``show-ref
     --verify``; a branch called ``refs/tags/v1.0.0`` is not the tag), then peeled."""
-    try:
-        repo = git.Repo(project)
-        target = repo.git.show_ref("--verify", "--hash", f"refs/tags/v{version}").strip()
-        return str(repo.git.rev_parse("--verify", "--quiet", f"{target}^{{commit}}")).strip()
-    except (git.GitCommandError, git.InvalidGitRepositoryError, git.NoSuchPathError):
+    if not project.is_dir():
         return None
+    repo = Repository(project)
+    tag = repo.run("show-ref", "--verify", "--hash", f"refs/tags/v{version}")
+    if not tag.ok or not tag.stdout.strip():
+        return None
+    return repo.resolve(f"{tag.stdout.strip()}^{{commit}}")
 
 
 def template_for_version(version: str, *, template_repo: Path | None = None,
@@ -226,24 +221,22 @@ def template_for_version(version: str, *, template_repo: Path | None = None,
 # --- git plumbing ----------------------------------------------------------------------------
 
 
-def _tree(repo: git.Repo, commit: str) -> str:
-    return repo.git.rev_parse(f"{commit}^{{tree}}")
+def _tree(repo: Repository, commit: str) -> str:
+    return repo.rev_parse(f"{commit}^{{tree}}")
 
 
-def apply_three_way(repo: git.Repo, change: str) -> list[str]:
+def apply_three_way(repo: Repository, change: str) -> list[str]:
     """Cherry-pick ``change`` (new render on top of the base render) onto the working tree
     without committing; returns the conflicted paths (left with markers)."""
-    status, _, stderr = repo.git.execute(
-        ["git", "cherry-pick", "--no-commit", "--no-rerere-autoupdate", change],
-        with_exceptions=False, with_extended_output=True, env={**os.environ, **SCAFFOLDER_IDENTITY},
-    )
-    conflicted = [p for p in repo.git.diff("--name-only", "--diff-filter=U").splitlines() if p]
+    picked = repo.run("cherry-pick", "--no-commit", "--no-rerere-autoupdate", change,
+                      env=SCAFFOLDER_IDENTITY)
+    conflicted = repo.lines("diff", "--name-only", "--diff-filter=U")
     # Keep the merged files and unmerged entries, but leave no cherry-pick in progress: the
     # user resolves and commits as with any edit.
-    repo.git.execute(["git", "cherry-pick", "--quit"], with_exceptions=False)
-    if status != 0 and not conflicted:
+    repo.run("cherry-pick", "--quit")
+    if not picked.ok and not conflicted:
         raise UserError("DIR", f"applying the template change failed: "
-                        f"{' '.join(str(stderr).split())[-300:]}")
+                        f"{failure_reason(picked.stderr)}")
     return conflicted
 
 
@@ -326,7 +319,7 @@ def update_repository(directory: Path, base: TemplateSource, target: TemplateSou
         check_platform_setting(key, value, f"--{key.replace('_', '-')}")
     directory = directory.resolve()
     repo = open_repository(directory)
-    if not repo.head.is_valid():
+    if not repo.has_commits():
         raise UserError("DIR", f"{directory} has no commits")
     require_clean(repo, "updating the template (so the update can be reviewed and undone)")
     check_service_repository(directory)  # links out, FIFOs, broken YAML: one line
@@ -367,18 +360,18 @@ def update_repository(directory: Path, base: TemplateSource, target: TemplateSou
         result.conflicts = apply_three_way(repo, new)
     if migrating is not None:
         moved = migrate_to_leaf(directory, migrating)
-        repo.git.add("--all", "--", *moved.written, LEGACY_CHART_DIR)
+        repo.check("add", "--all", "--", *moved.written, LEGACY_CHART_DIR)
         result.warnings.append(
             f"moved to the leaf layout: every environment now inflates {moved.chart.describe()}"
             f" (chart/ removed: {len(moved.removed)} files); check with "
             "`inference-scaffolder validate .`")
     routing_values = migrate_routing_values(directory, skip=result.conflicts)
     if routing_values.written:
-        repo.git.add("--", *routing_values.written)
+        repo.check("add", "--", *routing_values.written)
         result.warnings += routing_values.notes
     if recorded != target.version and record_template_version(directory, target.version):
-        repo.git.add("--", str(ANSWERS_RECORD))
-    staged = [p for p in repo.git.diff("--cached", "--name-only").splitlines() if p]
+        repo.check("add", "--", str(ANSWERS_RECORD))
+    staged = repo.lines("diff", "--cached", "--name-only")
     result.changed = sorted(set(staged) | set(result.conflicts))
     if result.conflicts:
         result.status = "conflicts"

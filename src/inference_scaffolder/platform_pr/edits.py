@@ -4,7 +4,9 @@ Every edit is a pure function over a file's text that changes only the lines it 
 the file's own style (quote character, semicolons, indentation, line endings, whether the file
 ends with a newline). The TypeScript files are read with the TypeScript parser
 (``tools/ts-edit.cjs``): declarations are found by syntax, in linear time whatever the
-formatting, and new text goes in at the spans the parser reports. When a file does not have
+formatting, and new text goes in at the spans the parser reports. The YAML files (the catalog
+entry, Chart.yaml) are edited on ruamel's round-trip form, written back in the file's own
+indentation with its comments, order and quotes. When a file does not have
 the shape these edits expect, they refuse with a :class:`UserError` naming the file, rather
 than guessing: a wrong guess in a shared types package breaks every consumer, a refusal costs
 one manual edit.
@@ -24,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from inference_scaffolder import yamlio
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.platform_pr.node_tools import raise_refusal, run_node_tool
 from inference_scaffolder.platform_pr.typescript import interface_request, interface_text
@@ -36,10 +39,8 @@ PLATFORM_TS = "src/shared/platform.ts"
 SHARED_ENTRY = "src/shared/index.ts"
 CATALOG_DIR = ".cat/backstage"
 CATALOG_SUFFIX = ".catalog-info.yaml"
-UNION_NAME = "WorkloadSchema"
 BASE_CHARTS_NAME = "PlatformBaseCharts"
 
-_IDENT = r"[A-Za-z_$][\w$]*"
 _SCREAMING = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$")
 _SEMVER = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
@@ -101,14 +102,6 @@ class WorkloadType:
 
 
 ML_INFERENCE_LOAD = WorkloadType("ML_INFERENCE_LOAD")
-
-
-def _split(text: str) -> list[str]:
-    return text.splitlines(keepends=True)
-
-
-def _body(line: str) -> str:
-    return line.rstrip("\r\n")
 
 
 def _refuse(path: str, rule: str) -> UserError:
@@ -191,65 +184,84 @@ def _renames(old: WorkloadType, new: WorkloadType) -> list[tuple[str, str]]:
     return sorted(pairs.items(), key=lambda pair: len(pair[0]), reverse=True)
 
 
-def _yaml_scalar(value: str) -> str:
-    """A one-line YAML scalar: plain when unambiguous, else double-quoted (JSON is YAML)."""
-    plain_ok = (
-        value == value.strip()
-        and value
-        and not re.search(r":\s|\s#|[\n\"'`{}\[\],&*!|>%@]", value)
-        and not re.match(r"^[-?:]", value)
-        and yaml.safe_load(value) == value
-    )
-    return value if plain_ok else json.dumps(value, ensure_ascii=False)
-
-
 def render_catalog_entry(
     sibling_text: str, sibling: WorkloadType, wt: WorkloadType, description: str, path: str
 ) -> str:
-    """The sibling's catalog entry with every spelling of its name replaced by ours and its
-    description replaced by the chart's; layout, owner, system, links stay as they are."""
-    text = sibling_text
-    for old, new in _renames(sibling, wt):
-        text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(old)}(?![A-Za-z0-9_])", new, text)
-    text = _replace_description(text, " ".join(description.split()), path)
+    """The sibling's catalog entry with every spelling of its name replaced by ours (in
+    keys, values and comments) and its description replaced by the chart's; layout, order,
+    owner, system and links stay as they are (a ruamel round-trip edit)."""
+    renames = _renames(sibling, wt)
+
+    def edit(documents: list[Any]) -> None:
+        for document in documents:
+            _rename_in(document, renames)
+        _set_description(documents, " ".join(description.split()), path)
+
+    text = yamlio.edit_documents(sibling_text, path, edit)
     _check_catalog_entry(text, wt, path)
     return text
 
 
-def _indent_of(line: str) -> int:
-    body = _body(line)
-    return len(body) - len(body.lstrip())
+def _renamed(text: str, renames: list[tuple[str, str]]) -> str:
+    for old, new in renames:
+        text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(old)}(?![A-Za-z0-9_])", new, text)
+    return text
 
 
-def _replace_description(text: str, description: str, path: str) -> str:
-    """Swap the value of ``metadata.description`` (plain, quoted or block scalar) for ours."""
-    lines = _split(text)
-    meta = next(
-        (i for i, line in enumerate(lines) if re.match(r"^metadata:\s*$", _body(line))), None
-    )
-    if meta is None:
+def _renamed_scalar(value: object, renames: list[tuple[str, str]]) -> object:
+    """A string scalar renamed, in its own style (quoted, block, plain); others as they are."""
+    if not isinstance(value, str):
+        return value
+    renamed = _renamed(value, renames)
+    return value if renamed == value else type(value)(renamed)
+
+
+def _rename_in(node: object, renames: list[tuple[str, str]]) -> None:
+    """Rename in place every key, string value and comment under ``node``."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(node, CommentedMap):
+        for position, key in enumerate(list(node)):
+            value = node.pop(key)
+            new_key = _renamed_scalar(key, renames)
+            node.insert(position, new_key, _renamed_scalar(value, renames))
+            if key in node.ca.items and new_key != key:
+                node.ca.items[new_key] = node.ca.items.pop(key)
+            _rename_in(node[new_key], renames)
+    elif isinstance(node, CommentedSeq):
+        for index, item in enumerate(node):
+            node[index] = _renamed_scalar(item, renames)
+            _rename_in(node[index], renames)
+    if isinstance(node, CommentedMap | CommentedSeq):
+        _rename_comments(node.ca, renames)
+
+
+def _rename_comments(holder: object, renames: list[tuple[str, str]]) -> None:
+    """Rename in every comment token ruamel keeps for a node (before, after, at the end)."""
+    from ruamel.yaml.tokens import CommentToken
+
+    if isinstance(holder, CommentToken):
+        holder.value = _renamed(holder.value, renames)
+    elif isinstance(holder, list):
+        for item in holder:
+            _rename_comments(item, renames)
+    elif hasattr(holder, "items") and hasattr(holder, "comment"):  # ruamel's Comment
+        _rename_comments(holder.comment, renames)
+        for item in holder.items.values():
+            _rename_comments(item, renames)
+        _rename_comments(getattr(holder, "end", None), renames)
+
+
+def _set_description(documents: list[Any], description: str, path: str) -> None:
+    """Swap ``metadata.description`` of the first document with a metadata mapping for ours
+    (a block scalar becomes one line)."""
+    metadata = next((d["metadata"] for d in documents
+                     if isinstance(d, dict) and isinstance(d.get("metadata"), dict)), None)
+    if metadata is None:
         raise _refuse(path, "sibling catalog entry has no top-level metadata")
-    level: int | None = None
-    for i in range(meta + 1, len(lines)):
-        body = _body(lines[i])
-        if not body.strip() or body.lstrip().startswith("#"):
-            continue
-        if not body[0].isspace():
-            break
-        level = _indent_of(lines[i]) if level is None else level
-        if _indent_of(lines[i]) != level or not re.match(r"^\s*description:(\s|$)", body):
-            continue
-        end = i + 1
-        while end < len(lines) and (
-            not _body(lines[end]).strip() or _indent_of(lines[end]) > level
-        ):
-            end += 1
-        while end > i + 1 and not _body(lines[end - 1]).strip():
-            end -= 1
-        ending = lines[end - 1][len(_body(lines[end - 1])) :]
-        new = f"{' ' * level}description: {_yaml_scalar(description)}{ending}"
-        return "".join([*lines[:i], new, *lines[end:]])
-    raise _refuse(path, "sibling catalog entry has no metadata.description to follow")
+    if "description" not in metadata:
+        raise _refuse(path, "sibling catalog entry has no metadata.description to follow")
+    metadata["description"] = description
 
 
 def _check_catalog_entry(text: str, wt: WorkloadType, path: str) -> None:
@@ -312,26 +324,32 @@ def choose_catalog_sibling(
 # Chart files
 # --------------------------------------------------------------------------------------------
 
-_VERSION_LINE = re.compile(r"(?m)^version:[ \t]*['\"]?(?P<v>[^'\"\s#]+)['\"]?[ \t]*(?:#.*)?$")
-
-
-def chart_version(chart_yaml: str) -> str | None:
-    match = _VERSION_LINE.search(chart_yaml)
-    return match["v"] if match else None
+def chart_version(chart_yaml: str, path: str = "Chart.yaml") -> str | None:
+    """The ``version`` of a Chart.yaml's text (None when it has none)."""
+    data = yamlio.load_repository_text(chart_yaml, path)
+    version = data.get("version") if isinstance(data, dict) else None
+    return None if version is None else str(version)
 
 
 def keep_published_version(new_chart_yaml: str, existing_chart_yaml: str | None, path: str) -> str:
     """The repository's CI bumps a chart's patch version when it changes on main, so a PR
-    never sets the version of a chart that already exists: it keeps the one on the branch."""
-    version = chart_version(new_chart_yaml)
+    never sets the version of a chart that already exists: it keeps the one on the branch
+    (a round-trip edit of ``version``: the rest of the file stays as written)."""
+    version = chart_version(new_chart_yaml, path)
     if version is None or not _SEMVER.match(version):
         raise _refuse(path, f"Chart.yaml version {version!r} is not valid semver")
     if existing_chart_yaml is None:
         return new_chart_yaml
-    published = chart_version(existing_chart_yaml)
+    published = chart_version(existing_chart_yaml, path)
     if published is None or not _SEMVER.match(published) or published == version:
         return new_chart_yaml
-    return _VERSION_LINE.sub(lambda m: m.group(0).replace(m["v"], published, 1), new_chart_yaml, 1)
+
+    def keep(documents: list[Any]) -> None:
+        current = documents[0]["version"]
+        documents[0]["version"] = type(current)(published) if isinstance(current, str) \
+            else published
+
+    return yamlio.edit_documents(new_chart_yaml, path, keep)
 
 
 def confined(tree: Path) -> ConfinedTree:

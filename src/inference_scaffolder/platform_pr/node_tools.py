@@ -7,7 +7,8 @@ an installed wheel, by ``inference-scaffolder install-node-tools`` into the user
 site-packages is often read-only, and the tools belong to one release. Each tool reads one JSON
 request on stdin and writes one JSON answer, so one run costs one Node process however many
 files it touches. A refusal comes back as ``{"error": {"field", "rule"}}`` and becomes a
-:class:`UserError`; a crash of the tool is a bug and keeps its stderr.
+:class:`UserError`; a tool that fails otherwise is one line with the end of its stderr
+(:class:`ToolFailed`, exit code 1).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from inference_scaffolder.confine import memory_limit_bytes, run_confined
-from inference_scaffolder.errors import ToolMissingError, UserError
+from inference_scaffolder.errors import ToolFailed, ToolMissingError, UserError, inert
 from inference_scaffolder.paths import source_checkout_root
 from inference_scaffolder.tools import which_on_path
 
@@ -93,11 +94,14 @@ def install_node_tools(*, offline: bool = False, timeout: float = 900) -> Path:
         command = [npm, "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund"]
         if offline:
             command.append("--offline")
-        done = subprocess.run(command, cwd=work, capture_output=True, text=True,
-                              timeout=timeout, check=False)
+        try:
+            done = subprocess.run(command, cwd=work, capture_output=True, text=True,
+                                  timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise ToolFailed("install-node-tools",
+                             f"npm ci did not finish within {timeout:g} s") from None
         if done.returncode != 0 or not _installed(work):
-            raise UserError("install-node-tools", "npm ci failed: "
-                            + " ".join(done.stderr.split())[-500:])
+            raise ToolFailed("install-node-tools", "npm ci failed: " + _tail(done.stderr, 500))
         if target.is_dir() and not _installed(target):
             shutil.rmtree(target)  # what an older, broken install left
         try:
@@ -158,8 +162,18 @@ def run_node_tool(
         raise UserError(script, "a file of the repository is nested too deeply for the "
                         "TypeScript parser (stack exhausted)")
     if done.returncode not in answer_codes:
-        raise RuntimeError(f"{script} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
-    return json.loads(done.stdout)
+        raise ToolFailed(script, f"failed (exit {done.returncode}): "
+                         f"{_tail(done.stderr, 600) or 'no message'}")
+    try:
+        return json.loads(done.stdout)
+    except ValueError:
+        raise ToolFailed(script, f"answered with something that is not JSON: "
+                         f"{_tail(done.stdout, 200) or 'nothing'}") from None
+
+
+def _tail(text: str, limit: int) -> str:
+    """The end of a tool's output on one line, printable."""
+    return inert(" ".join(text.split())[-limit:], limit)
 
 
 def node_memory_flags() -> list[str]:

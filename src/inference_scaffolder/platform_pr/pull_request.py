@@ -37,10 +37,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import git
-
 from inference_scaffolder.errors import UserError, inert
 from inference_scaffolder.faults import fault_point
+from inference_scaffolder.gitcli import Repository
+from inference_scaffolder.paths import base_chart_dir
+from inference_scaffolder.platform_pr.chart_summary import chart_summary
 from inference_scaffolder.platform_pr.differences import (
     Differences,
     compare_existing,
@@ -148,10 +149,13 @@ def pull_request_text(
     differences: Differences | None = None,
     *,
     checked: bool = True,
+    chart_dir: Path | None = None,
 ) -> tuple[str, str]:
     """Title and body: what the change adds, what this run checked (``checked``: every check
-    ran and passed; else none ran and the body says so), what a reviewer confirms, and
-    (``differences``) what it replaces on the base branch."""
+    ran and passed; else none ran and the body says so), what the chart holds (read from
+    ``chart_dir``, the chart proposed; the carried base chart by default), what a reviewer
+    confirms, and (``differences``) what it replaces on the base branch."""
+    chart_dir = chart_dir if chart_dir is not None else base_chart_dir()
     title = f"feat: add the {wt.screaming} workload type"
     checks = _CHECKED.format(wt=wt) if checked else _NOT_CHECKED
     body = f"""\
@@ -163,6 +167,7 @@ Opened by `inference-scaffolder schema-pr`. The branch is one commit on the base
 re-running the command rebuilds it there, and replaces any commit pushed to it by others.
 
 {checks}
+{chart_summary(chart_dir, wt.chart_path)}
 ### Acceptance checklist
 - [x] chart at `{wt.chart_path}/` with a semver version (CI bumps it after merge)
 - [x] `{wt.interface}` in `{wt.module_path}`, generated from the values schema and using the \
@@ -171,20 +176,15 @@ shared types where the shapes are the same
 `PlatformBaseCharts`
 - [x] JSON Schema for the values (`values.schema.json`, `workloadType` const `{wt.screaming}`)
 - [x] Backstage entry `{wt.catalog_path}` following the other base charts
-- [ ] renders a Deployment, Service, Gateway, HTTPRoute and ExternalSecret (plus the TLS \
-Certificate when `ingress.enabled`, and the GHCR pull ExternalSecret only when \
-`imagePullSecret.enabled`, which is off by default)
-- [ ] GPU scheduling: `runtimeClassName: nvidia`, node selector \
+- [ ] the objects under *What the chart holds* render as expected (`helm template` with a \
+`ci/*-values.yaml`)
+- [ ] GPU scheduling by default: `runtimeClassName: nvidia`, node selector \
 `nvidia.com/gpu.present: "true"`, `nvidia.com/gpu` limit taken from `gpu.count`
-- [ ] the Hugging Face token comes from Vault through the `secrets` array \
+- [ ] the Hugging Face token comes from Vault through `container.secrets` \
 (`HUGGING_FACE_HUB_TOKEN`, secretKey `hf-token`), never as a value
 - [ ] `model.id` and `model.revision` have no defaults: a render without them fails (`helm \
 lint` only warns, so the chart lints alone; see the chart's README)
-- [ ] values keep the existing charts' camelCase layout; quantisation only through \
-`environment`; monitoring through `basicMonitoring`
-
-### Not in this version
-Model cache volume, a dedicated quantisation field, autoscaling / several replicas.
+- [ ] values keep the existing charts' camelCase layout; monitoring through `basicMonitoring`
 """
     if differences is not None:
         body += "\n" + differences.markdown()
@@ -477,7 +477,7 @@ class _Run:
             )
         self.step(f"cloning {self.options.base}")
         repo = clone_branch(self.remote, self.options.base, workdir / "repo")
-        base_tip = repo.head.commit.hexsha
+        base_tip = repo.head()
         # Only looked at, never built on: anyone who can push to the repository can push
         # to the branch, and nothing of theirs may ride along in the pull request.
         observed = (
@@ -485,7 +485,7 @@ class _Run:
             if self.options.branch in heads
             else None
         )
-        repo.git.checkout("-q", "-B", self.options.branch, base_tip)
+        repo.check("checkout", "-q", "-B", self.options.branch, base_tip)
         tree = Path(repo.working_dir)
         # Anyone who can push a branch controls this tree: the compiler, ajv and helm read
         # all of it, so a link that leaves it (to /dev/zero, a host file) stops the run here.
@@ -512,7 +512,7 @@ class _Run:
         )
         _require_named_deletes(changes, base_view, differences, self.wt)
         if differences is not None and not self.options.update_existing:
-            title, body = pull_request_text(self.wt, differences)
+            title, body = pull_request_text(self.wt, differences, chart_dir=self.chart_dir)
             return self._differs(changes, title, body, differences)
         if changes.is_empty():
             return self._already_on_base(base_tip, differences)
@@ -523,7 +523,7 @@ class _Run:
 
     def _prepare(
         self,
-        repo: git.Repo,
+        repo: Repository,
         changes: ChangeSet,
         base_tip: str,
         observed: str | None,
@@ -534,23 +534,25 @@ class _Run:
         path that can open or keep a pull request goes through here first."""
         tree = Path(repo.working_dir)
         apply_change_set(tree, changes)
-        repo.git.add("-A")
-        files = [f for f in repo.git.diff("--cached", "--name-only").splitlines() if f]
+        repo.check("add", "-A")
+        files = repo.lines("diff", "--cached", "--name-only")
         warnings: list[str] = []
         self._run_checks(repo, tree, base_tip, workdir, warnings, changes.tsconfig_scope)
-        title, body = pull_request_text(self.wt, differences)
-        return _Prepared(base_tip, observed, files, repo.git.write_tree(), title, body,
+        title, body = pull_request_text(self.wt, differences, chart_dir=self.chart_dir)
+        return _Prepared(base_tip, observed, files, repo.check("write-tree").strip(), title, body,
                          warnings, differences)
 
-    def _branch_is_ours(self, repo: git.Repo, prepared: _Prepared) -> bool:
+    def _branch_is_ours(self, repo: Repository, prepared: _Prepared) -> bool:
         """Whether the remote branch is exactly what this run would push: one commit, on
         the current base tip, with this run's tree and message (who made it is no matter:
         another run of ours on another machine made the same commit)."""
-        commit = repo.commit(prepared.observed)
+        described = repo.check("show", "-s", "--format=%P%x00%T%x00%B",
+                               f"{prepared.observed}^{{commit}}", "--")
+        parents, tree, message = [*described.split("\0", 2), "", ""][:3]
         return (
-            [p.hexsha for p in commit.parents] == [prepared.base_tip]
-            and commit.tree.hexsha == prepared.tree
-            and commit.message.strip() == prepared.title
+            parents.split() == [prepared.base_tip]
+            and tree == prepared.tree
+            and message.strip() == prepared.title
         )
 
     def _differs(
@@ -564,7 +566,8 @@ class _Run:
                          ) -> SchemaPrResult:
         """The base branch holds the change already (merged): nothing to propose, no
         check run, the branch and any pull request of it left alone."""
-        title, body = pull_request_text(self.wt, differences, checked=False)
+        title, body = pull_request_text(self.wt, differences, checked=False,
+                                        chart_dir=self.chart_dir)
         return self._nothing_pushed("unchanged", base_tip, [], title, body, differences)
 
     def _nothing_pushed(self, status: str, commit: str | None, files: list[str], title: str,
@@ -605,12 +608,12 @@ class _Run:
             differences=prepared.differences,
         )
 
-    def _propose(self, repo: git.Repo, prepared: _Prepared) -> SchemaPrResult:
+    def _propose(self, repo: Repository, prepared: _Prepared) -> SchemaPrResult:
         """Commit on the base tip and push over whatever the branch held when observed
         (compare-and-swap on that sha: a push in between fails and the run starts over)."""
         status = "updated" if prepared.observed else "opened"
         if self.options.dry_run:
-            diff = repo.git.diff("--cached", "--no-color", "--no-ext-diff")
+            diff = repo.check("diff", "--cached", "--no-color", "--no-ext-diff").removesuffix("\n")
             return SchemaPrResult(
                 status,
                 self.options.branch,
@@ -646,7 +649,7 @@ class _Run:
         )
 
     def _run_checks(
-        self, repo: git.Repo, tree: Path, start: str, workdir: Path, warnings: list[str],
+        self, repo: Repository, tree: Path, start: str, workdir: Path, warnings: list[str],
         tsconfig_scope: Mapping[str, Any] | None = None,
     ) -> None:
         chart = tree / self.wt.chart_path
@@ -676,10 +679,9 @@ class _Run:
             typed.result()
         warnings.extend(tsc_warnings)
 
-    def _commit(self, repo: git.Repo, message: str) -> str:
+    def _commit(self, repo: Repository, message: str) -> str:
         identity: list[str] = []
-        reader = repo.config_reader()
-        if not reader.has_option("user", "email"):
+        if repo.config_value("user.email") is None:
             name, email = FALLBACK_AUTHOR
             identity = ["-c", f"user.name={name}", "-c", f"user.email={email}"]
         check_git(
@@ -689,4 +691,4 @@ class _Run:
             "git",
             "committing the change",
         )
-        return repo.head.commit.hexsha
+        return repo.head()
