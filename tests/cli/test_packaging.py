@@ -1,6 +1,6 @@
 """Built as a release is (``python -m build``) and installed with a plain ``pip install``,
-the CLI finds its template, the base chart it generates for, its CRD schemas and, after ``install-node-tools``, the Node tools
-``schema-pr`` runs."""
+the CLI finds its template, the base chart it generates for, its CRD schemas and, after
+``install-node-tools``, the Node tools ``schema-pr`` runs."""
 
 from __future__ import annotations
 
