@@ -240,7 +240,10 @@ def guess_layout(text: str) -> Layout:
         step = len(following) - len(following.lstrip()) - len(key.group(1))
         if item and sequence is None and 0 <= step <= 8:
             offset, sequence = step, step + 1 + len(item.group(2))
-        elif not item and mapping is None and 0 < step <= 8:
+        elif (not following.lstrip().startswith("-") and mapping is None
+              and 0 < step <= 8):
+            # A dash alone on its line opens a sequence item: it says nothing of how
+            # mappings are indented.
             mapping = step
     default = Layout()
     return Layout(mapping or default.mapping, sequence or default.sequence,

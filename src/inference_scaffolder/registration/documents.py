@@ -11,8 +11,6 @@ so an edit changes the lines of this service's entries and nothing else.
 from __future__ import annotations
 
 import io
-import itertools
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,8 +21,6 @@ from inference_scaffolder import yamlio
 from inference_scaffolder.errors import UserError, inert
 from inference_scaffolder.safe_fs import ConfinedTree
 
-_KEY_ONLY = re.compile(r"^(\s*)[^\s#-][^#]*:\s*(#.*)?$")
-
 
 @dataclass
 class ValuesDocument:
@@ -33,9 +29,7 @@ class ValuesDocument:
     path: str
     text: str
     data: Any  # the ruamel document (CommentedMap), edited in place
-    mapping_indent: int
-    sequence_indent: int
-    sequence_offset: int
+    layout: yamlio.Layout  # the file's own indentation, which the dump keeps
     original: Any = None  # the plain data as read (the bounded safe loader's)
     untouched: str = ""  # the round trip of the unedited document
 
@@ -47,9 +41,7 @@ class ValuesDocument:
 
     def dump(self) -> str:
         """The document as text, in the file's own indentation."""
-        ruamel = yamlio.round_trip_yaml()
-        ruamel.indent(mapping=self.mapping_indent, sequence=self.sequence_indent,
-                      offset=self.sequence_offset)
+        ruamel = yamlio.round_trip_yaml(self.layout)
         out = io.StringIO()
         ruamel.dump(self.data, out)
         return out.getvalue()
@@ -110,42 +102,7 @@ def read_document(tree: ConfinedTree, path: str) -> ValuesDocument | None:
         from ruamel.yaml.comments import CommentedMap
 
         data = CommentedMap()
-    sequence_indent, offset = _sequence_indent(text)
-    document = ValuesDocument(path, text, data, _mapping_indent(text), sequence_indent, offset,
-                              original)
+    document = ValuesDocument(path, text, data, yamlio.guess_layout(text), original)
     document.untouched = document.dump()
     return document
 
-
-def _content_lines(text: str) -> list[str]:
-    return [line for line in text.splitlines()
-            if line.strip() and not line.lstrip().startswith("#")]
-
-
-def _mapping_indent(text: str) -> int:
-    """How far a nested mapping is indented: from the first key with nothing after its
-    colon whose next line is a deeper key (2 when the file shows none)."""
-    lines = _content_lines(text)
-    for line, following in itertools.pairwise(lines):
-        match = _KEY_ONLY.match(line)
-        if not match or following.lstrip().startswith("-"):
-            continue
-        step = (len(following) - len(following.lstrip())) - len(match.group(1))
-        if 0 < step <= 8:
-            return step
-    return 2
-
-
-def _sequence_indent(text: str) -> tuple[int, int]:
-    """The block sequence layout (ruamel's ``sequence`` and ``offset``): from the first
-    item under a key, where its dash sits and where its content starts (2, 0 otherwise)."""
-    lines = _content_lines(text)
-    for line, following in itertools.pairwise(lines):
-        match = _KEY_ONLY.match(line)
-        item = re.match(r"^(\s*)-(\s+)\S", following)
-        if not match or not item:
-            continue
-        offset = len(item.group(1)) - len(match.group(1))
-        if 0 <= offset <= 8:
-            return offset + 1 + len(item.group(2)), offset
-    return 2, 0
