@@ -87,17 +87,24 @@ def _migrate_litellm(document: Any, routing: Any, notes: list[str]) -> None:
     _drop_if_empty(routing, "litellm")
 
 
-def _migrate_gateway(routing: Any, notes: list[str]) -> None:
-    gateway = _mapping(routing, "envoyAIGateway")
-    if gateway is None:
+def _remove_keys(parent: Any, key: str, shown: str, keys: tuple[str, ...], why: str,
+                 notes: list[str]) -> None:
+    """Remove ``keys`` from the mapping ``parent[key]`` (``shown`` is its path in the
+    file), noting them with ``why``, and the mapping itself once it is empty."""
+    child = _mapping(parent, key)
+    if child is None:
         return
-    removed = [key for key in _REMOVED_GATEWAY_KEYS if key in gateway]
-    for key in removed:
-        del gateway[key]
+    removed = [name for name in keys if name in child]
+    for name in removed:
+        del child[name]
     if removed:
-        notes.append(f"routing.envoyAIGateway.{', '.join(removed)} removed (the platform's "
-                     "models chart names its gateway and timeouts)")
-    _drop_if_empty(routing, "envoyAIGateway")
+        notes.append(f"{shown}.{', '.join(removed)} removed ({why})")
+    _drop_if_empty(parent, key)
+
+
+def _migrate_gateway(routing: Any, notes: list[str]) -> None:
+    _remove_keys(routing, "envoyAIGateway", "routing.envoyAIGateway", _REMOVED_GATEWAY_KEYS,
+                 "the platform's models chart names its gateway and timeouts", notes)
 
 
 def _release_of(picker: str) -> str:
@@ -127,15 +134,8 @@ def _migrate_pool(routing: Any, notes: list[str]) -> None:
 
 
 def _migrate_api_versions(document: Any, notes: list[str]) -> None:
-    versions = _mapping(document, "apiVersions")
-    if versions is None:
-        return
-    removed = [key for key in _REMOVED_API_VERSIONS if key in versions]
-    for key in removed:
-        del versions[key]
-    if removed:
-        notes.append(f"apiVersions.{', '.join(removed)} removed (no such object is rendered)")
-    _drop_if_empty(document, "apiVersions")
+    _remove_keys(document, "apiVersions", "apiVersions", _REMOVED_API_VERSIONS,
+                 "no such object is rendered", notes)
 
 
 def migrate_values_text(text: str, shown: str) -> tuple[str, list[str]]:
