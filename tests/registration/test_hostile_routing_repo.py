@@ -131,6 +131,13 @@ def test_facts_from_a_service_repository_are_checked_before_use() -> None:
         ({"litellm_provider": "bedrock"}, "litellm_provider"),
         ({"failover_backends": ["a b"]}, "failover_backends"),
         ({"namespace": "../x"}, "namespace"),
+        # A name read from a file may end in a line break: it is no resource name.
+        ({"namespace": "b\n"}, "namespace"),
+        ({"service_name": "a\n"}, "service_name"),
+        ({"base_url": "http://a.b.svc.cluster.local\n:80/v1"}, "base_url"),
+        ({"api_key_env": "KEY\n"}, "api_key_env"),
+        ({"failover_backends": ["shared\n"]}, "failover_backends"),
+        ({"api_key_vault_path": "/secret/key\n"}, "api_key_vault_path"),
     ]:
         with pytest.raises(UserError) as caught:
             checked_facts(**{**good, **change})

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from inference_scaffolder.checks.apiserver import (
+    DNS1123_LABEL_MAX,
+    dns1123_label_errors,
+    dns1123_subdomain_errors,
+)
 from inference_scaffolder.errors import UserError, inert
 
 # LiteLLM's providers for an engine's OpenAI-compatible API (the chart names one per engine,
@@ -23,13 +28,10 @@ from inference_scaffolder.errors import UserError, inert
 # LiteLLM's ``huggingface`` provider speaks Hugging Face's hosted Inference API instead.
 LITELLM_PROVIDERS = {"vllm": ("hosted_vllm", "openai"), "tgi": ("openai",)}
 ENGINES = tuple(LITELLM_PROVIDERS)
-# A Kubernetes-style name: what the models chart turns its keys into (resource names).
-RESOURCE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-ENV_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-BACKEND_REF = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
-HOSTNAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+ENV_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+BACKEND_REF = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 MAX_SERVED_NAME = 256
-MAX_NAME = 63
+MAX_NAME = DNS1123_LABEL_MAX  # a resource name: a DNS label
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class ServiceFacts:
 
 
 def model_key_of(served: str) -> str:
-    if RESOURCE_NAME.match(served) and len(served) <= MAX_NAME:
+    if not dns1123_label_errors(served):
         return served
     slug = re.sub(r"[^a-z0-9]+", "-", served.lower()).strip("-")[: MAX_NAME - 9].strip("-")
     digest = hashlib.sha256(served.encode()).hexdigest()[:8]
@@ -96,7 +98,7 @@ def model_key_of(served: str) -> str:
 
 def _name(value: Any, field: str) -> str:
     text = str(value or "")
-    if not RESOURCE_NAME.match(text) or len(text) > MAX_NAME:
+    if dns1123_label_errors(text):
         raise UserError(field, f"{inert(text, 80)!r} is not a lower-case DNS label")
     return text
 
@@ -118,7 +120,9 @@ def _base_url(value: Any) -> str:
         port = parts.port
     except ValueError:
         port = None
-    if parts.scheme not in ("http", "https") or not HOSTNAME.match(parts.hostname or "") \
+    # urlsplit drops line breaks and tabs before it parses: they are refused first.
+    if not text.isprintable() or " " in text or parts.scheme not in ("http", "https") \
+            or dns1123_subdomain_errors(parts.hostname or "") \
             or (parts.port is not None and port is None) or parts.query or parts.fragment \
             or parts.username or parts.password or not parts.path.rstrip("/").endswith("/v1"):
         raise UserError("base_url", f"{inert(text, 120)!r} is not an in-cluster http(s) URL "
@@ -129,7 +133,7 @@ def _base_url(value: Any) -> str:
 def _failovers(values: Any) -> tuple[str, ...]:
     refs = tuple(str(v) for v in values or ())
     for ref in refs:
-        if not BACKEND_REF.match(ref) or len(ref) > 253:
+        if not BACKEND_REF.fullmatch(ref) or len(ref) > 253:
             raise UserError("failover_backends", f"{inert(ref, 80)!r} is not a backend name")
     if len(set(refs)) != len(refs):
         raise UserError("failover_backends", "names a backend twice")
@@ -138,7 +142,7 @@ def _failovers(values: Any) -> tuple[str, ...]:
 
 def _vault_path(value: Any) -> str:
     text = str(value or "")
-    if text and (not re.match(r"^/?[A-Za-z0-9_./-]+$", text) or len(text) > 512):
+    if text and (not re.fullmatch(r"/?[A-Za-z0-9_./-]+", text) or len(text) > 512):
         raise UserError("api_key_vault_path", f"{inert(text, 80)!r} is not a Vault path")
     return text
 
@@ -153,7 +157,7 @@ def checked_facts(**fields: Any) -> ServiceFacts:
         raise UserError("litellm_provider", f"{inert(provider, 40)!r} is not LiteLLM's "
                         f"provider for {engine} ({', '.join(LITELLM_PROVIDERS[engine])})")
     key_env = fields.get("api_key_env") or None
-    if key_env is not None and not ENV_VARIABLE.match(str(key_env)):
+    if key_env is not None and not ENV_VARIABLE.fullmatch(str(key_env)):
         raise UserError("api_key_env", f"{inert(key_env, 80)!r} is not a variable name")
     limit = fields.get("rate_limit_per_minute")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
@@ -180,19 +184,6 @@ def service_facts(service_dir: Path, environment: str) -> ServiceFacts:
     """The facts of ``environment`` in the service repository ``service_dir``."""
     from inference_scaffolder.service.registration_facts import registration_facts
 
-    found = registration_facts(service_dir, environment)
-    return checked_facts(
-        service_name=found.service_name,
-        namespace=found.namespace,
-        served_model_name=found.served_model_name,
-        engine=found.engine,
-        litellm_provider=found.litellm_provider,
-        base_url=found.base_url,
-        api_key_env=found.api_key_env,
-        envoy_ai_gateway=found.envoy_ai_gateway,
-        failover_backends=found.failover_backends,
-        rate_limit_per_minute=found.rate_limit_per_minute,
-        api_key_vault_path=found.api_key_vault_path,
-        routing_enabled=found.routing_enabled,
-        public_serving=found.public_serving,
-    )
+    # checked_facts takes the facts it knows by name and checks each; the rest (the
+    # pool's names, the pinned chart) are the service side's, not the routers'.
+    return checked_facts(**asdict(registration_facts(service_dir, environment)))
