@@ -1,5 +1,6 @@
 /**
- * Bundle the test apps with esbuild into dist/ and dist/nfs/ (app.js, app.css, index.html).
+ * Bundle the test apps with esbuild into dist/, dist/bare/ and dist/nfs/ (app.js, app.css,
+ * index.html).
  *
  * backstage-cli would normally build an app with webpack; esbuild gives the same browser
  * bundle in seconds, given the Node shims backstage-cli also provides (buffer, stream,
@@ -16,32 +17,43 @@ const assetLoaders = Object.fromEntries(
   ['.svg', '.png', '.jpg', '.gif', '.woff', '.woff2', '.ttf', '.eot'].map(ext => [ext, 'dataurl']),
 );
 
-/** One app bundle (app.js, app.css, index.html) from ``entry`` into ``target``. */
-async function bundle(entry, target) {
-  await mkdir(target, { recursive: true });
-  await build({
-    entryPoints: { app: path.join(here, 'src', entry) },
-    outdir: target,
-    bundle: true,
-    minify: true,
-    format: 'iife',
-    platform: 'browser',
-    target: 'es2022',
-    jsx: 'automatic',
-    loader: assetLoaders,
-    define: {
-      'process.env.NODE_ENV': '"production"',
-      global: 'globalThis',
-    },
-    inject: [path.join(here, 'src', 'shims.js')],
-    alias: { stream: 'stream-browserify', buffer: 'buffer', process: 'process/browser' },
-    logLevel: 'warning',
-  });
-  await copyFile(path.join(here, 'public', 'index.html'), path.join(target, 'index.html'));
-}
+// Each test app: its entry in src/ and its folder under dist/, served on a port of its own.
+// The classic app (createApp from @backstage/app-defaults) with our field module; the same app
+// without it (an adopter who installed the backend module only); and the app on the new
+// frontend system.
+const apps = [
+  { entry: 'index.jsx', folder: '.' },
+  { entry: 'bare.jsx', folder: 'bare' },
+  { entry: 'nfs.jsx', folder: 'nfs' },
+];
 
-// The classic app (createApp from @backstage/app-defaults), and the same app on the new
-// frontend system in dist/nfs/, served on a port of its own.
-await bundle('index.jsx', outdir);
-await bundle('nfs.jsx', path.join(outdir, 'nfs'));
+// One esbuild run for all apps: it reads and parses the shared packages once, then writes a
+// self-contained app.js and app.css per app.
+await build({
+  entryPoints: Object.fromEntries(
+    apps.map(({ entry, folder }) => [path.join(folder, 'app'), path.join(here, 'src', entry)]),
+  ),
+  outdir,
+  bundle: true,
+  minify: true,
+  format: 'iife',
+  platform: 'browser',
+  target: 'es2022',
+  jsx: 'automatic',
+  // The apps' own settings: esbuild would otherwise read the backend's ../tsconfig.json
+  // (Backstage's CLI config, classic `React.createElement` JSX) for every file here.
+  tsconfigRaw: { compilerOptions: { jsx: 'react-jsx' } },
+  loader: assetLoaders,
+  define: {
+    'process.env.NODE_ENV': '"production"',
+    global: 'globalThis',
+  },
+  inject: [path.join(here, 'src', 'shims.js')],
+  alias: { stream: 'stream-browserify', buffer: 'buffer', process: 'process/browser' },
+  logLevel: 'warning',
+});
+for (const { folder } of apps) {
+  await mkdir(path.join(outdir, folder), { recursive: true });
+  await copyFile(path.join(here, 'public', 'index.html'), path.join(outdir, folder, 'index.html'));
+}
 console.log(`built ${outdir}`);

@@ -271,6 +271,18 @@ def _form_default(field: AnswerField, prop: dict[str, Any]) -> None:
         prop.pop("default", None)
 
 
+def _self_describing_help(field: AnswerField, rule_help: str) -> str:
+    """Help that also carries the field's title and description, as plain text.
+
+    rjsf shows neither the label nor the description of a field with a ``ui:field`` (its
+    component must draw them), only ``ui:help``; an app without our frontend module falls
+    back to the stock number field, which then has no title. Our module's field draws the
+    label and leaves the description to this help, so it is said once in either app.
+    """
+    parts = [f"{field.title} — {field.help.replace('`', '')}", rule_help]
+    return " ".join(part for part in parts if part)
+
+
 def _form_hints(field: AnswerField, prop: Mapping[str, Any]) -> dict[str, Any]:
     """The ``ui:`` hints: the answer's own, help from its rule, labels, the lower-than field."""
     ui = dict(field.ui)
@@ -279,6 +291,7 @@ def _form_hints(field: AnswerField, prop: Mapping[str, Any]) -> dict[str, Any]:
     if "" in prop.get("enum", []):
         ui["ui:enumNames"] = [value or EMPTY_CHOICE_LABEL for value in prop["enum"]]
     if field.lower_than:
+        ui["ui:help"] = _self_describing_help(field, ui.get("ui:help", ""))
         ui["ui:field"] = LOWER_THAN_FIELD
         ui["ui:options"] = {
             **ui.get("ui:options", {}),

@@ -41,7 +41,7 @@ from backstage_harness import (
     running_backend,
 )
 
-from inference_scaffolder.answers import GPU_TYPES, validate_answers
+from inference_scaffolder.answers import GPU_TYPES, answer_fields, validate_answers
 from inference_scaffolder.backstage import EMPTY_CHOICE_LABEL
 
 pytestmark = pytest.mark.slow
@@ -49,6 +49,7 @@ pytestmark = pytest.mark.slow
 TEMPLATE = yaml.safe_load((REPO_ROOT / "template.yaml").read_text(encoding="utf-8"))
 OFFLINE_NAME = f"{TEMPLATE['metadata']['name']}-e2e"
 PAGES: list[dict[str, Any]] = TEMPLATE["spec"]["parameters"]
+ANSWER_FIELDS = {f.key: f for f in answer_fields()}
 ANSWERS_RECORD = Path(".inference-scaffolder") / "answers.yaml"
 # Raw validator words that must never reach a user instead of a rule in words.
 RAW_VALIDATOR_WORDS = ("must match pattern", "must NOT be valid", "must NOT have", "must be equal")
@@ -84,6 +85,7 @@ class FormApp:
     browser: Any
     artifacts: Path
     nfs_url: str  # the same app on Backstage's new frontend system
+    bare_url: str  # the classic app without our field module
 
 
 @pytest.fixture(scope="module")
@@ -97,16 +99,17 @@ def form_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FormApp]:
     fixture = write_catalog_fixture(base / "catalog" / "entities.yaml")
     with frontend_server(dist) as (url, set_config), frontend_server(dist / "nfs") as (
         nfs_url, set_nfs_config
-    ), running_backend(
-        base, [fixture, offline], backend_config_for(url, nfs_url)
+    ), frontend_server(dist / "bare") as (bare_url, set_bare_config), running_backend(
+        base, [fixture, offline], backend_config_for(url, nfs_url, bare_url)
     ) as backend:
         backend.wait_for_entity("template", OFFLINE_NAME)
         for kind, name in (("group", "ml-platform"), ("user", "ada"), ("system", "search")):
             backend.wait_for_entity(kind, name)
-        set_config(app_config(url, backend.base_url, backend.token))
-        set_nfs_config(app_config(nfs_url, backend.base_url, backend.token))
+        for served, set_app_config in ((url, set_config), (nfs_url, set_nfs_config),
+                                       (bare_url, set_bare_config)):
+            set_app_config(app_config(served, backend.base_url, backend.token))
         with chromium_browser() as browser:
-            yield FormApp(url, backend, browser, fresh_artifacts_dir(), nfs_url)
+            yield FormApp(url, backend, browser, fresh_artifacts_dir(), nfs_url, bare_url)
 
 
 @contextmanager
@@ -133,6 +136,13 @@ def wizard(form_app: FormApp) -> Iterator[Wizard]:
 def nfs_wizard(form_app: FormApp) -> Iterator[Wizard]:
     """A tab of the app on the new frontend system."""
     with _tab(form_app, form_app.nfs_url) as tab:
+        yield tab
+
+
+@pytest.fixture
+def bare_wizard(form_app: FormApp) -> Iterator[Wizard]:
+    """A tab of the classic app without our field module."""
+    with _tab(form_app, form_app.bare_url) as tab:
         yield tab
 
 
@@ -163,6 +173,28 @@ def cli_answers(parameters: dict[str, Any]) -> dict[str, Any]:
     return validate_answers({**answers, "repo_slug": f"{owner}/{repo}"})
 
 
+def shown_words(text: str) -> str:
+    """Text as a reader compares it: Markdown code marks gone, whitespace collapsed."""
+    return " ".join(text.replace("`", "").split())
+
+
+def field_words(key: str, prop: dict[str, Any]) -> list[str]:
+    """What a user must read at a field: its title, its help (the answer's, as Markdown shows
+    it) and its rule (``ui:help``, where it has one)."""
+    words = [prop["title"], ANSWER_FIELDS[key].help, prop.get("ui:help", "")]
+    return [shown_words(w) for w in words if w]
+
+
+def assert_fields_described(wizard: Wizard, properties: dict[str, Any]) -> None:
+    """Each field's box shows its title, its help and its rule, the help once."""
+    for key, prop in properties.items():
+        shown = shown_words(wizard.field_text(key))
+        for words in field_words(key, prop):
+            assert words in shown, f"{key}: {words!r} not in {shown!r}"
+        help_words = shown_words(ANSWER_FIELDS[key].help)
+        assert shown.count(help_words) == 1, f"{key}: its help is not shown once: {shown!r}"
+
+
 # --- the walkthrough ---------------------------------------------------------------------------
 
 
@@ -171,9 +203,8 @@ def assert_step_renders(wizard: Wizard, title: str) -> None:
     properties = page_properties(title)
     keys = list(properties)
     assert wizard.rendered(keys) == keys, f"{title}: not every parameter has a control"
+    assert_fields_described(wizard, properties)
     text = wizard.main_text()
-    for key, prop in properties.items():
-        assert prop["title"] in text, f"{key}: its title is not shown"
     for words in RAW_VALIDATOR_WORDS:
         assert words not in text
 
@@ -377,3 +408,45 @@ def test_the_new_frontend_system_app_applies_the_cross_field_rule(nfs_wizard: Wi
     assert _first_errors(nfs_wizard) == {}
     assert nfs_wizard.on_review()
     nfs_wizard.screenshot("nfs-review")
+
+
+# --- an app without the field module ---------------------------------------------------------
+
+
+def test_without_the_field_module_every_field_shows_its_title_and_help(
+    bare_wizard: Wizard,
+) -> None:
+    """An adopter who installs only the backend module gets the stock form: every field of
+    every step still shows its title, its description and its rule, next to its control."""
+    bare_wizard.open_prefilled(OFFLINE_NAME, VALID_FORM_DATA)
+    for page in PAGES[:-1]:  # the Repository step is the stock RepoUrlPicker's
+        assert_fields_described(bare_wizard, page["properties"])
+        bare_wizard.screenshot(f"bare-{page['title'].lower()}")
+        bare_wizard.press_next()
+        assert not bare_wizard.all_errors(), bare_wizard.all_errors()
+    assert PAGES[-1]["properties"]["repoUrl"]["title"] in bare_wizard.main_text()
+
+
+def test_without_the_field_module_the_action_refuses_the_cross_field_rule_in_one_line(
+    bare_wizard: Wizard, form_app: FormApp
+) -> None:
+    """The stock form cannot compare two answers: it lets max_input_tokens = max_total_tokens
+    through, and the task fails at its first step with the CLI's one-line message."""
+    bare_wizard.open_prefilled(OFFLINE_NAME, {**VALID_FORM_DATA, "service_name": "bare-chat",
+                                              "repoUrl": "github.com?owner=acme&repo=bare-chat",
+                                              "max_input_tokens": 8192,
+                                              "max_total_tokens": 8192})
+    assert _first_errors(bare_wizard) == {}
+    assert bare_wizard.on_review()
+    bare_wizard.page.get_by_role("button", name="Create").click()
+    bare_wizard.page.wait_for_url(re.compile(r".*/create/tasks/[0-9a-f-]+$"))
+    result = form_app.backend.wait_for_task(bare_wizard.page.url.rsplit("/", 1)[-1])
+    assert result.status == "failed"
+    assert result.step_status("scaffold") == "failed"
+    assert result.step_status("publish") in (None, "skipped")
+    expected = "max_input_tokens: " + ANSWER_FIELDS["max_input_tokens"].lower_than_rule.replace(
+        "{value}", "8192").replace("{limit}", "8192")
+    assert result.error_message() == expected
+    bare_wizard.page.get_by_text(expected).first.wait_for()
+    bare_wizard.screenshot("bare-task-refused")
+    assert not (form_app.backend.git_root / "acme" / "bare-chat.git").exists()

@@ -245,6 +245,14 @@ _CONTENT_HEIGHT = """() => Math.min(8000, Math.max(...Array.from(document.queryS
   e => e.scrollHeight + e.getBoundingClientRect().top)))"""
 _RENDERED = """keys => keys.filter(key => ['', '-label', '__title'].some(
   suffix => document.getElementById(`root_${key}${suffix}`)))"""
+# The text of one field's box (rjsf's form-group around its control): label, description,
+# help and errors, but no other field's.
+_FIELD_TEXT = """key => {
+  const control = ['', '-label', '__title'].map(
+    suffix => document.getElementById(`root_${key}${suffix}`)).find(Boolean);
+  const group = control && control.closest('.form-group');
+  return group ? group.innerText : '';
+}"""
 
 
 class Wizard:
@@ -282,6 +290,10 @@ class Wizard:
     def rendered(self, keys: list[str]) -> list[str]:
         """Which of ``keys`` have a control (or a labelled group) on the current step."""
         return list(self.page.evaluate(_RENDERED, keys))
+
+    def field_text(self, key: str) -> str:
+        """What the field's box shows (empty when the field is not on this step)."""
+        return str(self.page.evaluate(_FIELD_TEXT, key))
 
     def press_next(self) -> None:
         """Press Next (or Review) and wait until the step changed or errors showed."""

@@ -8,32 +8,29 @@
  * (`ui:options.message`), which is generated from the same declaration the CLI checks.
  *
  * Without this module the template still works: rjsf falls back to the ordinary number field
- * for an unknown `ui:field`, and the CLI refuses the values after submission.
+ * for an unknown `ui:field` (its help carries its title and description), and the CLI refuses
+ * the values after submission.
  *
  * Plain ES modules without JSX, so it needs no build step.
  */
 import { createElement } from 'react';
 import { scaffolderPlugin } from '@backstage/plugin-scaffolder';
 import { createScaffolderFieldExtension } from '@backstage/plugin-scaffolder-react';
-import { ScaffolderField } from '@backstage/plugin-scaffolder-react/alpha';
 
 /** The `ui:field` name template.yaml uses. */
 export const LOWER_THAN_FIELD = 'InferenceLowerThan';
 
 /**
- * The stock rjsf number field, labelled and described like any other field: rjsf leaves
- * both to a custom field (it hides them when `ui:field` is set), so the inner field gets the
- * uiSchema without it, and the description is put back. Errors and help stay with
- * Backstage's field template.
+ * The stock rjsf number field with its label. rjsf leaves the label and the description of a
+ * field with a `ui:field` to that field, and shows its `ui:help` only; the template's help for
+ * this field carries the title and the description too (so an app without this module still
+ * shows them), so the field draws the label and leaves the description to the help. Errors and
+ * help stay with Backstage's field template.
  */
 export function LowerThanField(props) {
   const { NumberField } = props.registry.fields;
   const { 'ui:field': _custom, ...uiSchema } = props.uiSchema ?? {};
-  return createElement(
-    ScaffolderField,
-    { rawDescription: props.schema.description, required: props.required, displayLabel: true },
-    createElement(NumberField, { ...props, uiSchema, hideLabel: false }),
-  );
+  return createElement(NumberField, { ...props, uiSchema });
 }
 
 /**
