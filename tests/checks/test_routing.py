@@ -19,6 +19,7 @@ from chart_render import (
     set_environment_value,
     set_path,
 )
+from service_answers import routed_llama, routed_tinyllama
 
 from inference_scaffolder.answers import validate_answers
 from inference_scaffolder.checks.routing import check_routing
@@ -27,34 +28,13 @@ from inference_scaffolder.cli import main
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.generation.generate import GenerationResult
 
-VLLM = {
-    "service_name": "llama-router",
-    "namespace": "llm-serving",
-    "engine": "vllm",
-    "model_id": "meta-llama/Llama-3.1-8B-Instruct",
-    "model_revision": "0e9e39f249a16976918f6564b8830bc894c89659",
-    "served_model_name": "llama-3.1-8b",
-    "environments": ["dev", "prod"],
-    "routing": True,
-    "envoy_ai_gateway": True,
-    "failover_backends": ["shared-llama-fallback"],
-    "rate_limit_per_minute": 120,
-    "inference_pool": True,
-    "ingress_host": "llama.example.com",
-    "extra_secrets": [{"name": "VLLM_API_KEY", "vaultPath": "/secret/llm/llama-router-key"}],
-}
-TGI = {
-    "service_name": "tiny-router",
-    "engine": "tgi",
-    "model_id": "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
-    "model_revision": "fe8a4ea1ffedaf415f4da2f062534de366a451e6",
-    "served_model_name": "tinyllama",
-    "environments": ["dev", "prod"],
-    "routing": True,
-    "envoy_ai_gateway": True,
-    "failover_backends": ["openai-fallback", "shared-tgi"],
-    "rate_limit_per_minute": 30,
-}
+VLLM = routed_llama(
+    "llama-router", failover_backends=["shared-llama-fallback"], rate_limit_per_minute=120,
+    ingress_host="llama.example.com",
+    extra_secrets=[{"name": "VLLM_API_KEY", "vaultPath": "/secret/llm/llama-router-key"}])
+TGI = routed_tinyllama(
+    "tiny-router", served_model_name="tinyllama", envoy_ai_gateway=True,
+    failover_backends=["openai-fallback", "shared-tgi"], rate_limit_per_minute=30)
 # What the platform's routers own now: a service rendering any of these would compete with
 # the platform's models chart or write into LiteLLM's configuration.
 ROUTER_KINDS = {"AIGatewayRoute", "AIServiceBackend", "Backend", "BackendSecurityPolicy",

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from chart_render import copy_repo, generated, render_list
+from service_answers import routed_llama
 
 from inference_scaffolder.answers import environment_host
 from inference_scaffolder.checks.validate import validate_repo
@@ -20,18 +21,8 @@ from inference_scaffolder.service.serving_state import public_serving, set_publi
 
 ENVIRONMENTS = ["dev", "syst", "uat", "prod"]
 HOST = "llama.example.com"
-SERVED = {
-    "service_name": "llama-public",
-    "namespace": "llm-serving",
-    "engine": "vllm",
-    "model_id": "meta-llama/Llama-3.1-8B-Instruct",
-    "model_revision": "0e9e39f249a16976918f6564b8830bc894c89659",
-    "served_model_name": "llama-3.1-8b",
-    "environments": ENVIRONMENTS,
-    "ingress_host": HOST,
-    "routing": True,
-    "inference_pool": True,
-}
+SERVED = routed_llama("llama-public", environments=ENVIRONMENTS, ingress_host=HOST,
+                      envoy_ai_gateway=False)
 # What serves a client: a route or a listener in front of the engine.
 SERVING_KINDS = {"Gateway", "HTTPRoute", "GRPCRoute", "Ingress", "InferencePool", "Certificate"}
 

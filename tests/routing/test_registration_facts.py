@@ -10,35 +10,17 @@ from pathlib import Path
 
 import pytest
 from chart_render import copy_repo, generated, render, set_environment_value
+from service_answers import routed_llama, routed_tinyllama
 
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.service.registration_facts import RegistrationFacts, registration_facts
 from inference_scaffolder.service.serving_state import set_public_serving
 
 KEY_PATH = "/secret/llm/llama-facts/api-key"
-POOLED = {
-    "service_name": "llama-facts",
-    "namespace": "llm-serving",
-    "engine": "vllm",
-    "model_id": "meta-llama/Llama-3.1-8B-Instruct",
-    "model_revision": "0e9e39f249a16976918f6564b8830bc894c89659",
-    "served_model_name": "llama-3.1-8b",
-    "environments": ["dev", "prod"],
-    "routing": True,
-    "envoy_ai_gateway": True,
-    "failover_backends": ["shared-llama", "openai-fallback"],
-    "rate_limit_per_minute": 90,
-    "inference_pool": True,
-    "extra_secrets": [{"name": "VLLM_API_KEY", "vaultPath": KEY_PATH}],
-}
-TGI = {
-    "service_name": "tiny-facts",
-    "engine": "tgi",
-    "model_id": "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
-    "model_revision": "fe8a4ea1ffedaf415f4da2f062534de366a451e6",
-    "environments": ["dev"],
-    "routing": True,
-}
+POOLED = routed_llama(
+    "llama-facts", failover_backends=["shared-llama", "openai-fallback"],
+    rate_limit_per_minute=90, extra_secrets=[{"name": "VLLM_API_KEY", "vaultPath": KEY_PATH}])
+TGI = routed_tinyllama("tiny-facts", environments=["dev"])
 
 
 @pytest.fixture(scope="module")

@@ -12,25 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 from chart_render import generated
+from service_answers import routed_llama
 
 from inference_scaffolder.checks.validate import validate_repo
 from inference_scaffolder.cli import main
 from inference_scaffolder.lifecycle.promote import promote
 from inference_scaffolder.lifecycle.routing_values import migrate_routing_values
 
-ANSWERS = {
-    "service_name": "llama-moved",
-    "namespace": "llm-serving",
-    "engine": "vllm",
-    "model_id": "meta-llama/Llama-3.1-8B-Instruct",
-    "model_revision": "0e9e39f249a16976918f6564b8830bc894c89659",
-    "served_model_name": "llama-3.1-8b",
-    "environments": ["dev", "prod"],
-    "routing": True,
-    "envoy_ai_gateway": True,
-    "rate_limit_per_minute": 60,
-    "inference_pool": True,
-}
+ANSWERS = routed_llama("llama-moved", rate_limit_per_minute=60)
 # What an environment said for the previous routing objects (the keys the new chart refuses).
 OLD_ROUTING = """\
 # LiteLLM runs in its own namespace on this platform.
