@@ -5,6 +5,10 @@
  * backstage-cli would normally build an app with webpack; esbuild gives the same browser
  * bundle in seconds, given the Node shims backstage-cli also provides (buffer, stream,
  * process) and loaders for the assets packages import (fonts, images).
+ *
+ * Our field module comes from its packed tarball, unpacked by
+ * scripts/install-backstage-frontend.sh into node_modules/.inference-scaffolder-pack/: the
+ * apps run the built package an adopter installs, not its TypeScript sources.
  */
 import { build } from 'esbuild';
 import { mkdir, copyFile } from 'node:fs/promises';
@@ -13,6 +17,29 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outdir = path.join(here, 'dist');
+const FIELD_MODULE = '@inference-scaffolder/backstage-plugin-scaffolder-frontend-module-inference';
+const packedModules = path.join(here, 'node_modules', '.inference-scaffolder-pack');
+
+/** Resolves the field module (and its `./alpha`) in the unpacked tarball. */
+const packedFieldModule = {
+  name: 'packed-field-module',
+  setup(build) {
+    const ours = new RegExp(`^${FIELD_MODULE}(/.*)?$`);
+    build.onResolve({ filter: ours }, async args => {
+      if (args.pluginData === 'packed') return undefined;
+      const result = await build.resolve(args.path, {
+        kind: args.kind,
+        resolveDir: packedModules,
+        pluginData: 'packed',
+      });
+      if (result.errors.length > 0) return { errors: result.errors };
+      if (!result.path.startsWith(packedModules + path.sep)) {
+        return { errors: [{ text: `${args.path}: not in ${packedModules} (run the install script)` }] };
+      }
+      return { path: result.path };
+    });
+  },
+};
 const assetLoaders = Object.fromEntries(
   ['.svg', '.png', '.jpg', '.gif', '.woff', '.woff2', '.ttf', '.eot'].map(ext => [ext, 'dataurl']),
 );
@@ -50,6 +77,7 @@ await build({
   },
   inject: [path.join(here, 'src', 'shims.js')],
   alias: { stream: 'stream-browserify', buffer: 'buffer', process: 'process/browser' },
+  plugins: [packedFieldModule],
   logLevel: 'warning',
 });
 for (const { folder } of apps) {

@@ -13,7 +13,9 @@ The test skips on a machine without Chromium or Playwright, and fails instead in
 
 from __future__ import annotations
 
+import json
 import re
+import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from typing import Any
 import pytest
 import yaml
 from backstage_browser import (
+    FIELD_MODULE_PACK_DIR,
     Wizard,
     app_config,
     backend_config_for,
@@ -450,3 +453,27 @@ def test_without_the_field_module_the_action_refuses_the_cross_field_rule_in_one
     bare_wizard.page.get_by_text(expected).first.wait_for()
     bare_wizard.screenshot("bare-task-refused")
     assert not (form_app.backend.git_root / "acme" / "bare-chat.git").exists()
+
+
+# --- the field module as published ----------------------------------------------------------
+
+
+def test_the_field_module_packs_as_a_backstage_frontend_module() -> None:
+    """The tarball an adopter installs (the apps above run it): built code and types only,
+    both entry points, and the ./alpha export marked as a module of the new frontend system
+    so an app with feature discovery installs it by itself."""
+    install_frontend()
+    (tarball,) = FIELD_MODULE_PACK_DIR.glob("*.tgz")
+    with tarfile.open(tarball) as packed:
+        names = set(packed.getnames())
+        manifest = json.load(packed.extractfile("package/package.json"))
+    assert {f"package/dist/{entry}" for entry in (
+        "index.esm.js", "index.d.ts", "alpha.esm.js", "alpha.d.ts")} <= names
+    assert not [name for name in names if name.startswith("package/src/")]
+    assert manifest["backstage"]["role"] == "frontend-plugin-module"
+    assert manifest["backstage"]["pluginId"] == "scaffolder"
+    exports = manifest["exports"]
+    assert exports["."]["import"] == "./dist/index.esm.js"
+    assert exports["."]["types"] == "./dist/index.d.ts"
+    assert exports["./alpha"]["import"] == "./dist/alpha.esm.js"
+    assert exports["./alpha"]["backstage"] == "@backstage/FrontendModule"

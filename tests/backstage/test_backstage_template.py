@@ -227,7 +227,7 @@ def test_entity_pickers_start_empty():
 def test_lower_than_rule_reaches_the_form_through_the_frontend_module():
     prop = form_schema()["properties"]["max_input_tokens"]
     assert prop["ui:field"] == LOWER_THAN_FIELD
-    module_source = (FRONTEND_MODULE / "src" / "index.js").read_text(encoding="utf-8")
+    module_source = (FRONTEND_MODULE / "src" / "LowerThanField.tsx").read_text(encoding="utf-8")
     assert f"LOWER_THAN_FIELD = '{LOWER_THAN_FIELD}'" in module_source
     options = prop["ui:options"]
     assert options["lowerThan"] == "max_total_tokens"

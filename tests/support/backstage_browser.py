@@ -29,6 +29,8 @@ from backstage_harness import REPO_ROOT, run_install_script
 
 FRONTEND_DIR = REPO_ROOT / "backstage" / "frontend"
 FRONTEND_DIST = FRONTEND_DIR / "dist"
+# Where the install script packs our field module (npm pack), as an adopter receives it.
+FIELD_MODULE_PACK_DIR = FRONTEND_DIR / "node_modules" / ".inference-scaffolder-pack"
 INSTALL_FRONTEND_SCRIPT = REPO_ROOT / "scripts" / "install-backstage-frontend.sh"
 INSTALL_BROWSER_SCRIPT = REPO_ROOT / "scripts" / "install-browser-test.sh"
 CHROMIUM = Path(os.environ.get("INFERENCE_SCAFFOLDER_CHROMIUM", "/usr/bin/chromium"))

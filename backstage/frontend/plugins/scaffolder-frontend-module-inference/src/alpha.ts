@@ -7,26 +7,43 @@
  *   createApp({ features: [..., inferenceFormFieldsModule] });
  *
  * Apps with feature discovery pick the module up from the package's `./alpha` export. The
- * field, its validation and its words are the ones the classic export uses (index.js).
+ * field, its validation and its words are the ones the classic export uses.
+ *
+ * @packageDocumentation
  */
 import { createFrontendModule } from '@backstage/frontend-plugin-api';
-import { FormFieldBlueprint, createFormField } from '@backstage/plugin-scaffolder-react/alpha';
-import { LOWER_THAN_FIELD, LowerThanField, lowerThanValidation } from './index.js';
+import {
+  FormFieldBlueprint,
+  createFormField,
+} from '@backstage/plugin-scaffolder-react/alpha';
+import { LOWER_THAN_FIELD, LowerThanField, lowerThanValidation } from './LowerThanField';
 
-/** The `InferenceLowerThan` field as the new frontend system declares a form field. */
+/**
+ * The `InferenceLowerThan` field as the new frontend system declares a form field.
+ *
+ * @alpha
+ */
 export const lowerThanFormField = createFormField({
   name: LOWER_THAN_FIELD,
   component: LowerThanField,
   validation: lowerThanValidation,
 });
 
-/** The field as an extension the scaffolder plugin loads. */
+/**
+ * The field as an extension the scaffolder plugin loads.
+ *
+ * @alpha
+ */
 export const lowerThanFormFieldExtension = FormFieldBlueprint.make({
   name: 'inference-lower-than',
   params: { field: async () => lowerThanFormField },
 });
 
-/** Everything this package adds to the scaffolder plugin, as one installable module. */
+/**
+ * Everything this package adds to the scaffolder plugin, as one installable module.
+ *
+ * @alpha
+ */
 export const inferenceFormFieldsModule = createFrontendModule({
   pluginId: 'scaffolder',
   extensions: [lowerThanFormFieldExtension],
