@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -66,7 +66,13 @@ from inference_scaffolder.publish import (
     clone_branch,
     fetch_branch,
     remote_heads,
-    run_git,
+)
+from inference_scaffolder.publish.proposal import (
+    ProposalResult,
+    branch_is_proposal,
+    check_branch_name,
+    commit_staged,
+    pull_request_of_unchanged,
 )
 from inference_scaffolder.rendering.chart_inputs import refuse_unsafe_chart_inputs
 from inference_scaffolder.safe_fs import ConfinedTree, NotPrivate, open_private_folder
@@ -75,7 +81,6 @@ DEFAULT_BRANCH = "inference-scaffolder/ml-inference-load"
 DEFAULT_BASE = "main"
 MAX_ATTEMPTS = 3
 LOCK_TIMEOUT_SECONDS = 900.0
-FALLBACK_AUTHOR = ("inference-scaffolder", "inference-scaffolder@users.noreply.localhost")
 
 ChartWriter = Callable[[Path], None]
 # Told each step as it begins (the CLI shows them on a terminal).
@@ -99,28 +104,16 @@ class SchemaPrOptions:
     update_existing: bool = False
 
 
-@dataclass
-class SchemaPrResult:
-    """What the command reports (``--json`` prints :meth:`as_json`)."""
+@dataclass(kw_only=True)
+class SchemaPrResult(ProposalResult):
+    """What ``schema-pr`` reports (``--json`` prints :meth:`as_json`); its status may also
+    be ``differs``."""
 
-    # opened | updated | unchanged | differs (for a dry run: what a real run would report)
-    status: str
-    branch: str
-    commit: str | None
-    files: list[str]
-    pull_request: str | None
-    title: str
-    body: str
-    dry_run: bool = False
-    diff: str | None = None
-    warnings: list[str] = field(default_factory=list)
     # What the base branch already has that differs from the proposal (None: nothing).
     differences: Differences | None = None
 
     def as_json(self) -> dict[str, object]:
-        data = asdict(self)
-        if not self.dry_run:
-            data.pop("diff")
+        data = super().as_json()
         data["differences"] = self.differences.as_json() if self.differences else None
         return data
 
@@ -372,12 +365,6 @@ def default_chart_writer() -> tuple[ChartWriter, tuple[str, ...]]:
     return chart.write_base_chart, tuple(chart.RENDER_REQUIRED_VALUES)
 
 
-def _check_ref_name(name: str, option: str, cwd: Path) -> None:
-    out = run_git(["check-ref-format", "--branch", name], cwd, GitRemote(""))
-    if out.status != 0 or name.startswith("-"):
-        raise UserError(option, f"{name!r} is not a valid branch name")
-
-
 def run_schema_pr(
     options: SchemaPrOptions,
     publisher: Publisher,
@@ -395,8 +382,8 @@ def run_schema_pr(
         render_required = default_required if render_required is None else render_required
     with tempfile.TemporaryDirectory(prefix="schema-pr-") as tmp_name:
         tmp = Path(tmp_name)
-        _check_ref_name(options.base, "--base", tmp)
-        _check_ref_name(options.branch, "--branch", tmp)
+        check_branch_name(options.base, "--base", tmp)
+        check_branch_name(options.branch, "--branch", tmp)
         if options.base == options.branch:
             raise UserError("--branch", "must differ from --base")
         chart_dir = tmp / "chart"
@@ -517,7 +504,8 @@ class _Run:
         if changes.is_empty():
             return self._already_on_base(base_tip, differences)
         prepared = self._prepare(repo, changes, base_tip, observed, workdir, differences)
-        if observed is not None and self._branch_is_ours(repo, prepared):
+        if observed is not None and branch_is_proposal(
+                repo, observed, base_tip, prepared.tree, prepared.title):
             return self._unchanged(prepared, observed)
         return self._propose(repo, prepared)
 
@@ -542,19 +530,6 @@ class _Run:
         return _Prepared(base_tip, observed, files, repo.check("write-tree").strip(), title, body,
                          warnings, differences)
 
-    def _branch_is_ours(self, repo: Repository, prepared: _Prepared) -> bool:
-        """Whether the remote branch is exactly what this run would push: one commit, on
-        the current base tip, with this run's tree and message (who made it is no matter:
-        another run of ours on another machine made the same commit)."""
-        described = repo.check("show", "-s", "--format=%P%x00%T%x00%B",
-                               f"{prepared.observed}^{{commit}}", "--")
-        parents, tree, message = [*described.split("\0", 2), "", ""][:3]
-        return (
-            parents.split() == [prepared.base_tip]
-            and tree == prepared.tree
-            and message.strip() == prepared.title
-        )
-
     def _differs(
         self, changes: ChangeSet, title: str, body: str, differences: Differences
     ) -> SchemaPrResult:
@@ -574,9 +549,9 @@ class _Run:
                         body: str, differences: Differences | None) -> SchemaPrResult:
         """A result of a run that stops before any push: no pull request, no diff."""
         return SchemaPrResult(
-            status, self.options.branch, commit, files, None, title, body,
-            dry_run=self.options.dry_run, diff="" if self.options.dry_run else None,
-            differences=differences,
+            status=status, branch=self.options.branch, commit=commit, files=files,
+            pull_request=None, title=title, body=body, dry_run=self.options.dry_run,
+            diff="" if self.options.dry_run else None, differences=differences,
         )
 
     def _unchanged(self, prepared: _Prepared, observed: str) -> SchemaPrResult:
@@ -585,23 +560,19 @@ class _Run:
         pull = None
         warnings = list(prepared.warnings)
         if not self.options.dry_run:
-            pull = self.publisher.existing_pull_request(self.options.branch, self.options.base)
-            if pull is None:
-                draft = PullRequestDraft(prepared.title, prepared.body, self.options.labels,
-                                         self.options.draft)
-                publication = self.publisher.open_missing_pull_request(
-                    self.options.branch, self.options.base, observed, draft
-                )
-                pull = publication.pull_request
-                warnings += publication.warnings
+            draft = PullRequestDraft(prepared.title, prepared.body, self.options.labels,
+                                     self.options.draft)
+            pull, opened_warnings = pull_request_of_unchanged(
+                self.publisher, self.options.branch, self.options.base, observed, draft)
+            warnings += opened_warnings
         return SchemaPrResult(
-            "unchanged",
-            self.options.branch,
-            observed,
-            [],
-            pull,
-            prepared.title,
-            prepared.body,
+            status="unchanged",
+            branch=self.options.branch,
+            commit=observed,
+            files=[],
+            pull_request=pull,
+            title=prepared.title,
+            body=prepared.body,
             dry_run=self.options.dry_run,
             diff="" if self.options.dry_run else None,
             warnings=warnings,
@@ -615,20 +586,20 @@ class _Run:
         if self.options.dry_run:
             diff = repo.check("diff", "--cached", "--no-color", "--no-ext-diff").removesuffix("\n")
             return SchemaPrResult(
-                status,
-                self.options.branch,
-                None,
-                prepared.files,
-                None,
-                prepared.title,
-                prepared.body,
+                status=status,
+                branch=self.options.branch,
+                commit=None,
+                files=prepared.files,
+                pull_request=None,
+                title=prepared.title,
+                body=prepared.body,
                 dry_run=True,
                 diff=diff + "\n",
                 warnings=prepared.warnings,
                 differences=prepared.differences,
             )
         self.step("committing")
-        commit = self._commit(repo, prepared.title)
+        commit = commit_staged(repo, self.remote, prepared.title)
         fault_point("after-branch-created")
         self.step(f"publishing {self.options.branch}")
         draft = PullRequestDraft(prepared.title, prepared.body, self.options.labels,
@@ -637,13 +608,13 @@ class _Run:
             repo, self.options.branch, self.options.base, commit, prepared.observed, draft
         )
         return SchemaPrResult(
-            status,
-            self.options.branch,
-            commit,
-            prepared.files,
-            publication.pull_request,
-            prepared.title,
-            prepared.body,
+            status=status,
+            branch=self.options.branch,
+            commit=commit,
+            files=prepared.files,
+            pull_request=publication.pull_request,
+            title=prepared.title,
+            body=prepared.body,
             warnings=prepared.warnings + publication.warnings,
             differences=prepared.differences,
         )
@@ -678,17 +649,3 @@ class _Run:
             self.step("type check (tsc --noEmit)")
             typed.result()
         warnings.extend(tsc_warnings)
-
-    def _commit(self, repo: Repository, message: str) -> str:
-        identity: list[str] = []
-        if repo.config_value("user.email") is None:
-            name, email = FALLBACK_AUTHOR
-            identity = ["-c", f"user.name={name}", "-c", f"user.email={email}"]
-        check_git(
-            [*identity, "commit", "--quiet", "--no-verify", "-m", message],
-            Path(repo.working_dir),
-            self.remote,
-            "git",
-            "committing the change",
-        )
-        return repo.head()

@@ -13,7 +13,8 @@ Shared by every command that proposes a change to another repository (``schema-p
 The parts: :mod:`.secrets` (masking credentials in messages, the credential helper git
 gets the token from), :mod:`.remote` (clone, fetch, compare-and-swap push and its undo),
 :mod:`.publishers` (the protocol and the local publisher), :mod:`.github` (the GitHub API
-client and publisher).
+client and publisher), :mod:`.proposal` (one commit on a base branch, as ``schema-pr`` and
+``register`` propose it).
 
 Safety properties every publisher keeps:
 

@@ -17,7 +17,7 @@ own pull request and none carries, or drops, another's entries.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from inference_scaffolder.errors import UserError, inert
@@ -28,12 +28,17 @@ from inference_scaffolder.publish import (
     Publisher,
     PullRequestDraft,
     PushRejected,
-    check_git,
     clone_branch,
     fetch_branch,
     push_branch,
     remote_heads,
-    run_git,
+)
+from inference_scaffolder.publish.proposal import (
+    ProposalResult,
+    branch_is_proposal,
+    check_branch_name,
+    commit_staged,
+    pull_request_of_unchanged,
 )
 from inference_scaffolder.registration.documents import (
     ValuesDocument,
@@ -59,7 +64,6 @@ from inference_scaffolder.safe_fs import ConfinedTree
 DEFAULT_BASE = "main"
 BRANCH_PREFIX = "inference-scaffolder/register"
 MAX_ATTEMPTS = 3
-FALLBACK_AUTHOR = ("inference-scaffolder", "inference-scaffolder@users.noreply.localhost")
 
 
 def default_branch(facts: ServiceFacts, environment: str) -> str:
@@ -81,31 +85,15 @@ class RegisterOptions:
     models_values: str | None = None
 
 
-@dataclass
-class RegisterResult:
-    """What the command reports (``--json`` prints :meth:`as_json`)."""
+@dataclass(kw_only=True)
+class RegisterResult(ProposalResult):
+    """What ``register`` reports (``--json`` prints :meth:`as_json`)."""
 
-    status: str  # opened | updated | unchanged (for a dry run: what a real run would report)
     action: str
     environment: str
     model_name: str
-    branch: str
-    commit: str | None
-    files: list[str]
-    pull_request: str | None
-    title: str
-    body: str
-    dry_run: bool = False
-    diff: str | None = None
-    warnings: list[str] = field(default_factory=list)
     # The service repository's side (public serving), filled in by the caller.
     service_change: dict[str, object] | None = None
-
-    def as_json(self) -> dict[str, object]:
-        data = asdict(self)
-        if not self.dry_run:
-            data.pop("diff")
-        return data
 
 
 # --- pull request text ------------------------------------------------------------------------
@@ -176,12 +164,6 @@ reload), and when the models release is synced
 # --- the run ---------------------------------------------------------------------------------
 
 
-def _check_ref_name(name: str, option: str, cwd: Path) -> None:
-    out = run_git(["check-ref-format", "--branch", name], cwd, GitRemote(""))
-    if out.status != 0 or name.startswith("-"):
-        raise UserError(option, f"{inert(name, 120)!r} is not a valid branch name")
-
-
 def run_register(facts: ServiceFacts, options: RegisterOptions,
                  publisher: Publisher) -> RegisterResult:
     """Prepare, check and publish the change; see the module docstring."""
@@ -189,8 +171,8 @@ def run_register(facts: ServiceFacts, options: RegisterOptions,
     branch = options.branch or default_branch(facts, options.environment)
     with tempfile.TemporaryDirectory(prefix="register-") as tmp_name:
         tmp = Path(tmp_name)
-        _check_ref_name(options.base, "--base", tmp)
-        _check_ref_name(branch, "--branch", tmp)
+        check_branch_name(options.base, "--base", tmp)
+        check_branch_name(branch, "--branch", tmp)
         if options.base == branch:
             raise UserError("--branch", "must differ from --base")
         run = _Run(facts, options, branch, publisher, tmp)
@@ -255,7 +237,8 @@ class _Run:
             tree.write(path, text.encode("utf-8"))
         repo.check("add", "--", *edited.files)
         files = sorted(edited.files)
-        if observed is not None and self._branch_is(repo, observed, base_tip, title):
+        if observed is not None and branch_is_proposal(
+                repo, observed, base_tip, repo.check("write-tree").strip(), title):
             return self._unchanged(observed, title, body, edited.warnings)
         status = "updated" if observed else "opened"
         if self.options.dry_run:
@@ -263,7 +246,7 @@ class _Run:
                 "\n")
             return self._result(status, None, files, None, title, body, edited.warnings,
                                 diff=diff + "\n")
-        commit = self._commit(repo, title)
+        commit = commit_staged(repo, self.remote, title)
         draft = PullRequestDraft(title, body, self.options.labels, self.options.draft)
         publication = self.publisher.publish(repo, self.branch, self.options.base, commit,
                                              observed, draft)
@@ -286,16 +269,6 @@ class _Run:
                             f"{self.options.base}, so its pull request changes nothing")
         return self._result("unchanged", base_tip, [], None, title, body, warnings, diff="")
 
-    def _branch_is(self, repo: Repository, observed: str, base_tip: str, title: str) -> bool:
-        """Whether the remote branch is exactly what this run would push: one commit on the
-        current base tip with this run's tree and message (whoever made it)."""
-        described = repo.check("show", "-s", "--format=%P%x00%T%x00%B",
-                               f"{observed}^{{commit}}", "--")
-        parents, tree, message = [*described.split("\0", 2), "", ""][:3]
-        return (parents.split() == [base_tip]
-                and tree == repo.check("write-tree").strip()
-                and message.strip() == title)
-
     def _unchanged(self, observed: str, title: str, body: str,
                    warnings: list[str]) -> RegisterResult:
         """The branch already is this run's commit: nothing is pushed; the pull request a
@@ -303,32 +276,21 @@ class _Run:
         pull = None
         warnings = list(warnings)
         if not self.options.dry_run:
-            pull = self.publisher.existing_pull_request(self.branch, self.options.base)
-            if pull is None:
-                draft = PullRequestDraft(title, body, self.options.labels, self.options.draft)
-                publication = self.publisher.open_missing_pull_request(
-                    self.branch, self.options.base, observed, draft)
-                pull = publication.pull_request
-                warnings += publication.warnings
+            draft = PullRequestDraft(title, body, self.options.labels, self.options.draft)
+            pull, opened_warnings = pull_request_of_unchanged(
+                self.publisher, self.branch, self.options.base, observed, draft)
+            warnings += opened_warnings
         return self._result("unchanged", observed, [], pull, title, body, warnings, diff="")
 
     def _result(self, status: str, commit: str | None, files: list[str], pull: str | None,
                 title: str, body: str, warnings: list[str],
                 diff: str | None = None) -> RegisterResult:
         return RegisterResult(
-            status, self.options.action.value, self.options.environment,
-            self.facts.served_model_name, self.branch, commit, files, pull, title, body,
-            dry_run=self.options.dry_run, diff=diff if self.options.dry_run else None,
-            warnings=list(warnings))
-
-    def _commit(self, repo: Repository, message: str) -> str:
-        identity: list[str] = []
-        if repo.config_value("user.email") is None:
-            name, email = FALLBACK_AUTHOR
-            identity = ["-c", f"user.name={name}", "-c", f"user.email={email}"]
-        check_git([*identity, "commit", "--quiet", "--no-verify", "-m", message],
-                  Path(repo.working_dir), self.remote, "git", "committing the change")
-        return repo.head()
+            status=status, action=self.options.action.value,
+            environment=self.options.environment, model_name=self.facts.served_model_name,
+            branch=self.branch, commit=commit, files=files, pull_request=pull, title=title,
+            body=body, dry_run=self.options.dry_run,
+            diff=diff if self.options.dry_run else None, warnings=list(warnings))
 
 
 # --- the edit of one environment ---------------------------------------------------------------
