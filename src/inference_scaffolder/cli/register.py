@@ -7,13 +7,19 @@ from pathlib import Path
 
 import typer
 
+from inference_scaffolder.cli.options import (
+    DraftPullRequest,
+    GitHubApiUrl,
+    GitHubRepo,
+    GitHubTokenEnv,
+    PublisherChoice,
+    chosen_publisher,
+)
 from inference_scaffolder.errors import UserError
 from inference_scaffolder.publish import (
     DEFAULT_GITHUB_API,
     DEFAULT_TOKEN_ENV,
-    GitHubSettings,
     PublisherKind,
-    make_publisher,
     normalize_repo_argument,
 )
 from inference_scaffolder.registration.entries import Action
@@ -100,25 +106,17 @@ def register(app: typer.Typer) -> None:
             None, "--models-values",
             help="Path template of the models values ({env}); default: as above, else "
                  "environments/{env}/models.yaml."),
-        publisher: PublisherKind = typer.Option(
-            PublisherKind.local, "--publisher",
-            help="local: push the branch only; github: also find or open the pull request."),
+        publisher: PublisherChoice = PublisherKind.local,
         dry_run: bool = typer.Option(
             False, "--dry-run", help="Print the unified diff; push, open and write nothing."),
         json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
-        github_api_url: str = typer.Option(
-            DEFAULT_GITHUB_API, "--github-api-url", envvar="GITHUB_API_URL",
-            help="GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3)."),
-        github_token_env: str = typer.Option(
-            DEFAULT_TOKEN_ENV, "--github-token-env",
-            help="Name of the environment variable holding the GitHub token."),
-        github_repo: str | None = typer.Option(
-            None, "--github-repo",
-            help="owner/name on GitHub; default: taken from a GitHub --routing-repo URL."),
+        github_api_url: GitHubApiUrl = DEFAULT_GITHUB_API,
+        github_token_env: GitHubTokenEnv = DEFAULT_TOKEN_ENV,
+        github_repo: GitHubRepo = None,
         label: list[str] = typer.Option(
             ["inference-scaffolder"], "--label",
             help="Label for a new pull request (repeatable)."),
-        draft: bool = typer.Option(False, "--draft", help="Open the pull request as a draft."),
+        draft: DraftPullRequest = False,
     ) -> None:
         """Open (or update) the routing repository's pull request that registers, disables
         or removes this service's router entries in one environment.
@@ -133,9 +131,8 @@ def register(app: typer.Typer) -> None:
         unrouted = action is Action.register and not facts.routing_enabled
         routing_action = Action.remove if unrouted else action
         repo_url = _routing_repo(routing_repo)
-        settings = GitHubSettings(api_url=github_api_url, token_env=github_token_env,
-                                  repository=github_repo)
-        chosen = make_publisher(publisher.value, repo_url, settings)
+        chosen = chosen_publisher(publisher, repo_url, github_api_url, github_token_env,
+                                  github_repo)
         options = RegisterOptions(
             environment=env, action=routing_action, base=base, branch=branch, dry_run=dry_run,
             labels=tuple(label), draft=draft, litellm_values=litellm_values,

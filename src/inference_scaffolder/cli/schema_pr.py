@@ -6,7 +6,15 @@ import json
 
 import typer
 
-from inference_scaffolder.cli.options import echo_pull_request_text
+from inference_scaffolder.cli.options import (
+    DraftPullRequest,
+    GitHubApiUrl,
+    GitHubRepo,
+    GitHubTokenEnv,
+    PublisherChoice,
+    chosen_publisher,
+    echo_pull_request_text,
+)
 from inference_scaffolder.cli.progress import progress_wanted, step_progress
 from inference_scaffolder.platform_pr.node_tools import install_node_tools
 from inference_scaffolder.platform_pr.pull_request import (
@@ -19,9 +27,7 @@ from inference_scaffolder.platform_pr.pull_request import (
 from inference_scaffolder.publish import (
     DEFAULT_GITHUB_API,
     DEFAULT_TOKEN_ENV,
-    GitHubSettings,
     PublisherKind,
-    make_publisher,
     normalize_repo_argument,
 )
 
@@ -83,35 +89,18 @@ def register(app: typer.Typer) -> None:
         branch: str = typer.Option(
             DEFAULT_BRANCH, "--branch", help="Branch to push the change to."
         ),
-        publisher: PublisherKind = typer.Option(
-            PublisherKind.local,
-            "--publisher",
-            help="local: push the branch only; github: also find or open the pull request.",
-        ),
+        publisher: PublisherChoice = PublisherKind.local,
         dry_run: bool = typer.Option(
             False, "--dry-run", help="Print the unified diff; push nothing, open nothing."
         ),
         json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
-        github_api_url: str = typer.Option(
-            DEFAULT_GITHUB_API,
-            "--github-api-url",
-            envvar="GITHUB_API_URL",
-            help="GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3).",
-        ),
-        github_token_env: str = typer.Option(
-            DEFAULT_TOKEN_ENV,
-            "--github-token-env",
-            help="Name of the environment variable holding the GitHub token.",
-        ),
-        github_repo: str | None = typer.Option(
-            None,
-            "--github-repo",
-            help="owner/name on GitHub; default: taken from a GitHub --repo URL.",
-        ),
+        github_api_url: GitHubApiUrl = DEFAULT_GITHUB_API,
+        github_token_env: GitHubTokenEnv = DEFAULT_TOKEN_ENV,
+        github_repo: GitHubRepo = None,
         label: list[str] = typer.Option(
             ["inference-scaffolder"], "--label", help="Label for a new pull request (repeatable)."
         ),
-        draft: bool = typer.Option(False, "--draft", help="Open the pull request as a draft."),
+        draft: DraftPullRequest = False,
         update_existing: bool = typer.Option(
             False,
             "--update-existing",
@@ -124,12 +113,8 @@ def register(app: typer.Typer) -> None:
         When the base branch already has a different chart or interface for it, only
         reports the differences (exit 1) unless --update-existing is given."""
         repo_url = normalize_repo_argument(repo)
-        settings = GitHubSettings(
-            api_url=github_api_url,
-            token_env=github_token_env,
-            repository=github_repo,
-        )
-        chosen = make_publisher(publisher.value, repo_url, settings)
+        chosen = chosen_publisher(publisher, repo_url, github_api_url, github_token_env,
+                                  github_repo)
         options = SchemaPrOptions(
             base=base,
             branch=branch,
