@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from github_fake import FakeGitHub
+from github_fake import FakeGitHub, serving
 from schema_repo_fixture import branch_sha, commit_count, make_bare_repo
 
 from inference_scaffolder import chart
@@ -36,13 +36,10 @@ BRANCH = DEFAULT_BRANCH
 
 @pytest.fixture
 def github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
-    root = tmp_path / "git"
-    bare = make_bare_repo(root, name=f"{SLUG}.git")
-    fake = FakeGitHub(root, token=TOKEN).start()
-    fake.add_repo(SLUG, bare)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    yield fake
-    fake.stop()
+    root = tmp_path / "git"
+    with serving(root, SLUG, make_bare_repo(root, name=f"{SLUG}.git"), TOKEN) as fake:
+        yield fake
 
 
 def run(capsys: pytest.CaptureFixture[str], fake: FakeGitHub, *extra: str) -> tuple[int, str, str]:

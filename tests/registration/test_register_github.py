@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from github_fake import FakeGitHub
+from github_fake import FakeGitHub, serving
 from routing_repo import make_routing_repo
 
 from inference_scaffolder.publish import GitHubPublisher, GitHubSettings
@@ -38,13 +38,10 @@ def service(name: str = "tinyllama", served: str = "tiny-chat") -> ServiceFacts:
 
 @pytest.fixture
 def github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
-    root = tmp_path / "git"
-    bare = make_routing_repo(root, name=f"{SLUG}.git")
-    fake = FakeGitHub(root, token=TOKEN).start()
-    fake.add_repo(SLUG, bare)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    yield fake
-    fake.stop()
+    root = tmp_path / "git"
+    with serving(root, SLUG, make_routing_repo(root, name=f"{SLUG}.git"), TOKEN) as fake:
+        yield fake
 
 
 def register(fake: FakeGitHub, facts: ServiceFacts,

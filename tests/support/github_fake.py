@@ -20,6 +20,8 @@ import json
 import re
 import subprocess
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -141,6 +143,18 @@ class FakeGitHub:
             "base": {"ref": pull.base, "label": f"{owner}:{pull.base}"},
             "labels": [{"name": n} for n in pull.labels],
         }
+
+
+@contextmanager
+def serving(git_root: Path, slug: str, bare: Path, token: str) -> Iterator[FakeGitHub]:
+    """A started fake that serves ``bare`` (a bare repository under ``git_root``) as
+    ``slug`` and takes ``token``; stopped on exit."""
+    fake = FakeGitHub(git_root, token=token).start()
+    try:
+        fake.add_repo(slug, bare)
+        yield fake
+    finally:
+        fake.stop()
 
 
 def _error(message: str, errors: list[dict] | None = None) -> dict:
