@@ -4,33 +4,20 @@ a terminal, nothing with --json (standard output stays one JSON document) or in 
 from __future__ import annotations
 
 import json
-import re
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
-import pexpect
 import pytest
 from common import EXAMPLES
+from terminal import CLI, in_terminal
 
 from inference_scaffolder.answers import collect_answers
 from inference_scaffolder.generation.generate import generate
 
 pytestmark = pytest.mark.slow
 
-CLI = str(Path(sys.executable).parent / "inference-scaffolder")
-COLOURS = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 CHECKING = "rendering, linting and checking environments"
-
-
-def in_terminal(command: str, cwd: Path) -> tuple[int, str]:
-    """Run ``command`` (a shell line) with a terminal as standard error; what it showed."""
-    child = pexpect.spawn("bash", ["-c", command], cwd=str(cwd), encoding="utf-8",
-                          timeout=300, dimensions=(40, 200))
-    child.expect(pexpect.EOF)
-    child.close()
-    return child.exitstatus, COLOURS.sub("", child.before)
 
 
 @pytest.fixture(scope="module")

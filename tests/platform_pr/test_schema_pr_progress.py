@@ -4,28 +4,15 @@ terminal (a run takes seconds, more under load), nothing with --json."""
 from __future__ import annotations
 
 import json
-import re
 import shlex
-import sys
 from pathlib import Path
 
-import pexpect
 import pytest
 from schema_repo_fixture import make_bare_repo
+from terminal import CLI, in_terminal
 
 pytestmark = pytest.mark.slow
 
-CLI = str(Path(sys.executable).parent / "inference-scaffolder")
-COLOURS = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def in_terminal(command: str, cwd: Path) -> tuple[int, str]:
-    """Run ``command`` (a shell line) with a terminal as standard error; what it showed."""
-    child = pexpect.spawn("bash", ["-c", command], cwd=str(cwd), encoding="utf-8",
-                          timeout=300, dimensions=(40, 200))
-    child.expect(pexpect.EOF)
-    child.close()
-    return child.exitstatus, COLOURS.sub("", child.before)
 
 
 def test_schema_pr_shows_its_steps_on_a_terminal_but_not_with_json(tmp_path: Path) -> None:
