@@ -27,6 +27,7 @@ fi
 # Everything on every core, but the real servers and Backstage, which then run alone: vLLM,
 # LiteLLM, the Backstage backend and Chromium each use every core themselves.
 status=0
-.venv/bin/python -m pytest -q -n auto -m "not (real_serving or backstage)" || status=$?
-.venv/bin/python -m pytest -q -m "real_serving or backstage" || status=$?
+.venv/bin/python -m pytest -q -n auto --durations=15 -m "not (real_serving or backstage)" \
+  || status=$?
+.venv/bin/python -m pytest -q --durations=15 -m "real_serving or backstage" || status=$?
 exit "$status"

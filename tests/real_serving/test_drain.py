@@ -116,8 +116,10 @@ def test_in_flight_streams_finish_and_new_requests_are_turned_away_on_sigterm(
         log = engine.server.tail(60)
         draining = logged_draining_count(engine.server)
     assert in_flight == STREAMS, "every stream must still be open when SIGTERM is sent"
-    # The engine's own count: the streams were still being generated, not just delivered.
-    assert draining == STREAMS, f"vLLM drained {draining} requests:\n{log}"
+    # The engine's own count: it was still generating when the signal came, and waited. On a
+    # busy machine the API server may still be sending a stream the engine had finished.
+    assert draining is not None and 1 <= draining <= STREAMS, \
+        f"vLLM drained {draining} requests:\n{log}"
     outcomes = "\n".join(s.outcome() for s in batch.streams)
     assert all(s.completed() for s in batch.streams), f"{outcomes}\n--- vLLM log ---\n{log}"
     # Not served: the connection is refused, or vLLM answers an error without doing the work.
