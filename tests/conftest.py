@@ -53,6 +53,8 @@ NEEDS_BY_PATH = {
     "rendering/test_helm_batch.py": "slow",
     "verify/test_hostile_servers.py": "slow",
     "verify/test_verify_refusals.py": "slow",
+    "registration/test_register_local.py": "slow",
+    "routing/test_routing_migration.py": "slow",
 }
 # Fixtures that bring a tool of a tier with them.
 NEEDS_BY_FIXTURE = {
